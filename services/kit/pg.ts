@@ -1,0 +1,44 @@
+// Postgres pool with short timeouts so an outage surfaces as a fast 503, not a hung request.
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { HttpError, unavailable } from './errors.ts';
+
+export type Pool = pg.Pool;
+
+export function createPool(connectionString: string, logger: Logger, max = 10): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    connectionTimeoutMillis: 1500,
+    idleTimeoutMillis: 10_000,
+    query_timeout: 5000,
+    statement_timeout: 5000,
+  });
+  // An idle client losing its connection must not crash the process; the next query reports it.
+  pool.on('error', (err) => logger.warn({ err: err.message }, 'postgres idle client error'));
+  return pool;
+}
+
+/** Runs fn and turns connection-level failures into a 503 naming Postgres. */
+export async function withDb<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    if (isConnectionError(err)) throw unavailable('postgres', `database unavailable: ${(err as Error).message}`);
+    throw err;
+  }
+}
+
+export function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as Error & { code?: string }).code ?? '';
+  // Class 08 (connection exception), 57P0x (shutdown/cannot connect now), and socket-level errors.
+  if (/^08|^57P0/.test(code)) return true;
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code)) return true;
+  return /timeout|terminat|Connection|connect/i.test(err.message);
+}
+
+export async function pingDb(pool: pg.Pool): Promise<void> {
+  await pool.query('SELECT 1');
+}
