@@ -1,0 +1,42 @@
+// Rows of the per-alert table shared by the stdout and markdown reports.
+import type { AlertOutcome, RunReport } from '../results.ts';
+
+export const COLUMNS = ['alert', 'service', 'scenario', 'verdict', 'bad sample', 'pending', 'firing', 'notified', 'resolved', 'res. notified'] as const;
+
+const fmt = (s: number | undefined): string => (s === undefined ? '-' : `${s.toFixed(1)}s`);
+
+export function alertRow(a: AlertOutcome): string[] {
+  return [
+    a.alertname,
+    a.service ?? '',
+    a.scenario,
+    a.verdict,
+    fmt(a.stages.firstBadSampleS),
+    fmt(a.stages.pendingS),
+    fmt(a.stages.firingS),
+    fmt(a.stages.notifiedS),
+    fmt(a.stages.resolvedAfterRecoveryS),
+    fmt(a.stages.resolutionNotifiedAfterRecoveryS),
+  ];
+}
+
+export function allAlerts(report: RunReport): AlertOutcome[] {
+  return report.scenarios.flatMap((s) => s.alerts);
+}
+
+export function qualityLines(report: RunReport): string[] {
+  const q = report.quality;
+  const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+  return [
+    `recall ${pct(q.recall)}, precision ${pct(q.precision)}`,
+    `detection (fault -> notification): median ${fmt(q.detectionMedianS)}, max ${fmt(q.detectionMaxS)}`,
+    `reset (recovery -> resolved): median ${fmt(q.resetMedianS)}, max ${fmt(q.resetMaxS)}`,
+  ];
+}
+
+/** Plain fixed-width table for a terminal. */
+export function textTable(rows: string[][], header: readonly string[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[]): string => r.map((c, i) => (c ?? '').padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}

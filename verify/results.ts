@@ -1,0 +1,92 @@
+// The shape of one verify-alerts run: per-alert stage times, per-scenario outcomes, and the derived quality measures.
+
+/** Seconds since the fault was injected for each stage an alert went through (undefined = never reached). */
+export interface AlertStages {
+  firstBadSampleS?: number;
+  pendingS?: number;
+  firingS?: number;
+  notifiedS?: number;
+  /** Seconds from recovery (fault removed) to the alert leaving Prometheus' active set. */
+  resolvedAfterRecoveryS?: number;
+  /** Seconds from recovery to the resolution notification reaching the webhook. */
+  resolutionNotifiedAfterRecoveryS?: number;
+}
+
+export type Verdict = 'pass' | 'late' | 'missed' | 'not_resolved' | 'false_positive' | 'no_scenario' | 'preexisting';
+
+export interface AlertOutcome {
+  alertname: string;
+  /** The service label the expectation named, if any. */
+  service?: string;
+  scenario: string;
+  verdict: Verdict;
+  detail: string;
+  faultAt: string;
+  recoveredAt?: string;
+  stages: AlertStages;
+  deadlineS: number;
+  resetS: number;
+}
+
+export interface FalsePositive {
+  alertname: string;
+  service?: string;
+  /** "control" for the baseline window, else the wave during which it fired without a fault naming it. */
+  during: string;
+  at: string;
+  state: 'pending' | 'firing';
+}
+
+export interface ScenarioOutcome {
+  id: string;
+  description: string;
+  wave: number;
+  injectedAt: string;
+  recoveredAt?: string;
+  endedAt: string;
+  error?: string;
+  alerts: AlertOutcome[];
+  collateral: string[];
+}
+
+export interface QualityMeasures {
+  /** Expected alerts that fired within the deadline / expected alerts. */
+  recall: number;
+  /** Alert episodes explained by a fault / all alert episodes (Watchdog excluded). */
+  precision: number;
+  detectionMedianS?: number;
+  detectionMaxS?: number;
+  resetMedianS?: number;
+  resetMaxS?: number;
+}
+
+export interface RuleVerdict {
+  alertname: string;
+  passed: boolean;
+  reasons: string[];
+}
+
+export interface RunReport {
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  wallS: number;
+  repeat: number;
+  options: Record<string, unknown>;
+  preflight: { ok: boolean; checks: { name: string; ok: boolean; detail: string }[] };
+  control: { durationS: number; falsePositives: FalsePositive[] };
+  scenarios: ScenarioOutcome[];
+  falsePositives: FalsePositive[];
+  rules: RuleVerdict[];
+  quality: QualityMeasures;
+  load?: unknown;
+  passed: number;
+  failed: number;
+}
+
+export function median(xs: number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1]! + s[mid]!) / 2;
+}
