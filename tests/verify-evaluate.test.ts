@@ -1,0 +1,133 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { AlertTimeline } from '../verify/timeline.ts';
+import { evaluate, parseExpected, type ScenarioWindow } from '../verify/evaluate.ts';
+import { planWaves } from '../verify/waves.ts';
+import { renderHtml } from '../verify/report/html.ts';
+import { renderMarkdown } from '../verify/report/markdown.ts';
+import type { RunReport } from '../verify/results.ts';
+
+const test = suite('verify evaluation');
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+const at = (s: number): number => T0 + s * 1000;
+const iso = (s: number): string => new Date(at(s)).toISOString();
+
+function window(over: Partial<ScenarioWindow> = {}): ScenarioWindow {
+  return {
+    id: 'db-down',
+    description: 'stop postgres',
+    wave: 1,
+    injectedAt: at(0),
+    recoveredAt: at(40),
+    endedAt: at(100),
+    expect: [parseExpected('DatabaseDown/execution-gateway')],
+    mayAlsoFire: [parseExpected('OrchestrationFailures')],
+    deadlineS: 60,
+    resetS: 45,
+    ...over,
+  };
+}
+
+/** Replays a simple alert life: pending at p, firing at f, notified at n, gone at e, resolution notified at r. */
+function life(tl: AlertTimeline, name: string, service: string | undefined, p: number, f: number, n: number, e: number, r: number): void {
+  const labels = { alertname: name, ...(service ? { service } : {}) };
+  for (let s = p; s < e; s += 1) {
+    tl.observe([{ labels, state: s >= f ? 'firing' : 'pending', activeAt: iso(p) }], at(s));
+    if (s === n) tl.notify([{ status: 'firing', labels }], at(n));
+  }
+  tl.observe([], at(e));
+  tl.notify([{ status: 'resolved', labels }], at(r));
+}
+
+test('an alert notified inside the deadline and resolved inside the reset budget passes', () => {
+  const tl = new AlertTimeline();
+  life(tl, 'DatabaseDown', 'execution-gateway', 6, 16, 21, 50, 55);
+  const ev = evaluate({ windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown'] });
+  const o = ev.scenarios[0]!.alerts[0]!;
+  assert.is(o.verdict, 'pass');
+  assert.is(o.stages.pendingS, 6);
+  assert.is(o.stages.firingS, 16);
+  assert.is(o.stages.notifiedS, 21);
+  assert.is(o.stages.resolvedAfterRecoveryS, 10);
+  assert.is(o.stages.resolutionNotifiedAfterRecoveryS, 15);
+  assert.equal(ev.rules, [{ alertname: 'DatabaseDown', passed: true, reasons: [] }]);
+  assert.is(ev.quality.recall, 1);
+  assert.is(ev.quality.precision, 1);
+});
+
+test('a notification after 60 s is late and fails the rule', () => {
+  const tl = new AlertTimeline();
+  life(tl, 'DatabaseDown', 'execution-gateway', 30, 55, 61, 70, 72);
+  const ev = evaluate({ windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown'] });
+  assert.is(ev.scenarios[0]!.alerts[0]!.verdict, 'late');
+  assert.is(ev.rules[0]!.passed, false);
+  assert.is(ev.quality.recall, 0);
+});
+
+test('an alert that never fires is missed; a rule without a scenario fails coverage', () => {
+  const ev = evaluate({ windows: [window()], episodes: [], ruleNames: ['DatabaseDown', 'Orphan'] });
+  assert.is(ev.scenarios[0]!.alerts[0]!.verdict, 'missed');
+  assert.match(ev.rules[1]!.reasons[0]!, /coverage/);
+});
+
+test('an alert that stays active after recovery is not resolved', () => {
+  const tl = new AlertTimeline();
+  life(tl, 'DatabaseDown', 'execution-gateway', 6, 16, 21, 95, 96);
+  const ev = evaluate({ windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown'] });
+  assert.is(ev.scenarios[0]!.alerts[0]!.verdict, 'not_resolved');
+});
+
+test('an alert no fault names is a false positive; collateral it may fire is not', () => {
+  const tl = new AlertTimeline();
+  const labels = (n: string) => ({ alertname: n });
+  tl.observe([
+    { labels: labels('OrchestrationFailures'), state: 'firing', activeAt: iso(10) },
+    { labels: labels('HighLatency'), state: 'pending', activeAt: iso(12) },
+    { labels: labels('Watchdog'), state: 'firing', activeAt: iso(-100) },
+  ], at(12));
+  tl.observe([], at(30));
+  const ev = evaluate({ windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown', 'HighLatency'] });
+  assert.equal(ev.falsePositives.map((f) => f.alertname), ['HighLatency']);
+  assert.is(ev.falsePositives[0]!.during, 'wave 1');
+  assert.equal(ev.scenarios[0]!.collateral, ['OrchestrationFailures']);
+  assert.is(ev.quality.precision, 0.5);
+  assert.is(ev.rules[1]!.passed, false);
+});
+
+test('an alert already active before the fault cannot prove detection', () => {
+  const tl = new AlertTimeline();
+  tl.observe([{ labels: { alertname: 'DatabaseDown', service: 'execution-gateway' }, state: 'firing', activeAt: iso(-20) }], at(1));
+  const ev = evaluate({ windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown'] });
+  assert.is(ev.scenarios[0]!.alerts[0]!.verdict, 'preexisting');
+});
+
+test('waves keep scenarios with shared resources or shared alerts apart', () => {
+  const s = (id: string, touches: string[], expect: string[]) => ({ id, touches, expect: expect.map(parseExpected), mayAlsoFire: [] });
+  const waves = planWaves([
+    s('pg', ['postgres'], ['DatabaseDown']),
+    s('redis', ['redis'], ['RedisDown']),
+    s('pg-latency', ['postgres'], ['SlowOrders']),
+    s('kill-orch', ['service:orchestrator'], ['ServiceDown/orchestrator']),
+    s('kill-md', ['service:market-data'], ['ServiceDown/market-data']),
+    s('kill-any', ['service:signal-service'], ['ServiceDown']),
+  ]);
+  assert.equal(waves.map((w) => w.map((x) => x.id)), [['pg', 'redis', 'kill-orch', 'kill-md'], ['pg-latency', 'kill-any']]);
+});
+
+test('reports render every alert and the summary', () => {
+  const tl = new AlertTimeline();
+  life(tl, 'DatabaseDown', 'execution-gateway', 6, 16, 21, 50, 55);
+  const ev = evaluate({ windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown'] });
+  const report: RunReport = {
+    runId: 'r1', startedAt: iso(0), finishedAt: iso(100), wallS: 100, repeat: 1, options: {},
+    preflight: { ok: true, checks: [{ name: 'targets up', ok: true, detail: '' }] },
+    control: { durationS: 30, falsePositives: [] },
+    ...ev, passed: 1, failed: 0,
+  };
+  const html = renderHtml(report);
+  assert.match(html, /<svg[^>]*aria-label="DatabaseDown \(execution-gateway\)"/);
+  assert.not.match(html, /<script/);
+  assert.match(renderMarkdown(report), /\| DatabaseDown \| execution-gateway \| db-down \| pass \|/);
+});
+
+test.run();
