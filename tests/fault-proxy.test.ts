@@ -164,7 +164,7 @@ test('makes clients time out in timeout mode, for existing and new connections',
 
 test('delivers held bytes once a black hole ends', async (ctx) => {
   const sock = await rawConnect(ctx.redisProxy!.port);
-  ctx.clients.push({ close: () => sock.destroy() });
+  ctx.clients.push({ close: () => void sock.destroy() });
   await ctx.redisProxy!.set({ kind: 'timeout' });
   const reply = rawPing(sock, 3000);
   await new Promise((res) => setTimeout(res, 300));
@@ -176,7 +176,7 @@ test('delivers held bytes once a black hole ends', async (ctx) => {
 
 test('resets existing and new connections in reset mode', async (ctx) => {
   const existing = await rawConnect(ctx.redisProxy!.port);
-  ctx.clients.push({ close: () => existing.destroy() });
+  ctx.clients.push({ close: () => void existing.destroy() });
   assert.is(await rawPing(existing), '+PONG\r\n');
   const c = await pgVia(ctx, ctx.pgProxy!);
   const pgError = new Promise<string>((resolve) => c.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message)));
@@ -194,7 +194,7 @@ test('resets existing and new connections in reset mode', async (ctx) => {
 test('refuses connections in down mode and serves again on the same port after pass', async (ctx) => {
   const port = ctx.redisProxy!.port;
   const existing = await rawConnect(port);
-  ctx.clients.push({ close: () => existing.destroy() });
+  ctx.clients.push({ close: () => void existing.destroy() });
   assert.is(await rawPing(existing), '+PONG\r\n');
   const outcome = socketOutcome(existing);
   await ctx.redisProxy!.set({ kind: 'down' });
@@ -208,7 +208,7 @@ test('refuses connections in down mode and serves again on the same port after p
   await ctx.redisProxy!.set({ kind: 'pass' });
   assert.is(ctx.redisProxy!.port, port);
   const again = await rawConnect(port);
-  ctx.clients.push({ close: () => again.destroy() });
+  ctx.clients.push({ close: () => void again.destroy() });
   assert.is(await rawPing(again), '+PONG\r\n');
 });
 
