@@ -1,0 +1,109 @@
+// `npm run verify-alerts [-- options]`: the product's main job. See README for the options.
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { runVerifyAlerts, type VerifyOptions } from './harness.ts';
+import { SCENARIOS } from './matrix.ts';
+import { MUTATION_KINDS, mutateRulesDir, type MutationKind } from './mutate.ts';
+import { metricsInExpr } from './rules.ts';
+import type { Backend } from './stack/index.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+
+const USAGE = `usage: npm run verify-alerts -- [options]
+  --only <id|Alert>[,...]   run only these scenarios (by id, or those expecting the alert)
+  --repeat <n>              run the fault matrix n times on one stack (flakiness; default 1)
+  --keep                    keep the stack running after the run, for inspection (Ctrl-C stops it)
+  --mutate [kind]           mutation check: break every rule (${MUTATION_KINDS.join('|')}, default all) and prove the run fails for each
+  --control <seconds>       length of the quiet control window (default: longest rule window + for + 10 s)
+  --backend process|container
+  --max-per-wave <n>        scenarios run together at most (default 6)`;
+
+function fail(msg: string): never {
+  process.stderr.write(`verify-alerts: ${msg}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        only: { type: 'string', multiple: true },
+        repeat: { type: 'string', default: '1' },
+        keep: { type: 'boolean', default: false },
+        mutate: { type: 'boolean', default: false },
+        control: { type: 'string' },
+        backend: { type: 'string' },
+        'max-per-wave': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+    });
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  if (args.values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const repeat = Number(args.values.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1) fail(`--repeat must be a positive integer, got ${args.values.repeat}`);
+  const backend = (args.values.backend ?? process.env.ALERTPROOF_BACKEND) as Backend | undefined;
+  if (backend && backend !== 'process' && backend !== 'container') fail(`--backend must be process or container, got ${backend}`);
+  const controlS = args.values.control === undefined ? undefined : Number(args.values.control);
+  if (controlS !== undefined && !(controlS >= 0)) fail(`--control must be a number of seconds`);
+  const kinds = args.values.mutate ? (args.positionals.length ? args.positionals : MUTATION_KINDS) : [];
+  for (const k of kinds) if (!MUTATION_KINDS.includes(k as MutationKind)) fail(`unknown mutation kind ${k}`);
+
+  const base: VerifyOptions = {
+    scenarios: SCENARIOS,
+    only: args.values.only?.flatMap((o) => o.split(',')).filter(Boolean),
+    repeat,
+    keep: args.values.keep,
+    backend,
+    rulesDir: path.join(root, 'alerts/rules'),
+    prometheusConfig: path.join(root, 'alerts/prometheus.yml'),
+    alertmanagerConfig: path.join(root, 'alerts/alertmanager.yml'),
+    reportsDir: path.join(root, 'reports'),
+    controlS,
+    maxPerWave: args.values['max-per-wave'] ? Number(args.values['max-per-wave']) : undefined,
+    log: (l) => process.stdout.write(`${l}\n`),
+  };
+
+  if (kinds.length === 0) {
+    const res = await runVerifyAlerts(base);
+    process.stdout.write(`\n${res.passed} passed, ${res.failed} failed\n`);
+    process.exit(res.failed > 0 ? 1 : 0);
+  }
+
+  // Mutation check: each kind breaks every rule it applies to; a mutant "survives" when its rule still passes.
+  let caught = 0;
+  let survived = 0;
+  for (const kind of kinds as MutationKind[]) {
+    let mutated: string[] = [];
+    const res = await runVerifyAlerts({
+      ...base,
+      repeat: 1,
+      keep: false,
+      controlS: controlS ?? 20,
+      mutateRules: (dir) => (mutated = mutateRulesDir(dir, kind, metricsInExpr)),
+    });
+    const rules = res.reports[0]?.rules ?? [];
+    for (const name of mutated) {
+      const verdict = rules.find((r) => r.alertname === name);
+      if (verdict && !verdict.passed) caught++;
+      else {
+        survived++;
+        process.stdout.write(`mutant survived: ${kind} mutation of ${name} still passed\n`);
+      }
+    }
+    process.stdout.write(`mutation ${kind}: ${mutated.length} rules mutated; report ${res.reportDir}\n`);
+  }
+  process.stdout.write(`\n${caught} passed, ${survived} failed\n`);
+  process.exit(survived > 0 ? 1 : 0);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`verify-alerts: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});

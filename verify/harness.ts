@@ -1,0 +1,376 @@
+// verify-alerts: start the stack with the real alert configs, pre-flight it, run the baseline load and a quiet
+// control window, then the fault matrix in waves; time every alert stage and judge every rule.
+import fs from 'node:fs';
+import path from 'node:path';
+import { startStack, type Stack, type ServiceName, type Backend } from './stack/index.ts';
+import { ProcessOwner } from './stack/processes.ts';
+import { startFaultProxy, type FaultProxy } from './faults/proxy.ts';
+import { brokerFaults } from './faults/broker.ts';
+import { PrometheusApi } from './prometheus-api.ts';
+import { startWebhookReceiver, type WebhookReceiver } from './webhook.ts';
+import { AlertTimeline, alertKey, type Episode } from './timeline.ts';
+import { evaluate, formatExpected, parseExpected, type ExpectedAlert, type ScenarioWindow } from './evaluate.ts';
+import { planWaves } from './waves.ts';
+import { DEFAULT_DEADLINE_S, DEFAULT_RESET_S, type Dependency, type FaultContext, type LoadControl, type Scenario } from './scenario.ts';
+import { loadRules, type RuleInfo } from './rules.ts';
+import type { FalsePositive, RunReport } from './results.ts';
+import { renderStdout, writeReports } from './report/index.ts';
+import { startBaselineLoad, type BaselineLoad } from './load.ts';
+import { sleep } from './stack/ports.ts';
+
+export interface VerifyOptions {
+  scenarios: Scenario[];
+  /** Run only scenarios whose id, or whose expected alerts, match one of these. */
+  only?: string[];
+  repeat: number;
+  keep: boolean;
+  backend?: Backend;
+  rulesDir: string;
+  prometheusConfig: string;
+  alertmanagerConfig: string;
+  reportsDir: string;
+  /** Override the control window length (seconds); default derived from the rules. */
+  controlS?: number;
+  /** Scenarios per wave at most. */
+  maxPerWave?: number;
+  /** Rewrites the rule files in the run's copy before Prometheus loads them (mutation testing). */
+  mutateRules?: (dir: string) => string[];
+  log: (line: string) => void;
+}
+
+export interface VerifyResult {
+  reports: RunReport[];
+  reportDir: string;
+  passed: number;
+  failed: number;
+}
+
+const POLL_MS = 1000;
+const DEPENDENCIES: Dependency[] = ['postgres', 'redis', 'broker'];
+
+export function selectScenarios(all: Scenario[], only: string[] | undefined): Scenario[] {
+  if (!only || only.length === 0) return all;
+  const picked = all.filter((s) => only.some((o) => s.id === o || s.expect.some((e) => e === o || parseExpected(e).alertname === o)));
+  if (picked.length === 0) throw new Error(`--only ${only.join(',')} matches no scenario id or expected alert`);
+  return picked;
+}
+
+/** The quiet window must outlast the slowest rule's range window plus its `for`. */
+export function controlWindowS(rules: RuleInfo[]): number {
+  return Math.max(30, ...rules.map((r) => r.longestRangeS + r.forS + 10));
+}
+
+export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult> {
+  const log = opts.log;
+  const started = Date.now();
+  const runId = new Date(started).toISOString().replace(/[:.]/g, '-');
+  const reportDir = path.join(opts.reportsDir, `verify-${runId}`);
+  const owner = new ProcessOwner({ keepLogs: opts.keep });
+  const proxies: Partial<Record<Dependency, FaultProxy>> = {};
+  let webhook: WebhookReceiver | undefined;
+  let load: BaselineLoad | undefined;
+  let stack: Stack | undefined;
+  try {
+    const rulesCopy = owner.tempDir('rules');
+    for (const f of fs.readdirSync(opts.rulesDir).filter((x) => /\.ya?ml$/.test(x))) fs.copyFileSync(path.join(opts.rulesDir, f), path.join(rulesCopy, f));
+    const mutated = opts.mutateRules?.(rulesCopy) ?? [];
+    const rules = loadRules(rulesCopy);
+    const ruleNames = [...new Set(rules.map((r) => r.alertname))];
+    const scenarios = selectScenarios(opts.scenarios, opts.only);
+    log(`verify-alerts ${runId}: ${ruleNames.length} alert rules, ${scenarios.length} scenarios${mutated.length ? `, ${mutated.length} rules mutated` : ''}`);
+
+    webhook = await startWebhookReceiver();
+    stack = await startStack({
+      backend: opts.backend,
+      owner,
+      prometheus: { config: opts.prometheusConfig, rulesDir: rulesCopy, externalLabels: { run_id: runId } },
+      alertmanager: { config: opts.alertmanagerConfig, webhookUrl: webhook.url },
+      wrapDependency: async (dep, target) => {
+        const proxy = await startFaultProxy({ name: dep, target });
+        proxies[dep] = proxy;
+        return { host: proxy.host, port: proxy.port };
+      },
+      serviceEnv: { orchestrator: { RUN_INTERVAL_MS: '3000' } },
+      log: (l) => log(`  stack: ${l}`),
+    });
+    const prom = new PrometheusApi(stack.prometheus!.url);
+    const timeline = new AlertTimeline();
+    webhook.on('notification', (n) => {
+      timeline.notify(n.alerts, n.receivedAt);
+      for (const a of n.alerts) log(`  ${a.status === 'firing' ? '!' : '~'} notified ${a.status}: ${formatExpected({ alertname: a.labels.alertname ?? '?', service: a.labels.service })}`);
+    });
+
+    const checks = await preflight(prom, stack, rules);
+    // Stack-level checks block the matrix; an unexposed metric fails only the rules that reference it.
+    const preflightOk = checks.every((c) => c.ok);
+    const ctx = faultContext(stack, proxies, log);
+    load = await startBaselineLoad(stack, log);
+    ctx.load = load.control;
+    const exposure = await metricExposureCheck(prom, rules);
+    checks.push(exposure);
+    for (const c of checks) log(`preflight ${c.ok ? 'ok' : 'FAILED'}: ${c.name}${c.detail ? ` (${c.detail})` : ''}`);
+
+    const observer = observe(prom, timeline, log);
+    const reports: RunReport[] = [];
+    try {
+      const controlS = opts.controlS ?? controlWindowS(rules);
+      const controlStart = Date.now();
+      log(`control window: ${controlS} s of baseline load with no fault`);
+      await sleep(controlS * 1000);
+      const control = { start: controlStart, end: Date.now() };
+      const watchdogWindow: ScenarioWindow | undefined = ruleNames.includes('Watchdog')
+        ? { id: 'watchdog', description: 'always firing dead man\'s switch, from rule load', wave: 0, injectedAt: checks.rulesLoadedAt, endedAt: Date.now(), expect: [{ alertname: 'Watchdog' }], mayAlsoFire: [], deadlineS: DEFAULT_DEADLINE_S, resetS: DEFAULT_RESET_S }
+        : undefined;
+
+      for (let iteration = 1; iteration <= opts.repeat; iteration++) {
+        const iterStart = Date.now();
+        const windows = preflightOk ? await runMatrix(scenarios, ctx, prom, timeline, opts, iteration) : [];
+        const ev = evaluate({
+          windows: [...(watchdogWindow && iteration === 1 ? [watchdogWindow] : []), ...windows],
+          episodes: timeline.episodes().filter((e) => iteration === 1 || e.activeAt >= iterStart),
+          control: iteration === 1 ? control : undefined,
+          ruleNames: opts.only ? ruleNames.filter((n) => windows.some((w) => w.expect.some((e) => e.alertname === n))) : ruleNames,
+        });
+        for (const r of ev.rules) {
+          if (!preflightOk) r.reasons.unshift('pre-flight failed');
+          const missing = rules.filter((x) => x.alertname === r.alertname).flatMap((x) => x.metrics.filter((m) => exposure.missing.includes(m)));
+          if (missing.length) r.reasons.unshift(`references metrics no service exposes: ${[...new Set(missing)].join(', ')}`);
+          r.passed = r.reasons.length === 0;
+        }
+        const controlFps: FalsePositive[] = ev.falsePositives.filter((f) => f.during === 'control');
+        const passed = ev.rules.filter((r) => r.passed).length;
+        const report: RunReport = {
+          runId: opts.repeat > 1 ? `${runId}#${iteration}` : runId,
+          startedAt: new Date(started).toISOString(),
+          finishedAt: new Date().toISOString(),
+          wallS: (Date.now() - started) / 1000,
+          repeat: iteration,
+          options: { only: opts.only ?? null, repeat: opts.repeat, mutated },
+          preflight: { ok: preflightOk && exposure.ok, checks: checks.map(({ name, ok, detail }) => ({ name, ok, detail })) },
+          control: { durationS: controlS, falsePositives: controlFps },
+          ...ev,
+          load: load.summary(),
+          passed,
+          failed: ev.rules.length - passed,
+        };
+        reports.push(report);
+        const dir = opts.repeat > 1 ? path.join(reportDir, `run-${iteration}`) : reportDir;
+        const files = writeReports(dir, report);
+        log(`\n${renderStdout(report)}\nreports: ${files.md}, ${files.html}, ${files.json}`);
+      }
+    } finally {
+      observer.stop();
+    }
+    const passed = reports.reduce((a, r) => a + r.passed, 0);
+    const failed = reports.reduce((a, r) => a + r.failed, 0);
+    if (opts.keep) {
+      log(`--keep: stack left running; Prometheus ${stack.prometheus?.url}, Alertmanager ${stack.alertmanager?.url}. Ctrl-C to stop.`);
+      await new Promise<void>(() => undefined);
+    }
+    return { reports, reportDir, passed, failed };
+  } finally {
+    await load?.stop().catch(() => undefined);
+    await webhook?.close().catch(() => undefined);
+    await stack?.stop().catch(() => undefined);
+    await Promise.all(Object.values(proxies).map((p) => p.close().catch(() => undefined)));
+    await owner.stopAll();
+  }
+}
+
+interface PreflightCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+async function preflight(prom: PrometheusApi, stack: Stack, rules: RuleInfo[]): Promise<PreflightCheck[] & { rulesLoadedAt: number }> {
+  const checks: PreflightCheck[] = [];
+  const targetsOk = await prom
+    .waitUntil(async () => {
+      const t = await prom.targets();
+      return t.length > 0 && t.every((x) => x.health === 'up') ? t : undefined;
+    }, 30_000, 'every scrape target up')
+    .then((t) => ({ ok: true, detail: `${t.length} targets: ${t.map((x) => x.labels.job).join(', ')}` }))
+    .catch(async (err: Error) => {
+      const t = await prom.targets().catch(() => []);
+      const down = t.filter((x) => x.health !== 'up').map((x) => `${x.labels.job} (${x.lastError || x.health})`);
+      return { ok: false, detail: `${err.message}; down: ${down.join(', ')}` };
+    });
+  checks.push({ name: 'every scrape target up', ...targetsOk });
+  const expected = new Set(rules.map((r) => r.alertname));
+  let rulesLoadedAt = Date.now();
+  const rulesOk = await prom
+    .waitUntil(async () => {
+      const groups = await prom.rules();
+      const loaded = new Set(groups.flatMap((g) => g.rules.map((r) => r.name)));
+      const evaluated = groups.every((g) => g.lastEvaluation && !g.lastEvaluation.startsWith('0001'));
+      return [...expected].every((n) => loaded.has(n)) && evaluated ? groups : undefined;
+    }, 30_000, 'every rule loaded and evaluated')
+    .then((groups) => {
+      const bad = groups.flatMap((g) => g.rules.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.lastError ?? r.health}`));
+      rulesLoadedAt = Math.min(...groups.map((g) => Date.parse(g.lastEvaluation) - g.interval * 1000));
+      return { ok: bad.length === 0, detail: bad.length ? bad.join('; ') : `${groups.length} groups, ${expected.size} alerts, health ok` };
+    })
+    .catch((err: Error) => ({ ok: false, detail: err.message }));
+  checks.push({ name: 'every rule group evaluated with health ok', ...rulesOk });
+  const amUp = await fetch(`${stack.alertmanager!.url}/-/ready`).then((r) => r.ok).catch(() => false);
+  checks.push({ name: 'Alertmanager ready', ok: amUp, detail: stack.alertmanager!.url });
+  return Object.assign(checks, { rulesLoadedAt });
+}
+
+/** Every metric a rule references must be exposed; a typo in a rule would otherwise never fire. Needs load first. */
+async function metricExposureCheck(prom: PrometheusApi, rules: RuleInfo[]): Promise<PreflightCheck & { missing: string[] }> {
+  const referenced = new Set(rules.flatMap((r) => r.metrics));
+  let missing: string[] = [];
+  try {
+    await prom.waitUntil(async () => {
+      const exposed = new Set(await prom.seriesNames());
+      missing = [...referenced].filter((m) => !exposed.has(m)).sort();
+      return missing.length === 0 ? true : undefined;
+    }, 30_000, 'every referenced metric exposed');
+  } catch {
+    // missing holds what is still absent
+  }
+  return { name: 'every metric a rule references is exposed', ok: missing.length === 0, detail: missing.length ? `missing: ${missing.join(', ')}` : `${referenced.size} metrics`, missing };
+}
+
+function faultContext(stack: Stack, proxies: Partial<Record<Dependency, FaultProxy>>, log: (l: string) => void): FaultContext {
+  for (const d of DEPENDENCIES) if (!proxies[d]) throw new Error(`no fault proxy was placed in front of ${d}`);
+  const fa = stack.services['fake-alpaca'];
+  if (!fa?.adminUrl) throw new Error('fake-alpaca admin URL unknown; cannot inject broker faults');
+  return {
+    stack,
+    proxies: proxies as Record<Dependency, FaultProxy>,
+    broker: brokerFaults(fa.adminUrl),
+    async call(name: ServiceName, method: string, p: string, body?: unknown) {
+      const svc = stack.services[name];
+      if (!svc) throw new Error(`${name} is not running in this stack`);
+      const res = await fetch(`${svc.url}${p}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${method} ${name}${p} -> ${res.status}: ${text.slice(0, 300)}`);
+      return text ? (JSON.parse(text) as unknown) : undefined;
+    },
+    log,
+  };
+}
+
+function observe(prom: PrometheusApi, timeline: AlertTimeline, log: (l: string) => void): { stop(): void } {
+  let stopped = false;
+  const states = new Map<string, string>();
+  const loop = async (): Promise<void> => {
+    while (!stopped) {
+      const t = Date.now();
+      try {
+        const alerts = await prom.alerts();
+        timeline.observe(alerts, t);
+        const now = new Map(alerts.map((a) => [alertKey(a.labels.alertname ?? '?', a.labels.service), a.state]));
+        for (const [k, s] of now) if (states.get(k) !== s) log(`  + ${k.replace('|', '/').replace(/\/$/, '')} ${s}`);
+        for (const k of states.keys()) if (!now.has(k)) log(`  - ${k.replace('|', '/').replace(/\/$/, '')} resolved`);
+        states.clear();
+        for (const [k, s] of now) states.set(k, s);
+      } catch (err) {
+        log(`  (alert poll failed: ${(err as Error).message})`);
+      }
+      await sleep(Math.max(0, POLL_MS - (Date.now() - t)));
+    }
+  };
+  void loop();
+  return { stop: () => void (stopped = true) };
+}
+
+interface PlannedScenario {
+  id: string;
+  touches: string[];
+  expect: ExpectedAlert[];
+  mayAlsoFire: ExpectedAlert[];
+  scenario: Scenario;
+}
+
+async function runMatrix(scenarios: Scenario[], ctx: FaultContext, prom: PrometheusApi, timeline: AlertTimeline, opts: VerifyOptions, iteration: number): Promise<ScenarioWindow[]> {
+  const planned: PlannedScenario[] = scenarios.map((s) => ({
+    id: s.id,
+    touches: s.touches,
+    expect: s.expect.map(parseExpected),
+    mayAlsoFire: (s.mayAlsoFire ?? []).map(parseExpected),
+    scenario: s,
+  }));
+  const waves = planWaves(planned, opts.maxPerWave ?? 6);
+  const windows: ScenarioWindow[] = [];
+  for (const [i, wave] of waves.entries()) {
+    const n = i + 1;
+    ctx.log(`\n[run ${iteration}] wave ${n}/${waves.length}: ${wave.map((s) => s.id).join(', ')}`);
+    windows.push(...(await Promise.all(wave.map((p) => runScenario(p, n, ctx, timeline)))));
+    await settle(prom, ctx.log);
+  }
+  for (const w of windows) w.firstBadSample = await firstBadSamples(prom, w);
+  return windows;
+}
+
+async function runScenario(p: PlannedScenario, wave: number, ctx: FaultContext, timeline: AlertTimeline): Promise<ScenarioWindow> {
+  const s = p.scenario;
+  const deadlineS = s.deadlineS ?? DEFAULT_DEADLINE_S;
+  const resetS = s.resetS ?? DEFAULT_RESET_S;
+  const window: ScenarioWindow = { id: s.id, description: s.description, wave, injectedAt: Date.now(), endedAt: 0, expect: p.expect, mayAlsoFire: p.mayAlsoFire, deadlineS, resetS };
+  const log = (l: string): void => ctx.log(`  [${s.id}] ${l}`);
+  const all = (pred: (ep: Episode) => boolean): boolean =>
+    p.expect.every((e) => timeline.episodes().some((ep) => ep.alertname === e.alertname && (!e.service || ep.service === e.service) && ep.activeAt >= window.injectedAt - 1000 && pred(ep)));
+  try {
+    log(`inject: ${s.description}; expect ${s.expect.join(', ')}`);
+    window.injectedAt = Date.now();
+    await s.inject(ctx);
+    const deadline = window.injectedAt + (deadlineS + 10) * 1000;
+    while (Date.now() < deadline && !all((ep) => ep.notifiedAt !== undefined)) await sleep(500);
+    window.recoveredAt = Date.now();
+    log(`recover (${((window.recoveredAt - window.injectedAt) / 1000).toFixed(1)} s after inject)`);
+    await s.recover(ctx);
+    const resetDeadline = Date.now() + (resetS + 5) * 1000;
+    while (Date.now() < resetDeadline && !all((ep) => ep.endedAt !== undefined && ep.resolvedNotifiedAt !== undefined)) await sleep(500);
+  } catch (err) {
+    window.error = (err as Error).message;
+    log(`ERROR: ${window.error}`);
+    if (window.recoveredAt === undefined) {
+      window.recoveredAt = Date.now();
+      await s.recover(ctx).catch((e: Error) => log(`recover failed too: ${e.message}`));
+    }
+  }
+  window.endedAt = Date.now();
+  return window;
+}
+
+/** Waits until no alert but Watchdog is active and every target is up, so the next wave starts clean. */
+async function settle(prom: PrometheusApi, log: (l: string) => void): Promise<void> {
+  try {
+    await prom.waitUntil(async () => {
+      const [alerts, targets] = await Promise.all([prom.alerts(), prom.targets()]);
+      return alerts.every((a) => a.labels.alertname === 'Watchdog') && targets.every((t) => t.health === 'up') ? true : undefined;
+    }, 90_000, 'all alerts resolved and targets up');
+  } catch (err) {
+    log(`  (settle: ${(err as Error).message}; starting next wave anyway)`);
+  }
+}
+
+/** First evaluation at which each expected alert's expression held: query_range of the rule expression at 1 s steps. */
+async function firstBadSamples(prom: PrometheusApi, w: ScenarioWindow): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const groups = await prom.rules().catch(() => []);
+  for (const e of w.expect) {
+    const rule = groups.flatMap((g) => g.rules).find((r) => r.name === e.alertname);
+    if (!rule?.query) continue;
+    const end = Math.min(w.recoveredAt ?? w.endedAt, w.injectedAt + 120_000);
+    try {
+      const series = await prom.queryRange(rule.query, w.injectedAt / 1000, end / 1000, 1);
+      const times = series
+        .filter((s) => !e.service || !s.metric.service || s.metric.service === e.service)
+        .flatMap((s) => s.values.map(([t]) => t * 1000));
+      if (times.length) out[formatExpected(e)] = Math.min(...times);
+    } catch {
+      // An expression Prometheus cannot range-query leaves the stage unknown.
+    }
+  }
+  return out;
+}
