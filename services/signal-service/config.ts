@@ -1,0 +1,18 @@
+// Signal-service configuration from the environment (kit base fields plus its database, Redis, universe and poll interval).
+import { z } from 'zod';
+import { baseEnv, DEFAULT_SYMBOLS, loadConfig, symbolList } from '../kit/config.ts';
+
+const signalEnv = z.object({
+  ...baseEnv,
+  DATABASE_URL: z.string().url(),
+  REDIS_URL: z.string().url(),
+  SYMBOLS: symbolList.default(DEFAULT_SYMBOLS),
+  /** How often the registry is polled for a newly activated model. */
+  MODEL_POLL_MS: z.coerce.number().int().min(50).default(2000),
+});
+
+export type SignalConfig = z.infer<typeof signalEnv>;
+
+export function loadSignalConfig(env: NodeJS.ProcessEnv): SignalConfig {
+  return loadConfig('signal-service', signalEnv, env);
+}
