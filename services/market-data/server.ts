@@ -2,7 +2,7 @@
 import { createLogger } from '../kit/logger.ts';
 import { startProbes } from '../kit/probes.ts';
 import { createRedis, pingRedis } from '../kit/redis.ts';
-import { listen } from '../kit/service.ts';
+import { listen, type RunningServer } from '../kit/service.ts';
 import { createApp } from './app.ts';
 import type { MarketDataConfig } from './config.ts';
 import { createMarketDataMetrics } from './metrics.ts';
@@ -42,9 +42,9 @@ export async function startMarketData(config: MarketDataConfig): Promise<{ url: 
       })
     : undefined;
   const app = createApp({ registry: metrics.registry, logger, redis, stream, subscriptions, quotes });
-  let srv;
+  let server: RunningServer;
   try {
-    srv = await listen(app, config.host, config.port);
+    server = await listen(app, config.host, config.port);
   } catch (err) {
     sync?.stop();
     probes.stop();
@@ -53,7 +53,6 @@ export async function startMarketData(config: MarketDataConfig): Promise<{ url: 
   }
   stream.start();
   void probes.runOnce();
-  const server = srv;
   return {
     url: server.url,
     async close() {

@@ -1,0 +1,65 @@
+// orchestrator HTTP API: start a run, list runs, read one run.
+import type Koa from 'koa';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { z } from 'zod';
+import { badRequest, notFound } from '../kit/errors.ts';
+import { pingDb, type Pool } from '../kit/pg.ts';
+import { createService } from '../kit/service.ts';
+import { parseBody } from '../kit/validate.ts';
+import type { Runner } from './runs.ts';
+import type { RunStore } from './store.ts';
+
+export interface OrchestratorDeps {
+  registry: Registry;
+  logger: Logger;
+  pool: Pool;
+  store: RunStore;
+  runner: Runner;
+  universe: string[];
+}
+
+export function createApp(deps: OrchestratorDeps): Koa {
+  const universe = new Set(deps.universe);
+  const runBody = z
+    .object({
+      symbols: z
+        .array(z.string().trim().toUpperCase())
+        .min(1)
+        .refine((list) => list.every((s) => universe.has(s)), { message: `every symbol must be in the universe (${deps.universe.join(',')})` })
+        .optional(),
+      capital: z.number().positive().finite().optional(),
+    })
+    .strict();
+
+  const { app, router } = createService({
+    name: 'orchestrator',
+    registry: deps.registry,
+    logger: deps.logger,
+    readiness: { postgres: () => pingDb(deps.pool) },
+  });
+
+  router.post('/runs', async (ctx) => {
+    const body = parseBody(runBody, ctx.request.body ?? {});
+    const run = await deps.runner.run({ ...(body.symbols ? { symbols: [...new Set(body.symbols)] } : {}), ...(body.capital ? { capital: body.capital } : {}) }, 'api');
+    ctx.status = 201;
+    ctx.body = run;
+  });
+
+  router.get('/runs', async (ctx) => {
+    const raw = ctx.query.limit;
+    const limit = raw === undefined ? 20 : Number(raw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw badRequest('limit must be an integer from 1 to 500');
+    ctx.body = { runs: await deps.store.listRuns(limit) };
+  });
+
+  router.get('/runs/:id', async (ctx) => {
+    const id = Number(ctx.params.id);
+    if (!Number.isSafeInteger(id) || id < 1) throw badRequest(`run id must be a positive integer, got "${ctx.params.id}"`);
+    const run = await deps.store.getRun(id);
+    if (!run) throw notFound(`run ${id} not found; GET /runs lists recent runs`);
+    ctx.body = run;
+  });
+
+  return app;
+}

@@ -1,0 +1,161 @@
+// HTTP clients for the signal service and the execution gateway; an unreachable service is a DependencyError naming it.
+import { z } from 'zod';
+
+export type Dependency = 'signal-service' | 'execution-gateway';
+
+export class DependencyError extends Error {
+  constructor(
+    readonly dependency: Dependency,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DependencyError';
+  }
+}
+
+const signalsResponse = z.object({
+  model_name: z.string(),
+  model_version: z.coerce.number(),
+  generated_at: z.string().optional(),
+  signals: z.array(
+    z
+      .object({
+        symbol: z.string(),
+        score: z.number(),
+        target_weight: z.number(),
+        /** Latest price the signal service used; sizing prefers it over the gateway's position price. */
+        price: z.number().positive().optional(),
+      })
+      .passthrough(),
+  ),
+});
+export type SignalsResponse = z.infer<typeof signalsResponse>;
+
+const position = z
+  .object({
+    symbol: z.string(),
+    qty: z.coerce.number(),
+    side: z.string().optional(),
+    current_price: z.coerce.number().optional(),
+  })
+  .passthrough();
+const positionsResponse = z.union([z.array(position), z.object({ positions: z.array(position) }).transform((b) => b.positions)]);
+
+export interface GatewayPosition {
+  symbol: string;
+  /** Signed: short positions are negative. */
+  qty: number;
+  currentPrice?: number;
+}
+
+export interface OrderRequest {
+  client_order_id: string;
+  symbol: string;
+  side: 'buy' | 'sell';
+  qty: number;
+  type: 'market';
+}
+
+export interface OrderReply {
+  httpStatus: number | undefined;
+  body: unknown;
+  /** Set when the gateway could not be reached or did not answer in time. */
+  error?: string;
+}
+
+async function call(dependency: Dependency, url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string } };
+    const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.message);
+    throw new DependencyError(dependency, `${dependency} unreachable at ${url} (${why}); is it running?`);
+  }
+}
+
+async function errorText(res: Response): Promise<string> {
+  const text = await res.text().catch(() => '');
+  try {
+    const body = JSON.parse(text) as { error?: { message?: string } };
+    return body.error?.message ?? text.slice(0, 200);
+  } catch {
+    return text.slice(0, 200);
+  }
+}
+
+export class SignalClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async generate(symbols: string[]): Promise<SignalsResponse> {
+    const url = `${this.baseUrl}/signals`;
+    const res = await call('signal-service', url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ symbols }),
+    }, this.timeoutMs);
+    if (!res.ok) throw new DependencyError('signal-service', `signal-service POST /signals answered ${res.status}: ${await errorText(res)}`);
+    const parsed = signalsResponse.safeParse(await res.json().catch(() => undefined));
+    if (!parsed.success) {
+      throw new DependencyError('signal-service', `signal-service POST /signals returned an unexpected body: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
+    }
+    return parsed.data;
+  }
+
+  async health(): Promise<void> {
+    await expectOk('signal-service', `${this.baseUrl}/health`, this.timeoutMs);
+  }
+}
+
+export class GatewayClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async positions(): Promise<GatewayPosition[]> {
+    const url = `${this.baseUrl}/positions`;
+    const res = await call('execution-gateway', url, {}, this.timeoutMs);
+    if (!res.ok) throw new DependencyError('execution-gateway', `execution-gateway GET /positions answered ${res.status}: ${await errorText(res)}`);
+    const parsed = positionsResponse.safeParse(await res.json().catch(() => undefined));
+    if (!parsed.success) throw new DependencyError('execution-gateway', 'execution-gateway GET /positions returned an unexpected body');
+    return parsed.data.map((p) => ({
+      symbol: p.symbol.toUpperCase(),
+      qty: p.side === 'short' && p.qty > 0 ? -p.qty : p.qty,
+      ...(p.current_price !== undefined && p.current_price > 0 ? { currentPrice: p.current_price } : {}),
+    }));
+  }
+
+  /** Never throws: the caller records every outcome, including an unreachable gateway. */
+  async submitOrder(order: OrderRequest): Promise<OrderReply> {
+    try {
+      const res = await call('execution-gateway', `${this.baseUrl}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(order),
+      }, this.timeoutMs);
+      const text = await res.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // A non-JSON answer is kept as text for the run record.
+      }
+      return { httpStatus: res.status, body };
+    } catch (err) {
+      return { httpStatus: undefined, body: undefined, error: (err as Error).message };
+    }
+  }
+
+  async health(): Promise<void> {
+    await expectOk('execution-gateway', `${this.baseUrl}/health`, this.timeoutMs);
+  }
+}
+
+async function expectOk(dependency: Dependency, url: string, timeoutMs: number): Promise<void> {
+  const res = await call(dependency, url, {}, timeoutMs);
+  await res.arrayBuffer();
+  if (!res.ok) throw new DependencyError(dependency, `${dependency} GET ${new URL(url).pathname} answered ${res.status}`);
+}

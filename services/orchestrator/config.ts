@@ -1,0 +1,48 @@
+// orchestrator configuration from the environment (see docs/contracts.md "orchestrator").
+import { z } from 'zod';
+import { baseEnv, DEFAULT_SYMBOLS, loadConfig, symbolList } from '../kit/config.ts';
+
+export interface OrchestratorConfig {
+  host: string;
+  port: number;
+  logLevel: string;
+  probeIntervalMs: number;
+  databaseUrl: string;
+  signalServiceUrl: string;
+  gatewayUrl: string;
+  symbols: string[];
+  /** Dollars a run sizes target positions against, unless the request names its own. */
+  capital: number;
+  /** 0 = no periodic runs. */
+  runIntervalMs: number;
+  /** Per-request timeout for calls to the signal service and the gateway. */
+  requestTimeoutMs: number;
+}
+
+const schema = z.object({
+  ...baseEnv,
+  DATABASE_URL: z.string().url(),
+  SIGNAL_SERVICE_URL: z.string().url(),
+  EXECUTION_GATEWAY_URL: z.string().url(),
+  SYMBOLS: symbolList.default(DEFAULT_SYMBOLS),
+  CAPITAL: z.coerce.number().positive().default(100_000),
+  RUN_INTERVAL_MS: z.coerce.number().int().min(0).default(0),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(50).default(5000),
+});
+
+export function loadOrchestratorConfig(env: NodeJS.ProcessEnv = process.env): OrchestratorConfig {
+  const e = loadConfig('orchestrator', schema, env);
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    probeIntervalMs: e.PROBE_INTERVAL_MS,
+    databaseUrl: e.DATABASE_URL,
+    signalServiceUrl: e.SIGNAL_SERVICE_URL.replace(/\/$/, ''),
+    gatewayUrl: e.EXECUTION_GATEWAY_URL.replace(/\/$/, ''),
+    symbols: e.SYMBOLS,
+    capital: e.CAPITAL,
+    runIntervalMs: e.RUN_INTERVAL_MS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+  };
+}
