@@ -3,6 +3,8 @@ import { ConfigError } from './config.ts';
 
 export interface Started {
   url: string;
+  /** More URLs for the listening line, e.g. a separate admin listener. */
+  extra?: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -10,7 +12,7 @@ export function runMain(service: string, start: () => Promise<Started>): void {
   start()
     .then((started) => {
       // One machine-readable line so launchers can find the URL without parsing logs.
-      process.stdout.write(`${JSON.stringify({ msg: 'listening', service, url: started.url })}\n`);
+      process.stdout.write(`${JSON.stringify({ msg: 'listening', service, url: started.url, ...started.extra })}\n`);
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) return;

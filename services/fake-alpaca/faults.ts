@@ -1,0 +1,83 @@
+// Injected broker faults: their shape and validation, and the REST middleware that applies latency and errors.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type Koa from 'koa';
+import { z } from 'zod';
+import type { FakeAlpacaMetrics, FaultLabel } from './metrics.ts';
+
+export interface Faults {
+  latencyMs: number;
+  errorRate: number;
+  rejectRate: number;
+  refuseConnections: boolean;
+  wsDrop: boolean;
+  wsSilent: boolean;
+  marketOpen: boolean;
+}
+
+export const NO_FAULTS: Readonly<Faults> = Object.freeze({
+  latencyMs: 0,
+  errorRate: 0,
+  rejectRate: 0,
+  refuseConnections: false,
+  wsDrop: false,
+  wsSilent: false,
+  marketOpen: true,
+});
+
+/** A PUT /admin/faults body: every field optional, merged into the current faults. */
+export const faultsPatchSchema = z
+  .object({
+    latencyMs: z.number().int().min(0).max(120_000),
+    errorRate: z.number().min(0).max(1),
+    rejectRate: z.number().min(0).max(1),
+    refuseConnections: z.boolean(),
+    wsDrop: z.boolean(),
+    wsSilent: z.boolean(),
+    marketOpen: z.boolean(),
+  })
+  .partial()
+  .strict();
+
+export function activeFaults(f: Faults): Record<FaultLabel, boolean> {
+  return {
+    latency: f.latencyMs > 0,
+    error_rate: f.errorRate > 0,
+    reject_rate: f.rejectRate > 0,
+    refuse_connections: f.refuseConnections,
+    ws_drop: f.wsDrop,
+    ws_silent: f.wsSilent,
+    market_closed: !f.marketOpen,
+  };
+}
+
+export function publishFaults(f: Faults, metrics: FakeAlpacaMetrics): void {
+  for (const [fault, on] of Object.entries(activeFaults(f))) metrics.faultActive.set({ fault }, on ? 1 : 0);
+}
+
+/**
+ * Delays every REST response by latencyMs, then fails a share errorRate of them with 500 or 503, as an
+ * overloaded broker would. The delay aborts when the fake shuts down, so no timer outlives it.
+ */
+export function faultMiddleware(faults: () => Faults, random: () => number, shutdown: AbortSignal): Koa.Middleware {
+  return async (ctx, next) => {
+    const { latencyMs, errorRate } = faults();
+    if (latencyMs > 0) {
+      try {
+        await sleep(latencyMs, undefined, { signal: shutdown });
+      } catch {
+        ctx.status = 503;
+        ctx.body = { code: 50300000, message: 'fake-alpaca is shutting down' };
+        return;
+      }
+    }
+    if (errorRate > 0 && random() < errorRate) {
+      const unavailable = random() < 0.5;
+      ctx.status = unavailable ? 503 : 500;
+      ctx.body = unavailable
+        ? { code: 50300000, message: 'service unavailable (injected fault errorRate)' }
+        : { code: 50000000, message: 'internal server error (injected fault errorRate)' };
+      return;
+    }
+    await next();
+  };
+}
