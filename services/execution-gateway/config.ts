@@ -1,0 +1,32 @@
+// Execution gateway configuration from the environment (see docs/contracts.md "execution-gateway").
+import { z } from 'zod';
+import { baseEnv, DEFAULT_SYMBOLS, loadConfig, symbolList } from '../kit/config.ts';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const schema = z.object({
+  ...baseEnv,
+  DATABASE_URL: z.string().url(),
+  REDIS_URL: z.string().url(),
+  ALPACA_BASE_URL: z.string().url(),
+  ALPACA_KEY_ID: z.string().min(1).default('test-key'),
+  ALPACA_SECRET_KEY: z.string().min(1).default('test-secret'),
+  SYMBOLS: symbolList.default(DEFAULT_SYMBOLS),
+  DRY_RUN: bool,
+  /** Largest absolute position per symbol, counting open orders, that risk checks allow. */
+  MAX_POSITION_QTY: z.coerce.number().positive().default(1000),
+  /** Per-request timeout towards the broker; one placement may take (retries + 1) of these. */
+  ALPACA_TIMEOUT_MS: z.coerce.number().int().min(10).default(1000),
+  ALPACA_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  /** How often pending_submit orders are retried and open orders synced with the broker. */
+  RESUBMIT_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
+});
+
+export type GatewayConfig = z.infer<typeof schema>;
+
+export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
+  return loadConfig('execution-gateway', schema, env);
+}

@@ -1,0 +1,100 @@
+// The execution gateway's prom-client registry and every metric it exposes (names are part of the alerting contract).
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export const ORDER_STATUSES = ['filled', 'accepted', 'pending_submit', 'rejected', 'risk_rejected', 'failed', 'duplicate'] as const;
+export type OrderOutcome = (typeof ORDER_STATUSES)[number];
+export const SIDES = ['buy', 'sell'] as const;
+export const ALPACA_ENDPOINTS = ['orders', 'order_lookup', 'account', 'clock', 'positions'] as const;
+export type AlpacaEndpoint = (typeof ALPACA_ENDPOINTS)[number];
+export const ALPACA_STATUSES = ['2xx', '4xx', '5xx', 'timeout', 'error'] as const;
+export type AlpacaStatus = (typeof ALPACA_STATUSES)[number];
+
+/** Placement spans a local fill (~5 ms) to a submit with retries (~2 s); boundaries sit where thresholds are likely. */
+export const PLACEMENT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 0.75, 1, 1.5, 2, 3];
+/** One broker round trip: loopback fake-alpaca answers in ~1 ms, a real one in 10-300 ms, a timeout at ALPACA_TIMEOUT_MS. */
+export const ALPACA_REQUEST_BUCKETS = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5];
+
+export interface GatewayMetrics {
+  registry: Registry;
+  /** Universe symbols plus "other": the only values the symbol label takes. */
+  symbolLabels: readonly string[];
+  ordersTotal: Counter<'symbol' | 'side' | 'status'>;
+  placementDuration: Histogram<string>;
+  positionsCurrent: Gauge<'symbol'>;
+  alpacaRequests: Counter<'endpoint' | 'status'>;
+  alpacaRequestDuration: Histogram<'endpoint'>;
+  databaseStatus: Gauge<string>;
+  alpacaStatus: Gauge<string>;
+  redisStatus: Gauge<string>;
+  circuitBreakerStatus: Gauge<string>;
+  ordersPendingSubmit: Gauge<string>;
+  marketOpen: Gauge<string>;
+  pnlRealized: Gauge<'symbol'>;
+  pnlUnrealized: Gauge<'symbol'>;
+  pnlTotal: Gauge<string>;
+}
+
+/** One registry per gateway instance, so several gateways (a restart in a test) never share counters. */
+export function createGatewayMetrics(symbols: readonly string[]): GatewayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const symbolLabels = [...symbols, 'other'];
+  const registers = [registry];
+  const m: GatewayMetrics = {
+    registry,
+    symbolLabels,
+    ordersTotal: new Counter({
+      name: 'execution_gateway_orders_total',
+      help: 'Order placement outcomes by symbol (universe or "other"), side and status.',
+      labelNames: ['symbol', 'side', 'status'],
+      registers,
+    }),
+    placementDuration: new Histogram({
+      name: 'execution_gateway_order_placement_duration_seconds',
+      help: 'Time to handle POST /orders, on every path including errors.',
+      buckets: PLACEMENT_BUCKETS,
+      registers,
+    }),
+    positionsCurrent: new Gauge({
+      name: 'execution_gateway_positions_current',
+      help: 'Signed position quantity by symbol ("other" sums symbols outside the universe).',
+      labelNames: ['symbol'],
+      registers,
+    }),
+    alpacaRequests: new Counter({
+      name: 'execution_gateway_alpaca_api_requests_total',
+      help: 'Broker API requests by endpoint and outcome (status class, timeout, or connection error).',
+      labelNames: ['endpoint', 'status'],
+      registers,
+    }),
+    alpacaRequestDuration: new Histogram({
+      name: 'execution_gateway_alpaca_request_duration_seconds',
+      help: 'Duration of one broker API request (one attempt), by endpoint.',
+      labelNames: ['endpoint'],
+      buckets: ALPACA_REQUEST_BUCKETS,
+      registers,
+    }),
+    databaseStatus: new Gauge({ name: 'execution_gateway_database_connection_status', help: '1 if Postgres answered the last probe, else 0.', registers }),
+    alpacaStatus: new Gauge({ name: 'execution_gateway_alpaca_connection_status', help: '1 if the broker answered the last probe without a 5xx, else 0.', registers }),
+    redisStatus: new Gauge({ name: 'execution_gateway_redis_connection_status', help: '1 if Redis answered the last probe, else 0.', registers }),
+    circuitBreakerStatus: new Gauge({ name: 'execution_gateway_circuit_breaker_status', help: '1 if the trading circuit breaker is tripped, else 0.', registers }),
+    ordersPendingSubmit: new Gauge({ name: 'execution_gateway_orders_pending_submit', help: 'Orders accepted but not yet submitted to the broker.', registers }),
+    marketOpen: new Gauge({ name: 'execution_gateway_market_open', help: '1 if the broker clock says the market is open, else 0.', registers }),
+    pnlRealized: new Gauge({ name: 'execution_gateway_pnl_realized_dollars', help: 'Realized P&L in dollars by symbol.', labelNames: ['symbol'], registers }),
+    pnlUnrealized: new Gauge({ name: 'execution_gateway_pnl_unrealized_dollars', help: 'Unrealized P&L in dollars by symbol, marked at the Redis quote.', labelNames: ['symbol'], registers }),
+    pnlTotal: new Gauge({ name: 'execution_gateway_pnl_total_dollars', help: 'Realized plus unrealized P&L in dollars over all symbols.', registers }),
+  };
+  // Every series exists from the start, so rate() and absence checks see zeros instead of missing data.
+  for (const symbol of symbolLabels) {
+    for (const side of SIDES) for (const status of ORDER_STATUSES) m.ordersTotal.inc({ symbol, side, status }, 0);
+    m.positionsCurrent.set({ symbol }, 0);
+    m.pnlRealized.set({ symbol }, 0);
+    m.pnlUnrealized.set({ symbol }, 0);
+  }
+  for (const endpoint of ALPACA_ENDPOINTS) {
+    for (const status of ALPACA_STATUSES) m.alpacaRequests.inc({ endpoint, status }, 0);
+    m.alpacaRequestDuration.zero({ endpoint });
+  }
+  for (const g of [m.databaseStatus, m.alpacaStatus, m.redisStatus, m.circuitBreakerStatus, m.ordersPendingSubmit, m.marketOpen, m.pnlTotal]) g.set(0);
+  return m;
+}

@@ -1,0 +1,229 @@
+// Order placement (validate, replay or conflict, risk, persist, then submit or fill locally) and the resubmit/sync work.
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { conflict, HttpError } from '../kit/errors.ts';
+import { boundedLabel } from '../kit/labels.ts';
+import { withDb } from '../kit/pg.ts';
+import { parseBody } from '../kit/validate.ts';
+import { BrokerRejectedError, BrokerUnavailableError, type Broker, type BrokerOrder } from './broker.ts';
+import type { GatewayConfig } from './config.ts';
+import type { GatewayMetrics, OrderOutcome } from './metrics.ts';
+import { readPrices } from './pnl.ts';
+import { assertBreakerClosed, checkPositionLimit } from './risk.ts';
+import type { Order, OrderRequest, OrderStore, OrderUpdate, StoredStatus } from './store.ts';
+
+export interface Clock {
+  /** Milliseconds; only differences are used. */
+  now(): number;
+}
+
+export interface PlaceResult {
+  /** 201 new, 200 replay, 202 accepted but not yet at the broker. */
+  status: 200 | 201 | 202;
+  order: Order;
+}
+
+export interface OrderService {
+  place(body: unknown): Promise<PlaceResult>;
+  /** Submits pending orders whose lease expired; returns how many reached the broker. */
+  resubmitPending(): Promise<number>;
+  /** Brings accepted (resting) orders up to date with the broker, or with quotes in dry-run. */
+  syncOpen(): Promise<void>;
+  /** Longest a submitter may hold an order before another may take it over. */
+  leaseMs: number;
+}
+
+export interface OrderDeps {
+  store: OrderStore;
+  redis: Redis;
+  broker: Broker;
+  metrics: GatewayMetrics;
+  config: GatewayConfig;
+  logger: Logger;
+  clock: Clock;
+  leaseMs: number;
+}
+
+const BATCH = 20;
+
+const orderSchema = z
+  .object({
+    client_order_id: z.string().min(1).max(128).regex(/^\S+$/, 'must not contain whitespace'),
+    symbol: z
+      .string()
+      .transform((s) => s.trim().toUpperCase())
+      .pipe(z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/, 'must be a ticker like AAPL')),
+    side: z.enum(['buy', 'sell']),
+    qty: z.number().finite().positive(),
+    type: z.enum(['market', 'limit']),
+    limit_price: z.number().finite().positive().nullish(),
+  })
+  .superRefine((o, ctx) => {
+    if (o.type === 'limit' && o.limit_price == null) ctx.addIssue({ code: 'custom', path: ['limit_price'], message: 'required for limit orders' });
+    if (o.type === 'market' && o.limit_price != null) ctx.addIssue({ code: 'custom', path: ['limit_price'], message: 'not allowed for market orders' });
+  })
+  .transform((o): OrderRequest => ({ ...o, limit_price: o.limit_price ?? null }));
+
+const FIELDS = ['symbol', 'side', 'qty', 'type', 'limit_price'] as const;
+
+/** Which metric status an error response counts as. */
+function outcomeOf(err: unknown): OrderOutcome {
+  if (!(err instanceof HttpError)) return 'failed';
+  if (err.code === 'circuit_breaker_tripped' || err.code === 'position_limit') return 'risk_rejected';
+  if (err.code === 'broker_rejected' || err.code === 'no_price') return 'rejected';
+  if (err.code === 'conflict') return 'duplicate';
+  return 'failed';
+}
+
+function outcomeOfStatus(status: StoredStatus): OrderOutcome {
+  return status === 'canceled' ? 'rejected' : status;
+}
+
+function fromBroker(b: BrokerOrder): OrderUpdate {
+  const filled = Number(b.filled_qty ?? 0);
+  const avg = b.filled_avg_price === null || b.filled_avg_price === '' ? null : Number(b.filled_avg_price);
+  let status: StoredStatus = 'accepted';
+  if (b.status === 'filled') status = 'filled';
+  else if (b.status === 'rejected') status = 'rejected';
+  else if (['canceled', 'expired', 'replaced', 'done_for_day'].includes(b.status)) status = 'canceled';
+  return { status, broker_order_id: b.id, filled_qty: Number.isFinite(filled) ? filled : 0, filled_avg_price: avg !== null && Number.isFinite(avg) ? avg : null };
+}
+
+/** Dry-run fill price: the quote, or the limit price when there is no quote; undefined = a limit order that rests. */
+function dryRunPrice(order: Order, quote: number | undefined): number | undefined {
+  if (order.type === 'market' || order.limit_price === null) return quote;
+  if (quote === undefined) return order.limit_price;
+  const marketable = order.side === 'buy' ? quote <= order.limit_price : quote >= order.limit_price;
+  return marketable ? quote : undefined;
+}
+
+export function createOrderService(deps: OrderDeps): OrderService {
+  const { store, redis, broker, metrics, config, logger, clock, leaseMs } = deps;
+  const universe = new Set(config.SYMBOLS);
+
+  function count(order: Pick<Order, 'symbol' | 'side'>, status: OrderOutcome): void {
+    metrics.ordersTotal.inc({ symbol: boundedLabel(order.symbol, universe), side: order.side, status });
+  }
+
+  function replay(existing: Order, req: OrderRequest): PlaceResult {
+    const differs = FIELDS.filter((f) => existing[f] !== req[f]);
+    if (differs.length > 0) {
+      throw conflict(
+        `client_order_id ${req.client_order_id} was already used for a different order (differs in ${differs.join(', ')}); use a new client_order_id`,
+        { differs, existing },
+      );
+    }
+    return { status: 200, order: existing };
+  }
+
+  /** Sends a persisted pending order to the broker; the broker's client_order_id uniqueness plus lookup-first keeps it single. */
+  async function submit(order: Order, lookupFirst: boolean): Promise<Order> {
+    let answer: BrokerOrder;
+    try {
+      answer = await broker.submitOrder(order, { lookupFirst });
+    } catch (err) {
+      if (err instanceof BrokerRejectedError) {
+        const rejected = await withDb(() =>
+          store.applyUpdate(order.client_order_id, { status: 'rejected', broker_order_id: null, filled_qty: 0, filled_avg_price: null, reject_reason: err.message }),
+        );
+        throw new HttpError(422, 'broker_rejected', `broker rejected order ${order.client_order_id}: ${err.message}`, { order: rejected });
+      }
+      if (err instanceof BrokerUnavailableError) {
+        logger.warn({ client_order_id: order.client_order_id, err: err.message }, 'broker unavailable; order kept pending_submit');
+        await withDb(() => store.releaseLease(order.client_order_id));
+        return order;
+      }
+      throw err;
+    }
+    return withDb(() => store.applyUpdate(order.client_order_id, fromBroker(answer)));
+  }
+
+  async function fillLocally(order: Order): Promise<Order> {
+    const quote = (await readPrices(redis, [order.symbol])).get(order.symbol);
+    const price = dryRunPrice(order, quote);
+    if (price === undefined && order.type === 'market') {
+      const reason = `no quote for ${order.symbol} at Redis key quote:${order.symbol}; start market-data or send a limit order`;
+      const rejected = await withDb(() => store.applyUpdate(order.client_order_id, { status: 'rejected', broker_order_id: null, filled_qty: 0, filled_avg_price: null, reject_reason: reason }));
+      throw new HttpError(422, 'no_price', `dry-run cannot fill order ${order.client_order_id}: ${reason}`, { order: rejected });
+    }
+    const update: OrderUpdate =
+      price === undefined
+        ? { status: 'accepted', broker_order_id: null, filled_qty: 0, filled_avg_price: null }
+        : { status: 'filled', broker_order_id: null, filled_qty: order.qty, filled_avg_price: price };
+    return withDb(() => store.applyUpdate(order.client_order_id, update));
+  }
+
+  async function placeValid(req: OrderRequest): Promise<PlaceResult> {
+    const existing = await withDb(() => store.getOrder(req.client_order_id));
+    if (existing) return replay(existing, req);
+    await assertBreakerClosed(redis);
+    const created = await withDb(() => store.createOrder(req, leaseMs, (exposure) => checkPositionLimit(exposure, req, config.MAX_POSITION_QTY)));
+    if (!created.created) return replay(created.order, req);
+    const order = config.DRY_RUN ? await fillLocally(created.order) : await submit(created.order, false);
+    return { status: order.status === 'pending_submit' ? 202 : 201, order };
+  }
+
+  return {
+    leaseMs,
+    async place(body) {
+      const started = clock.now();
+      let req: OrderRequest | undefined;
+      try {
+        req = parseBody(orderSchema, body, 'order');
+        const result = await placeValid(req);
+        count(req, result.status === 200 ? 'duplicate' : outcomeOfStatus(result.order.status));
+        return result;
+      } catch (err) {
+        // Requests that fail validation have no trustworthy symbol/side, so only the duration records them.
+        if (req) count(req, outcomeOf(err));
+        throw err;
+      } finally {
+        metrics.placementDuration.observe((clock.now() - started) / 1000);
+      }
+    },
+
+    async resubmitPending() {
+      const claimed = await store.claimPending(BATCH, leaseMs);
+      const results = await Promise.allSettled(
+        claimed.map(async (o) => {
+          // Earlier attempts (maybe by a process that died) may have reached the broker: always look first.
+          const after = config.DRY_RUN ? await fillLocally(o) : await submit(o, true);
+          if (after.status !== 'pending_submit') count(o, outcomeOfStatus(after.status));
+          return after.status !== 'pending_submit';
+        }),
+      );
+      let submitted = 0;
+      results.forEach((r, i) => {
+        if (r.status === 'fulfilled') submitted += r.value ? 1 : 0;
+        else {
+          count(claimed[i]!, outcomeOf(r.reason));
+          if (outcomeOf(r.reason) === 'rejected') submitted += 1;
+          else logger.warn({ client_order_id: claimed[i]!.client_order_id, err: (r.reason as Error).message }, 'resubmit failed');
+        }
+      });
+      return submitted;
+    },
+
+    async syncOpen() {
+      const open = await store.listAccepted(BATCH);
+      if (open.length === 0) return;
+      if (config.DRY_RUN) {
+        const prices = await readPrices(redis, [...new Set(open.map((o) => o.symbol))]);
+        for (const o of open) {
+          const price = dryRunPrice(o, prices.get(o.symbol));
+          if (price !== undefined && prices.has(o.symbol)) {
+            await store.applyUpdate(o.client_order_id, { status: 'filled', broker_order_id: null, filled_qty: o.qty, filled_avg_price: price });
+          }
+        }
+        return;
+      }
+      for (const o of open) {
+        if (o.broker_order_id === null) continue;
+        const b = await broker.getOrder(o.broker_order_id);
+        const u = fromBroker(b);
+        if (u.status !== o.status || u.filled_qty !== o.filled_qty) await store.applyUpdate(o.client_order_id, u);
+      }
+    },
+  };
+}
