@@ -59,6 +59,8 @@ export class MarketStream {
   private confirmedQuotes: string[] = [];
   private attempt = 0;
   private lastMessageAt = 0;
+  /** Whether market data (or, with nothing subscribed, authentication) has arrived on the current connection. */
+  private live = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private staleTimer: NodeJS.Timeout | undefined;
   private waiters: Waiter[] = [];
@@ -177,19 +179,34 @@ export class MarketStream {
           this.onError(ws, msg);
           break;
         case 'q': {
+          this.markLive();
           const q = toQuote(msg);
           if (q) this.opts.onQuote(q);
           break;
         }
         case 't': {
+          this.markLive();
           const t = toTrade(msg);
           if (t) this.opts.onTrade(t);
           break;
         }
+        case 'b':
+          this.markLive();
+          break;
         default:
           break;
       }
     }
+  }
+
+  /**
+   * The connection counts as up (status 1) only once data flows: a feed that authenticates and then stays silent
+   * would otherwise flap to 1 on every reconnect and hide a dead stream from the alert.
+   */
+  private markLive(): void {
+    if (this.live || this.current !== 'ready') return;
+    this.live = true;
+    this.opts.metrics.wsConnectionStatus.set(1);
   }
 
   private onSuccess(ws: WebSocket, text: string): void {
@@ -198,7 +215,7 @@ export class MarketStream {
     } else if (text === 'authenticated') {
       this.current = 'ready';
       this.attempt = 0;
-      this.opts.metrics.wsConnectionStatus.set(1);
+      if (this.desired.size === 0) this.markLive();
       this.opts.logger.info({ url: this.opts.url, symbols: this.desired.size }, 'market-data stream authenticated');
       if (this.desired.size > 0) this.send(ws, { action: 'subscribe', trades: this.symbols, quotes: this.symbols });
     }
@@ -233,6 +250,7 @@ export class MarketStream {
   }
 
   private markDown(): void {
+    this.live = false;
     this.opts.metrics.wsConnectionStatus.set(0);
     this.opts.metrics.subscribedSymbols.set(0);
     this.confirmedQuotes = [];

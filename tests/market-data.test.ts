@@ -1,0 +1,253 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Registry } from 'prom-client';
+import { Redis } from 'ioredis';
+import { startFakeAlpaca, type FakeAlpaca } from '../services/fake-alpaca/server.ts';
+import { loadMarketDataConfig } from '../services/market-data/config.ts';
+import { startMarketData } from '../services/market-data/server.ts';
+import { backoffDelay } from '../services/market-data/stream.ts';
+import { ConfigError } from '../services/kit/config.ts';
+import { createLogger } from '../services/kit/logger.ts';
+import { createService, listen, type RunningServer } from '../services/kit/service.ts';
+import { ProcessOwner } from '../verify/stack/processes.ts';
+import { startRedis, type RedisHandle } from '../verify/stack/redis.ts';
+import { metricValue, promtoolCheckMetrics, waitFor } from './helpers/scrape.ts';
+
+interface Ctx {
+  owner: ProcessOwner;
+  redis: RedisHandle;
+  fake: FakeAlpaca;
+  gateway: RunningServer;
+  md: { url: string; close(): Promise<void> };
+  client: Redis;
+}
+
+const STALE_AFTER_MS = 600;
+const test = suite<Ctx>('market-data', {} as Ctx);
+
+test.before(async (ctx) => {
+  ctx.owner = new ProcessOwner();
+  try {
+    ctx.redis = await startRedis(ctx.owner);
+    ctx.fake = await startFakeAlpaca({ symbols: ['AAPL', 'MSFT', 'SPY', 'TSLA'], tickMs: 50, logLevel: 'silent' });
+    // A stand-in gateway that answers GET /positions the way the execution gateway does; closed later to test sync failure.
+    const gw = createService({ name: 'gateway-positions', registry: new Registry(), logger: createLogger('gw', 'silent') });
+    gw.router.get('/positions', (c) => {
+      c.body = { positions: [{ symbol: 'SPY', qty: '3', avg_cost: 400 }, { symbol: 'NOTINU', qty: 1 }, { symbol: 'TSLA', qty: 0 }] };
+    });
+    ctx.gateway = await listen(gw.app);
+    ctx.md = await startMarketData(
+      loadMarketDataConfig({
+        REDIS_URL: ctx.redis.url,
+        ALPACA_DATA_WS_URL: ctx.fake.wsUrl,
+        EXECUTION_GATEWAY_URL: ctx.gateway.url,
+        SYMBOLS: 'AAPL,MSFT,SPY,TSLA',
+        INITIAL_SUBSCRIPTIONS: 'AAPL',
+        POSITION_SYNC_MS: '200',
+        STALE_AFTER_MS: String(STALE_AFTER_MS),
+        PROBE_INTERVAL_MS: '100',
+        LOG_LEVEL: 'silent',
+      }),
+    );
+    ctx.client = new Redis(ctx.redis.url, { maxRetriesPerRequest: 1 });
+    ctx.client.on('error', () => undefined);
+  } catch (err) {
+    await stopAll(ctx);
+    throw err;
+  }
+});
+
+async function stopAll(ctx: Ctx): Promise<void> {
+  ctx.client?.disconnect();
+  await ctx.md?.close();
+  await ctx.gateway?.close();
+  await ctx.fake?.close();
+  await ctx.owner?.stopAll();
+}
+
+test.after(stopAll);
+
+const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const metric = (ctx: Ctx, name: string, labels: Record<string, string> = {}): Promise<number | undefined> => metricValue(ctx.md.url, name, labels);
+const waitMetric = (ctx: Ctx, name: string, ok: (v: number) => boolean, timeoutMs = 5000, labels: Record<string, string> = {}): Promise<number> =>
+  waitFor(`${name}${JSON.stringify(labels)} to satisfy ${ok.toString()}`, async () => {
+    const v = await metric(ctx, name, labels);
+    return v !== undefined && ok(v) ? v : undefined;
+  }, timeoutMs);
+
+test('backoff doubles from 100 ms, caps at 5 s, and jitters within the upper half', () => {
+  assert.is(backoffDelay(0, 100, 5000, () => 0), 50);
+  assert.is(backoffDelay(0, 100, 5000, () => 1), 100);
+  assert.is(backoffDelay(3, 100, 5000, () => 0.5), 600);
+  assert.is(backoffDelay(6, 100, 5000, () => 0), 2500);
+  assert.is(backoffDelay(60, 100, 5000, () => 1), 5000);
+});
+
+test('config defaults the initial subscriptions to the universe and rejects ones outside it', () => {
+  const base = { REDIS_URL: 'redis://127.0.0.1:1', ALPACA_DATA_WS_URL: 'ws://127.0.0.1:1/v2/iex', SYMBOLS: 'AAPL,MSFT' };
+  const cfg = loadMarketDataConfig(base);
+  assert.equal(cfg.initialSubscriptions, ['AAPL', 'MSFT']);
+  assert.is(cfg.staleAfterMs, 5000);
+  assert.is(cfg.positionSyncMs, 5000);
+  assert.is(cfg.gatewayUrl, undefined);
+  assert.equal(loadMarketDataConfig({ ...base, INITIAL_SUBSCRIPTIONS: '' }).initialSubscriptions, []);
+  assert.throws(() => loadMarketDataConfig({ ...base, INITIAL_SUBSCRIPTIONS: 'ZZZ' }), (e: unknown) => e instanceof ConfigError && /ZZZ not in SYMBOLS/.test((e as Error).message));
+  assert.throws(() => loadMarketDataConfig({ SYMBOLS: 'AAPL' }), (e: unknown) => e instanceof ConfigError && /REDIS_URL/.test((e as Error).message));
+});
+
+test('authenticates, subscribes the initial set and writes quotes to Redis (hash, price list, pub/sub)', async (ctx) => {
+  const sub = new Redis(ctx.redis.url);
+  try {
+    const message = new Promise<string>((resolve) => sub.on('message', (_ch: string, m: string) => resolve(m)));
+    await sub.subscribe('quotes');
+    await waitMetric(ctx, 'market_data_websocket_connection_status', (v) => v === 1);
+    const published = JSON.parse(await message) as { symbol: string; bid: number; ask: number; price: number };
+    assert.is(published.symbol, 'AAPL');
+    assert.is(published.price, (published.bid + published.ask) / 2);
+    const h = await ctx.client.hgetall('quote:AAPL');
+    assert.ok(Number(h.bid) > 0 && Number(h.ask) >= Number(h.bid), `bid/ask ${h.bid}/${h.ask}`);
+    assert.is(Number(h.price), (Number(h.bid) + Number(h.ask)) / 2);
+    assert.ok(!Number.isNaN(Date.parse(h.ts ?? '')), `ts ${h.ts}`);
+    const prices = await ctx.client.lrange('prices:AAPL', 0, -1);
+    assert.ok(prices.length >= 1 && prices.length <= 500);
+    assert.ok(prices.every((p) => Number(p) > 0));
+    const res = await fetch(`${ctx.md.url}/quotes/aapl`);
+    assert.is(res.status, 200);
+    const q = (await res.json()) as { symbol: string; price: number };
+    assert.is(q.symbol, 'AAPL');
+    assert.ok(q.price > 0);
+    assert.is(await metric(ctx, 'market_data_websocket_messages_received_total', { message_type: 'success' }), 2);
+    assert.ok(((await metric(ctx, 'market_data_websocket_messages_received_total', { message_type: 'q' })) ?? 0) > 0);
+    assert.ok(((await metric(ctx, 'market_data_websocket_messages_received_total', { message_type: 't' })) ?? 0) > 0);
+  } finally {
+    sub.disconnect();
+  }
+});
+
+test('POST /subscriptions confirms a symbol with the stream and quotes for it follow', async (ctx) => {
+  const before = (await metric(ctx, 'market_data_subscription_requests_total', { status: 'success' })) ?? 0;
+  const res = await fetch(`${ctx.md.url}/subscriptions`, json({ symbols: ['msft'] }));
+  assert.is(res.status, 200);
+  const body = (await res.json()) as { subscribed: string[]; confirmed: boolean };
+  assert.ok(body.subscribed.includes('MSFT'));
+  assert.is(body.confirmed, true);
+  assert.is(await metric(ctx, 'market_data_subscription_requests_total', { status: 'success' }), before + 1);
+  assert.ok(((await metric(ctx, 'market_data_subscription_duration_seconds_count')) ?? 0) >= 1);
+  await waitFor('a MSFT quote', async () => (await fetch(`${ctx.md.url}/quotes/MSFT`)).status === 200);
+  const list = (await (await fetch(`${ctx.md.url}/subscriptions`)).json()) as { subscribed: string[]; confirmed: string[] };
+  assert.ok(list.confirmed.includes('MSFT') && list.confirmed.includes('AAPL'));
+  assert.ok(((await metric(ctx, 'market_data_subscribed_symbols_current')) ?? 0) >= 2);
+});
+
+test('bad subscription requests are 400s (or 404 for a symbol not subscribed) and counted as invalid', async (ctx) => {
+  const before = (await metric(ctx, 'market_data_subscription_requests_total', { status: 'invalid' })) ?? 0;
+  const bad = [{ symbols: 'AAPL' }, { symbols: [] }, { symbols: ['AAPL', 'ZZZZ'] }, {}];
+  for (const b of bad) {
+    const res = await fetch(`${ctx.md.url}/subscriptions`, json(b));
+    assert.is(res.status, 400, JSON.stringify(b));
+  }
+  const outside = (await (await fetch(`${ctx.md.url}/subscriptions`, json({ symbols: ['ZZZZ'] }))).json()) as { error: { message: string } };
+  assert.match(outside.error.message, /not in the configured universe: ZZZZ/);
+  assert.is((await fetch(`${ctx.md.url}/subscriptions/ZZZZ`, { method: 'DELETE' })).status, 400);
+  assert.is((await fetch(`${ctx.md.url}/subscriptions/TSLA`, { method: 'DELETE' })).status, 404);
+  assert.is(await metric(ctx, 'market_data_subscription_requests_total', { status: 'invalid' }), before + 7);
+  assert.is((await fetch(`${ctx.md.url}/quotes/TSLA`)).status, 404);
+  assert.is((await fetch(`${ctx.md.url}/quotes/not-a-symbol`)).status, 400);
+});
+
+test('DELETE /subscriptions/:symbol unsubscribes and the stream confirms it', async (ctx) => {
+  const res = await fetch(`${ctx.md.url}/subscriptions/MSFT`, { method: 'DELETE' });
+  assert.is(res.status, 200);
+  const body = (await res.json()) as { subscribed: string[]; confirmed: boolean };
+  assert.not.ok(body.subscribed.includes('MSFT'));
+  assert.is(body.confirmed, true);
+  const list = (await (await fetch(`${ctx.md.url}/subscriptions`)).json()) as { confirmed: string[] };
+  assert.not.ok(list.confirmed.includes('MSFT'));
+});
+
+test('position sync subscribes held symbols of the universe, and counts failures without crashing when the gateway is down', async (ctx) => {
+  await waitFor('SPY auto-subscribed from positions', async () => {
+    const list = (await (await fetch(`${ctx.md.url}/subscriptions`)).json()) as { confirmed: string[] };
+    return list.confirmed.includes('SPY');
+  });
+  const list = (await (await fetch(`${ctx.md.url}/subscriptions`)).json()) as { subscribed: string[] };
+  assert.not.ok(list.subscribed.includes('TSLA'), 'a zero position is not a holding');
+  assert.ok(((await metric(ctx, 'market_data_position_syncs_total', { status: 'success' })) ?? 0) >= 1);
+  assert.is(await metric(ctx, 'market_data_position_syncs_total', { status: 'failure' }), 0);
+  await ctx.gateway.close();
+  await waitMetric(ctx, 'market_data_position_syncs_total', (v) => v >= 2, 3000, { status: 'failure' });
+  assert.is((await fetch(`${ctx.md.url}/health`)).status, 200);
+});
+
+test('reconnects after wsDrop: status goes 0, reconnect attempts climb, then status 1 and quotes resume', async (ctx) => {
+  await waitMetric(ctx, 'market_data_websocket_connection_status', (v) => v === 1);
+  const before = (await metric(ctx, 'market_data_reconnect_attempts_total')) ?? 0;
+  await ctx.fake.setFaults({ wsDrop: true });
+  await waitMetric(ctx, 'market_data_websocket_connection_status', (v) => v === 0, 2000);
+  await waitMetric(ctx, 'market_data_reconnect_attempts_total', (v) => v >= before + 2, 3000);
+  assert.is((await fetch(`${ctx.md.url}/ready`)).status, 503);
+  await ctx.fake.setFaults({ wsDrop: false });
+  const t0 = Date.now();
+  await waitMetric(ctx, 'market_data_websocket_connection_status', (v) => v === 1, 6000);
+  process.stdout.write(`    reconnected ${Date.now() - t0} ms after the drop ended\n`);
+  const list = (await (await fetch(`${ctx.md.url}/subscriptions`)).json()) as { confirmed: string[] };
+  assert.equal(list.confirmed.sort(), ['AAPL', 'SPY'], 're-subscribed after reconnect');
+  const ts1 = (await ctx.client.hget('quote:SPY', 'ts')) ?? '';
+  await waitFor('a newer SPY quote', async () => ((await ctx.client.hget('quote:SPY', 'ts')) ?? '') > ts1, 2000);
+});
+
+test('a silent stream (wsSilent) is detected as stale: status 0 and a reconnect, then recovery', async (ctx) => {
+  await waitMetric(ctx, 'market_data_websocket_connection_status', (v) => v === 1);
+  const before = (await metric(ctx, 'market_data_reconnect_attempts_total')) ?? 0;
+  const t0 = Date.now();
+  await ctx.fake.setFaults({ wsSilent: true });
+  await waitMetric(ctx, 'market_data_websocket_connection_status', (v) => v === 0, STALE_AFTER_MS + 2000, {});
+  const detectedMs = Date.now() - t0;
+  process.stdout.write(`    stale stream detected after ${detectedMs} ms (STALE_AFTER_MS ${STALE_AFTER_MS})\n`);
+  assert.ok(detectedMs >= STALE_AFTER_MS - 50, `not before STALE_AFTER_MS (${detectedMs} ms)`);
+  await waitMetric(ctx, 'market_data_reconnect_attempts_total', (v) => v > before, 3000);
+  // Reconnected sockets stay silent too, so the status must not flap back to 1 while the fault lasts.
+  await new Promise((r) => setTimeout(r, STALE_AFTER_MS));
+  assert.is(await metric(ctx, 'market_data_websocket_connection_status'), 0);
+  await ctx.fake.setFaults({ wsSilent: false });
+  await waitMetric(ctx, 'market_data_websocket_connection_status', (v) => v === 1, 6000);
+});
+
+test('Redis down: GET /quotes is a 503 naming Redis, status 0, and quotes land again after Redis returns', async (ctx) => {
+  await waitMetric(ctx, 'market_data_redis_connection_status', (v) => v === 1);
+  await ctx.redis.stop();
+  await waitMetric(ctx, 'market_data_redis_connection_status', (v) => v === 0, 3000);
+  const res = await fetch(`${ctx.md.url}/quotes/AAPL`);
+  assert.is(res.status, 503);
+  const body = (await res.json()) as { error: { details: { dependency: string } } };
+  assert.is(body.error.details.dependency, 'redis');
+  assert.is((await fetch(`${ctx.md.url}/ready`)).status, 503);
+  assert.is((await fetch(`${ctx.md.url}/health`)).status, 200);
+  await ctx.redis.start();
+  await waitMetric(ctx, 'market_data_redis_connection_status', (v) => v === 1, 5000);
+  // Redis restarted empty (no persistence): a 200 proves writes resumed.
+  await waitFor('quotes to land after Redis recovery', async () => (await fetch(`${ctx.md.url}/quotes/AAPL`)).status === 200, 5000);
+});
+
+test('/metrics exposes every market-data metric by its exact name and passes promtool check metrics', async (ctx) => {
+  const text = await (await fetch(`${ctx.md.url}/metrics`)).text();
+  for (const name of [
+    'market_data_subscription_requests_total',
+    'market_data_subscription_duration_seconds_bucket',
+    'market_data_subscribed_symbols_current',
+    'market_data_websocket_messages_received_total',
+    'market_data_position_syncs_total',
+    'market_data_websocket_connection_status',
+    'market_data_redis_connection_status',
+    'market_data_reconnect_attempts_total',
+  ]) {
+    assert.ok(new RegExp(`^${name}[{ ]`, 'm').test(text), `missing ${name}`);
+  }
+  const types = [...text.matchAll(/market_data_websocket_messages_received_total\{message_type="([^"]+)"\}/g)].map((m) => m[1]).sort();
+  assert.equal(types, ['b', 'error', 'other', 'q', 'subscription', 'success', 't']);
+  const { code, output } = await promtoolCheckMetrics(text);
+  assert.is(code, 0, output);
+  assert.is(output.trim(), '', output);
+});
+
+test.run();
