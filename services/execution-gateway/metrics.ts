@@ -1,5 +1,5 @@
 // The execution gateway's prom-client registry and every metric it exposes (names are part of the alerting contract).
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export const ORDER_STATUSES = ['filled', 'accepted', 'pending_submit', 'rejected', 'risk_rejected', 'failed', 'duplicate'] as const;
 export type OrderOutcome = (typeof ORDER_STATUSES)[number];
@@ -37,7 +37,6 @@ export interface GatewayMetrics {
 /** One registry per gateway instance, so several gateways (a restart in a test) never share counters. */
 export function createGatewayMetrics(symbols: readonly string[]): GatewayMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
   const symbolLabels = [...symbols, 'other'];
   const registers = [registry];
   const m: GatewayMetrics = {
