@@ -32,3 +32,29 @@ export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Resolves once GET url answers 2xx; rejects early when isAlive() turns false (the process died) or after timeoutMs.
+ * describe() supplies the error context, usually the process's log tail.
+ */
+export async function waitForHttp(
+  url: string,
+  opts: { isAlive: () => boolean; describe: () => string; timeoutMs?: number; what: string },
+): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer yet';
+  for (;;) {
+    if (!opts.isAlive()) throw new Error(`${opts.what} exited during startup:\n${opts.describe()}`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.ok) return;
+      last = `HTTP ${res.status}`;
+    } catch (err) {
+      last = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+    }
+    if (Date.now() > deadline) throw new Error(`${opts.what} not ready at ${url} after ${timeoutMs} ms (${last}):\n${opts.describe()}`);
+    await sleep(100);
+  }
+}

@@ -14,7 +14,8 @@ export interface PostgresHandle {
   port: number;
   /** URL of the default "postgres" database. */
   url: string;
-  process: ManagedProcess;
+  /** The server process; undefined for the container backend. */
+  process?: ManagedProcess;
   /** Creates a fresh database and returns its URL. */
   createDatabase(name: string): Promise<string>;
   stop(): Promise<void>;

@@ -23,6 +23,7 @@ export class ManagedProcess {
   private child: ChildProcess | undefined;
   private exitPromise: Promise<number | null> = Promise.resolve(null);
   private readonly tailLines: string[] = [];
+  private readonly lineListeners = new Set<(line: string) => void>();
   private stopping = false;
   exitCode: number | null = null;
 
@@ -54,16 +55,18 @@ export class ManagedProcess {
     this.child = child;
     this.exitCode = null;
     this.stopping = false;
-    const onData = (chunk: Buffer): void => {
-      fs.writeSync(log, chunk);
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim() === '') continue;
-        this.tailLines.push(line);
-        if (this.tailLines.length > TAIL_LINES) this.tailLines.shift();
-      }
+    // One partial-line buffer per stream: a chunk boundary may split a line (e.g. a JSON "listening" line).
+    const lineReader = (): ((chunk: Buffer) => void) => {
+      let partial = '';
+      return (chunk) => {
+        fs.writeSync(log, chunk);
+        const lines = (partial + chunk.toString('utf8')).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) this.addLine(line);
+      };
     };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
+    child.stdout?.on('data', lineReader());
+    child.stderr?.on('data', lineReader());
     if (child.pid !== undefined) this.owner.registerGroup(child.pid);
     this.exitPromise = new Promise((resolve) => {
       child.once('error', (err) => {
@@ -80,6 +83,19 @@ export class ManagedProcess {
         resolve(this.exitCode);
       });
     });
+  }
+
+  private addLine(line: string): void {
+    if (line.trim() === '') return;
+    this.tailLines.push(line);
+    if (this.tailLines.length > TAIL_LINES) this.tailLines.shift();
+    for (const listener of this.lineListeners) listener(line);
+  }
+
+  /** Calls listener with every complete line the process prints from now on; returns the unsubscribe function. */
+  onLine(listener: (line: string) => void): () => void {
+    this.lineListeners.add(listener);
+    return () => this.lineListeners.delete(listener);
   }
 
   /** Last lines the process printed, for error messages. */

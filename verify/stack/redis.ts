@@ -7,7 +7,8 @@ export interface RedisHandle {
   host: string;
   port: number;
   url: string;
-  process: ManagedProcess;
+  /** The server process; undefined for the container backend. */
+  process?: ManagedProcess;
   stop(): Promise<void>;
   start(): Promise<void>;
   pause(): void;

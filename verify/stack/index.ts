@@ -1,0 +1,265 @@
+// The full local stack: Postgres + Redis, the five services, Prometheus + Alertmanager, started in dependency order.
+import fs from 'node:fs';
+import path from 'node:path';
+import { startAlertmanager, type AlertmanagerHandle } from './alertmanager.ts';
+import { startPostgresContainer, startRedisContainer } from './containers.ts';
+import { freePort } from './ports.ts';
+import { startPostgres, type PostgresHandle } from './postgres.ts';
+import { ProcessOwner } from './processes.ts';
+import { startPrometheus, type PrometheusHandle } from './prometheus.ts';
+import { startRedis, type RedisHandle } from './redis.ts';
+import { renderAlertmanagerConfig, renderPrometheusConfig } from './render.ts';
+import { SERVICE_NAMES, startService, type ServiceHandle, type ServiceName } from './services.ts';
+
+export type { ServiceHandle, ServiceName } from './services.ts';
+export type { PostgresHandle } from './postgres.ts';
+export type { RedisHandle } from './redis.ts';
+export type { PrometheusHandle } from './prometheus.ts';
+export type { AlertmanagerHandle } from './alertmanager.ts';
+export { SERVICE_NAMES } from './services.ts';
+
+export type Backend = 'process' | 'container';
+export type Dependency = 'postgres' | 'redis' | 'broker';
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface StackOptions {
+  /** Where Postgres and Redis run; default ALERTPROOF_BACKEND or 'process'. Services, Prometheus, Alertmanager are always processes. */
+  backend?: Backend;
+  /** Services to start (default all); each one's dependencies must be in the list too. */
+  services?: ServiceName[];
+  /** Not started when false or absent. config is a source file such as alerts/prometheus.yml; it is rendered, never edited. */
+  prometheus?: { config: string; rulesDir?: string; externalLabels?: Record<string, string> } | false;
+  /** Not started when false or absent. webhookUrl replaces the harness receiver's placeholder URL. */
+  alertmanager?: { config: string; webhookUrl: string } | false;
+  serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** insert a TCP hop between the services and postgres/redis/broker */
+  wrapDependency?: (dep: Dependency, target: HostPort) => Promise<HostPort>;
+  /** Extra scrape jobs, job name -> "host:port" (e.g. loadgen). */
+  extraScrapeTargets?: Record<string, string>;
+  /** Keep the run dir (process logs) after stop; only applies when the stack creates its own owner. */
+  keepLogs?: boolean;
+  log?: (line: string) => void;
+  /** Owner to spawn under; the caller then owns its lifetime (stop() still stops everything the stack started). */
+  owner?: ProcessOwner;
+}
+
+export interface Stack {
+  owner: ProcessOwner;
+  backend: Backend;
+  postgres: PostgresHandle;
+  redis: RedisHandle;
+  services: Partial<Record<ServiceName, ServiceHandle>>;
+  prometheus?: PrometheusHandle;
+  alertmanager?: AlertmanagerHandle;
+  /** Every URL worth printing: postgres, redis, each service, fake-alpaca-admin, prometheus, alertmanager. */
+  urls(): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Services each one calls; the stack refuses a subset that leaves a dependency out. */
+export const SERVICE_DEPENDENCIES: Record<ServiceName, ServiceName[]> = {
+  'fake-alpaca': [],
+  'execution-gateway': ['fake-alpaca'],
+  'signal-service': [],
+  'market-data': ['fake-alpaca', 'execution-gateway'],
+  orchestrator: ['signal-service', 'execution-gateway'],
+};
+
+/** Each service that keeps state in Postgres gets its own database. */
+const DATABASES: Partial<Record<ServiceName, string>> = { 'execution-gateway': 'gateway', 'signal-service': 'signals', orchestrator: 'orchestrator' };
+
+const WAVES: ServiceName[][] = [['fake-alpaca'], ['execution-gateway', 'signal-service'], ['market-data', 'orchestrator']];
+
+export function resolveBackend(requested?: string): Backend {
+  const value = requested ?? process.env.ALERTPROOF_BACKEND ?? 'process';
+  if (value === 'process' || value === 'container') return value;
+  throw new Error(`unknown stack backend "${value}" (from ${requested ? 'options' : 'ALERTPROOF_BACKEND'}); use process or container`);
+}
+
+function hostPort(url: string): HostPort {
+  const u = new URL(url);
+  return { host: u.hostname, port: Number(u.port) };
+}
+
+interface Stoppable {
+  stop(): Promise<void>;
+  /** Container handles: stop and remove. */
+  remove?: () => Promise<void>;
+}
+
+/** Registers every start that succeeded, so a sibling's failure (rethrown by value()) still stops it. */
+function register(results: PromiseSettledResult<Stoppable | undefined>[], stoppers: (() => Promise<void>)[]): void {
+  for (const r of results) {
+    const h = r.status === 'fulfilled' ? r.value : undefined;
+    if (h) stoppers.push(() => (h.remove ? h.remove() : h.stop()));
+  }
+}
+
+function value<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
+}
+
+function withHostPort(url: string, hp: HostPort): string {
+  const u = new URL(url);
+  u.hostname = hp.host;
+  u.port = String(hp.port);
+  return u.toString();
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const backend = resolveBackend(opts.backend);
+  const log = opts.log ?? (() => undefined);
+  const wanted = new Set(opts.services ?? SERVICE_NAMES);
+  for (const name of wanted) {
+    const missing = SERVICE_DEPENDENCIES[name].filter((d) => !wanted.has(d));
+    if (missing.length) throw new Error(`${name} needs ${missing.join(', ')}; add ${missing.length > 1 ? 'them' : 'it'} to services`);
+  }
+  const ownOwner = opts.owner === undefined;
+  const owner = opts.owner ?? new ProcessOwner({ keepLogs: opts.keepLogs });
+  // Stoppers in start order; stop() runs them newest first.
+  const stoppers: (() => Promise<void>)[] = [];
+  let stopped = false;
+  const stopAll = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    for (const stop of [...stoppers].reverse()) await stop().catch(() => undefined);
+    if (ownOwner) await owner.stopAll();
+  };
+  const timed = async <T>(what: string, start: () => Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    try {
+      const value = await start();
+      log(`${what} up (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      return value;
+    } catch (err) {
+      throw new Error(`stack: ${what} failed to start: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  };
+
+  try {
+    log(`starting (${backend} backend, run dir ${owner.runDir})`);
+    // Both are started even if one fails, so whichever came up is registered and stopped by the catch below.
+    const [pgResult, redisResult] = await Promise.allSettled([
+      timed(backend === 'container' ? 'postgres (container)' : 'postgres', () => (backend === 'container' ? startPostgresContainer() : startPostgres(owner))),
+      timed(backend === 'container' ? 'redis (container)' : 'redis', () => (backend === 'container' ? startRedisContainer() : startRedis(owner))),
+    ]);
+    register([pgResult, redisResult], stoppers);
+    const postgres = value(pgResult);
+    const redis = value(redisResult);
+    log(`postgres ${postgres.url}, redis ${redis.url}`);
+
+    const wrap = async (dep: Dependency, target: HostPort): Promise<HostPort> => {
+      if (!opts.wrapDependency) return target;
+      const hop = await opts.wrapDependency(dep, target);
+      log(`${dep} reached through ${hop.host}:${hop.port}`);
+      return hop;
+    };
+    const pgHop = await wrap('postgres', { host: postgres.host, port: postgres.port });
+    const redisUrl = withHostPort(redis.url, await wrap('redis', { host: redis.host, port: redis.port })).replace(/\/$/, '');
+    const databaseUrls: Partial<Record<ServiceName, string>> = {};
+    for (const name of wanted) {
+      const db = DATABASES[name];
+      if (db) databaseUrls[name] = withHostPort(await postgres.createDatabase(db), pgHop);
+    }
+
+    const services: Partial<Record<ServiceName, ServiceHandle>> = {};
+    let brokerUrl = '';
+    const envFor = (name: ServiceName): Record<string, string> => {
+      const env: Record<string, string> = {};
+      if (databaseUrls[name]) env.DATABASE_URL = databaseUrls[name]!;
+      if (name !== 'fake-alpaca' && name !== 'orchestrator') env.REDIS_URL = redisUrl;
+      if (name === 'execution-gateway' || name === 'market-data') {
+        env.ALPACA_BASE_URL = brokerUrl;
+        env.ALPACA_DATA_WS_URL = `${brokerUrl.replace(/^http/, 'ws')}/v2/iex`;
+      }
+      if (name === 'market-data' || name === 'orchestrator') env.EXECUTION_GATEWAY_URL = services['execution-gateway']!.url;
+      if (name === 'orchestrator') env.SIGNAL_SERVICE_URL = services['signal-service']!.url;
+      return { ...env, ...opts.serviceEnv?.[name] };
+    };
+    for (const wave of WAVES) {
+      const names = wave.filter((n) => wanted.has(n));
+      const results = await Promise.allSettled(names.map((name) => timed(name, () => startService(owner, { name, env: envFor(name) }))));
+      register(results, stoppers);
+      for (const result of results) {
+        const h = value(result);
+        services[h.name] = h;
+        log(`${h.name} ${h.url}${h.adminUrl ? ` (admin ${h.adminUrl})` : ''}`);
+      }
+      if (services['fake-alpaca'] && brokerUrl === '') {
+        const hop = await wrap('broker', hostPort(services['fake-alpaca'].url));
+        brokerUrl = `http://${hop.host}:${hop.port}`;
+      }
+    }
+
+    let prometheus: PrometheusHandle | undefined;
+    let alertmanager: AlertmanagerHandle | undefined;
+    if (opts.prometheus || opts.alertmanager) {
+      const configDir = owner.tempDir('config');
+      const promPort = await freePort();
+      const amPort = opts.alertmanager ? await freePort() : undefined;
+      let amStart: Promise<AlertmanagerHandle | undefined> = Promise.resolve(undefined);
+      let promStart: Promise<PrometheusHandle | undefined> = Promise.resolve(undefined);
+      if (opts.alertmanager) {
+        const source = fs.readFileSync(opts.alertmanager.config, 'utf8');
+        const configFile = path.join(configDir, 'alertmanager.yml');
+        fs.writeFileSync(configFile, renderAlertmanagerConfig(source, { webhookUrl: opts.alertmanager.webhookUrl }));
+        amStart = timed('alertmanager', () => startAlertmanager(owner, { configFile, port: amPort }));
+      }
+      if (opts.prometheus) {
+        const targets: Record<string, string> = { prometheus: `127.0.0.1:${promPort}` };
+        if (amPort !== undefined) targets.alertmanager = `127.0.0.1:${amPort}`;
+        for (const h of Object.values(services)) {
+          // fake-alpaca's metrics live on its admin listener, which its refuseConnections fault never closes.
+          const u = hostPort(h.adminUrl ?? h.url);
+          targets[h.name] = `${u.host}:${u.port}`;
+        }
+        const rendered = renderPrometheusConfig(fs.readFileSync(opts.prometheus.config, 'utf8'), {
+          targets,
+          extraTargets: opts.extraScrapeTargets,
+          externalLabels: opts.prometheus.externalLabels,
+          baseDir: path.dirname(path.resolve(opts.prometheus.config)),
+          rulesDir: opts.prometheus.rulesDir,
+          alertmanagers: amPort === undefined ? [] : [`127.0.0.1:${amPort}`],
+        });
+        if (rendered.droppedJobs.length) log(`prometheus: not scraping ${rendered.droppedJobs.join(', ')} (not running in this stack)`);
+        const configFile = path.join(configDir, 'prometheus.yml');
+        fs.writeFileSync(configFile, rendered.yaml);
+        promStart = timed('prometheus', () => startPrometheus(owner, { configFile, port: promPort }));
+      }
+      const [amResult, promResult] = await Promise.allSettled([amStart, promStart]);
+      register([amResult, promResult], stoppers);
+      alertmanager = value(amResult);
+      prometheus = value(promResult);
+      if (prometheus) log(`prometheus ${prometheus.url}`);
+      if (alertmanager) log(`alertmanager ${alertmanager.url}`);
+    }
+
+    return {
+      owner,
+      backend,
+      postgres,
+      redis,
+      services,
+      prometheus,
+      alertmanager,
+      urls() {
+        const urls: Record<string, string> = { postgres: postgres.url, redis: redis.url };
+        for (const h of Object.values(services)) {
+          urls[h.name] = h.url;
+          if (h.adminUrl) urls[`${h.name}-admin`] = h.adminUrl;
+        }
+        if (prometheus) urls.prometheus = prometheus.url;
+        if (alertmanager) urls.alertmanager = alertmanager.url;
+        return urls;
+      },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

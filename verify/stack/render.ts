@@ -1,0 +1,118 @@
+// Renders alerts/prometheus.yml and alerts/alertmanager.yml for a local stack: ports rendered in, nothing else changed.
+import path from 'node:path';
+import { isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+
+/** The harness receiver's URL as written in alerts/alertmanager.yml; replaced by the webhook the harness listens on. */
+export const HARNESS_WEBHOOK_PLACEHOLDER = 'http://127.0.0.1:9099/alertmanager';
+
+export interface PrometheusRenderOptions {
+  /** Scrape job name -> the "host:port" it scrapes now. Jobs in the file but not here are dropped (nothing runs there). */
+  targets: Record<string, string>;
+  /** Like targets, but a job the file lacks is appended (e.g. "loadgen" when a load runner exposes metrics). */
+  extraTargets?: Record<string, string>;
+  /** Merged into global.external_labels (e.g. the harness's run_id, so notifications group per run). */
+  externalLabels?: Record<string, string>;
+  /** Directory the source file's relative rule_files are resolved against (the source file's own directory). */
+  baseDir: string;
+  /** Replaces the directory part of every rule_files entry (keeping its file name or glob), e.g. for tuned rules. */
+  rulesDir?: string;
+  /** "host:port" of each Alertmanager; empty means Prometheus sends alerts nowhere. */
+  alertmanagers: string[];
+}
+
+export interface RenderedPrometheus {
+  yaml: string;
+  /** Jobs removed because no target was given for them. */
+  droppedJobs: string[];
+  /** Jobs appended because a target was given for a job the file does not have. */
+  addedJobs: string[];
+}
+
+function parse(source: string, what: string): Document {
+  const doc = parseDocument(source);
+  if (doc.errors.length > 0) throw new Error(`${what} is not valid YAML: ${doc.errors[0]!.message}`);
+  if (!isMap(doc.contents)) throw new Error(`${what} must be a YAML mapping at the top level`);
+  return doc;
+}
+
+export function renderPrometheusConfig(source: string, opts: PrometheusRenderOptions): RenderedPrometheus {
+  const doc = parse(source, 'prometheus config');
+  const droppedJobs: string[] = [];
+  const seen = new Set<string>();
+  const jobs = doc.get('scrape_configs');
+  if (isSeq(jobs)) {
+    for (let i = jobs.items.length - 1; i >= 0; i--) {
+      const job = jobs.items[i];
+      if (!isMap(job)) continue;
+      const name = String(job.get('job_name'));
+      const target = opts.targets[name] ?? opts.extraTargets?.[name];
+      if (target === undefined) {
+        droppedJobs.unshift(name);
+        jobs.delete(i);
+        continue;
+      }
+      seen.add(name);
+      const statics = job.get('static_configs');
+      if (isSeq(statics) && isMap(statics.items[0])) {
+        // Keep the first static_config (it may carry labels) and point it at the one live target.
+        statics.items[0].set('targets', doc.createNode([target]));
+        statics.items.splice(1);
+      } else {
+        job.set('static_configs', doc.createNode([{ targets: [target] }]));
+      }
+    }
+  }
+  const extra = opts.extraTargets ?? {};
+  const addedJobs = Object.keys(extra).filter((name) => !seen.has(name));
+  for (const name of addedJobs) {
+    const node = doc.createNode({ job_name: name, static_configs: [{ targets: [extra[name]] }] });
+    if (isSeq(jobs)) jobs.add(node);
+    else doc.set('scrape_configs', doc.createNode([node]));
+  }
+
+  for (const [label, value] of Object.entries(opts.externalLabels ?? {})) doc.setIn(['global', 'external_labels', label], value);
+
+  const rules = doc.get('rule_files');
+  if (isSeq(rules)) {
+    rules.items = rules.items.map((item) => {
+      const file = String(isScalar(item) ? item.value : item);
+      const rendered = opts.rulesDir ? path.join(path.resolve(opts.rulesDir), path.basename(file)) : path.resolve(opts.baseDir, file);
+      return doc.createNode(rendered);
+    });
+  }
+
+  if (opts.alertmanagers.length === 0) {
+    doc.deleteIn(['alerting', 'alertmanagers']);
+  } else {
+    const ams = doc.getIn(['alerting', 'alertmanagers']);
+    const first = isSeq(ams) ? ams.items[0] : undefined;
+    if (isSeq(ams) && isMap(first)) {
+      first.set('static_configs', doc.createNode([{ targets: opts.alertmanagers }]));
+      ams.items.splice(1);
+    } else {
+      doc.setIn(['alerting', 'alertmanagers'], doc.createNode([{ static_configs: [{ targets: opts.alertmanagers }] }]));
+    }
+  }
+  return { yaml: doc.toString(), droppedJobs, addedJobs };
+}
+
+export function renderAlertmanagerConfig(source: string, opts: { webhookUrl: string }): string {
+  const doc = parse(source, 'alertmanager config');
+  let replaced = 0;
+  const receivers = doc.get('receivers');
+  for (const receiver of isSeq(receivers) ? receivers.items : []) {
+    const hooks = isMap(receiver) ? receiver.get('webhook_configs') : undefined;
+    for (const hook of isSeq(hooks) ? hooks.items : []) {
+      if (isMap(hook) && hook.get('url') === HARNESS_WEBHOOK_PLACEHOLDER) {
+        hook.set('url', opts.webhookUrl);
+        replaced++;
+      }
+    }
+  }
+  if (replaced === 0) {
+    throw new Error(
+      `alertmanager config has no webhook receiver with url ${HARNESS_WEBHOOK_PLACEHOLDER}; add one so the harness receives notifications`,
+    );
+  }
+  return doc.toString();
+}
