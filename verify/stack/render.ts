@@ -1,9 +1,12 @@
 // Renders alerts/prometheus.yml and alerts/alertmanager.yml for a local stack: ports rendered in, nothing else changed.
 import path from 'node:path';
-import { isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, type Document, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 
 /** The harness receiver's URL as written in alerts/alertmanager.yml; replaced by the webhook the harness listens on. */
 export const HARNESS_WEBHOOK_PLACEHOLDER = 'http://127.0.0.1:9099/alertmanager';
+
+/** `[a, b]` stays `[a, b]`, as people write it, so a rendered file diffs against its source only in what we changed. */
+const TO_STRING = { flowCollectionPadding: false } as const;
 
 export interface PrometheusRenderOptions {
   /** Scrape job name -> the "host:port" it scrapes now. Jobs in the file but not here are dropped (nothing runs there). */
@@ -35,6 +38,28 @@ function parse(source: string, what: string): Document {
   return doc;
 }
 
+/**
+ * Points holder's static_configs at targets: the first static_config is kept (it may carry labels), later ones removed.
+ * The old list's flow style and quoting are reused so the rendered file differs from its source only in the addresses.
+ */
+function setStaticTargets(doc: Document, holder: YAMLMap, targets: string[]): void {
+  const statics = holder.get('static_configs');
+  const first = isSeq(statics) ? statics.items[0] : undefined;
+  if (!isSeq(statics) || !isMap(first)) {
+    holder.set('static_configs', doc.createNode([{ targets }]));
+    return;
+  }
+  statics.items.splice(1);
+  const old = first.get('targets');
+  const node = doc.createNode(targets) as YAMLSeq<Scalar>;
+  if (isSeq(old)) {
+    node.flow = old.flow;
+    const style = isScalar(old.items[0]) ? old.items[0].type : undefined;
+    if (style) for (const item of node.items) item.type = style;
+  }
+  first.set('targets', node);
+}
+
 export function renderPrometheusConfig(source: string, opts: PrometheusRenderOptions): RenderedPrometheus {
   const doc = parse(source, 'prometheus config');
   const droppedJobs: string[] = [];
@@ -52,14 +77,7 @@ export function renderPrometheusConfig(source: string, opts: PrometheusRenderOpt
         continue;
       }
       seen.add(name);
-      const statics = job.get('static_configs');
-      if (isSeq(statics) && isMap(statics.items[0])) {
-        // Keep the first static_config (it may carry labels) and point it at the one live target.
-        statics.items[0].set('targets', doc.createNode([target]));
-        statics.items.splice(1);
-      } else {
-        job.set('static_configs', doc.createNode([{ targets: [target] }]));
-      }
+      setStaticTargets(doc, job, [target]);
     }
   }
   const extra = opts.extraTargets ?? {};
@@ -87,13 +105,13 @@ export function renderPrometheusConfig(source: string, opts: PrometheusRenderOpt
     const ams = doc.getIn(['alerting', 'alertmanagers']);
     const first = isSeq(ams) ? ams.items[0] : undefined;
     if (isSeq(ams) && isMap(first)) {
-      first.set('static_configs', doc.createNode([{ targets: opts.alertmanagers }]));
+      setStaticTargets(doc, first, opts.alertmanagers);
       ams.items.splice(1);
     } else {
       doc.setIn(['alerting', 'alertmanagers'], doc.createNode([{ static_configs: [{ targets: opts.alertmanagers }] }]));
     }
   }
-  return { yaml: doc.toString(), droppedJobs, addedJobs };
+  return { yaml: doc.toString(TO_STRING), droppedJobs, addedJobs };
 }
 
 export function renderAlertmanagerConfig(source: string, opts: { webhookUrl: string }): string {
@@ -114,5 +132,5 @@ export function renderAlertmanagerConfig(source: string, opts: { webhookUrl: str
       `alertmanager config has no webhook receiver with url ${HARNESS_WEBHOOK_PLACEHOLDER}; add one so the harness receives notifications`,
     );
   }
-  return doc.toString();
+  return doc.toString(TO_STRING);
 }

@@ -1,0 +1,101 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { HARNESS_WEBHOOK_PLACEHOLDER, renderAlertmanagerConfig, renderPrometheusConfig } from '../verify/stack/render.ts';
+
+const fixtures = path.join(import.meta.dirname, 'fixtures', 'stack');
+const promSource = fs.readFileSync(path.join(fixtures, 'prometheus.yml'), 'utf8');
+const amSource = fs.readFileSync(path.join(fixtures, 'alertmanager.yml'), 'utf8');
+
+interface PromConfig {
+  global: { scrape_interval: string; external_labels?: Record<string, string> };
+  rule_files: string[];
+  alerting?: { alertmanagers?: { static_configs: { targets: string[] }[] }[] };
+  scrape_configs: { job_name: string; metrics_path?: string; static_configs: { targets: string[]; labels?: Record<string, string> }[] }[];
+}
+
+const test = suite('render');
+
+const base = {
+  targets: { 'fake-alpaca': '127.0.0.1:41001', 'execution-gateway': '127.0.0.1:41002', loadgen: '127.0.0.1:41003' },
+  baseDir: fixtures,
+  alertmanagers: ['127.0.0.1:41009'],
+};
+
+test('replaces each job target by job name and keeps labels and other fields', () => {
+  const out = renderPrometheusConfig(promSource, base);
+  const cfg = parse(out.yaml) as PromConfig;
+  const byJob = Object.fromEntries(cfg.scrape_configs.map((j) => [j.job_name, j]));
+  assert.equal(byJob['fake-alpaca']!.static_configs, [{ targets: ['127.0.0.1:41001'], labels: { service: 'fake-alpaca' } }]);
+  assert.equal(byJob['execution-gateway']!.static_configs[0]!.targets, ['127.0.0.1:41002']);
+  assert.is(byJob['fake-alpaca']!.metrics_path, '/metrics');
+  assert.is(cfg.global.scrape_interval, '5s');
+  assert.ok(out.yaml.includes('# kept: only ports may change'), 'comments survive rendering');
+  assert.equal(out.droppedJobs, []);
+});
+
+test('changes nothing but ports, rule paths and alertmanager targets', () => {
+  const out = renderPrometheusConfig(promSource, base);
+  const strip = (s: string): string =>
+    s
+      .replace(/(?:127\.0\.0\.1|localhost|[a-z-]+):\d+/g, 'HOST:PORT')
+      .replace(/- \S*rules\/\*\.yml/, '- RULES');
+  assert.is(strip(out.yaml), strip(promSource));
+});
+
+test('makes rule_files absolute against the source directory', () => {
+  const cfg = parse(renderPrometheusConfig(promSource, base).yaml) as PromConfig;
+  assert.equal(cfg.rule_files, [path.join(fixtures, 'rules', '*.yml')]);
+});
+
+test('points rule_files at a given rules dir when asked', () => {
+  const cfg = parse(renderPrometheusConfig(promSource, { ...base, rulesDir: '/tmp/tuned-rules' }).yaml) as PromConfig;
+  assert.equal(cfg.rule_files, ['/tmp/tuned-rules/*.yml']);
+});
+
+test('sets the alertmanager targets, or removes them when there is none', () => {
+  const withAm = parse(renderPrometheusConfig(promSource, base).yaml) as PromConfig;
+  assert.equal(withAm.alerting!.alertmanagers, [{ static_configs: [{ targets: ['127.0.0.1:41009'] }] }]);
+  const without = parse(renderPrometheusConfig(promSource, { ...base, alertmanagers: [] }).yaml) as PromConfig;
+  assert.is(without.alerting?.alertmanagers, undefined);
+});
+
+test('drops jobs with no running target and reports them', () => {
+  const out = renderPrometheusConfig(promSource, { ...base, targets: { 'fake-alpaca': '127.0.0.1:41001' } });
+  const cfg = parse(out.yaml) as PromConfig;
+  assert.equal(cfg.scrape_configs.map((j) => j.job_name), ['fake-alpaca']);
+  assert.equal(out.droppedJobs, ['execution-gateway', 'loadgen']);
+});
+
+test('appends an extra job the file does not have and merges external labels', () => {
+  const out = renderPrometheusConfig(promSource, {
+    ...base,
+    extraTargets: { 'probe-runner': '127.0.0.1:41010' },
+    externalLabels: { run_id: 'r1' },
+  });
+  const cfg = parse(out.yaml) as PromConfig;
+  assert.equal(out.addedJobs, ['probe-runner']);
+  assert.equal(cfg.scrape_configs.at(-1), { job_name: 'probe-runner', static_configs: [{ targets: ['127.0.0.1:41010'] }] });
+  assert.equal(cfg.global.external_labels, { run_id: 'r1' });
+});
+
+test('replaces only the harness webhook placeholder in the alertmanager config', () => {
+  const out = renderAlertmanagerConfig(amSource, { webhookUrl: 'http://127.0.0.1:45555/hook' });
+  const cfg = parse(out) as { receivers: { name: string; webhook_configs: { url: string; send_resolved?: boolean }[] }[] };
+  assert.equal(cfg.receivers[0]!.webhook_configs, [{ url: 'http://127.0.0.1:45555/hook', send_resolved: true }]);
+  assert.is(cfg.receivers[1]!.webhook_configs[0]!.url, 'http://127.0.0.1:9999/elsewhere');
+  assert.is(out.replace('http://127.0.0.1:45555/hook', HARNESS_WEBHOOK_PLACEHOLDER), amSource);
+});
+
+test('fails clearly when the alertmanager config has no harness receiver', () => {
+  const source = amSource.replace(HARNESS_WEBHOOK_PLACEHOLDER, 'http://127.0.0.1:1/x');
+  assert.throws(() => renderAlertmanagerConfig(source, { webhookUrl: 'http://127.0.0.1:2/y' }), /no webhook receiver with url http:\/\/127\.0\.0\.1:9099\/alertmanager/);
+});
+
+test('fails clearly on invalid YAML', () => {
+  assert.throws(() => renderPrometheusConfig('scrape_configs: [', base), /prometheus config is not valid YAML/);
+});
+
+test.run();
