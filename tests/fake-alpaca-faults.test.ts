@@ -1,0 +1,217 @@
+import net from 'node:net';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { WebSocket } from 'ws';
+import { startFakeAlpaca, type FakeAlpaca } from '../services/fake-alpaca/server.ts';
+import { api, connectOutcome, json, StreamClient, type Json } from './helpers/fake-alpaca.ts';
+
+const test = suite<{ fake?: FakeAlpaca; clients: StreamClient[] }>('fake-alpaca faults', { clients: [] });
+
+test.before(async (ctx) => {
+  ctx.fake = await startFakeAlpaca({ tickMs: 50, seed: 5, symbols: ['AAPL', 'SPY'], initialCash: 1_000_000 });
+});
+
+test.after.each(async (ctx) => {
+  for (const c of ctx.clients) c.close();
+  ctx.clients = [];
+  await ctx.fake?.clearFaults();
+});
+
+test.after(async (ctx) => {
+  await ctx.fake?.close();
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const sell = { symbol: 'SPY', qty: 1, side: 'sell', type: 'market', time_in_force: 'day' };
+
+async function admin(fake: FakeAlpaca, method: string, body?: unknown): Promise<{ status: number; body: Json }> {
+  const res = await fetch(`${fake.adminUrl}/admin/faults`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Json };
+}
+
+async function metric(fake: FakeAlpaca, pattern: RegExp): Promise<number> {
+  const text = await (await fetch(`${fake.adminUrl}/metrics`)).text();
+  const m = pattern.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+async function subscribed(ctx: { fake?: FakeAlpaca; clients: StreamClient[] }): Promise<StreamClient> {
+  const c = await StreamClient.connect(ctx.fake!.wsUrl);
+  ctx.clients.push(c);
+  await c.authAndSubscribe({ quotes: ['AAPL'] });
+  await c.waitFor((m) => m.T === 'q');
+  return c;
+}
+
+/** HTTP status of a refused upgrade, or "open" if the upgrade succeeded. */
+function upgradeOutcome(url: string): Promise<number | 'open'> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url);
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once('open', () => {
+      resolve('open');
+      ws.terminate();
+    });
+    ws.once('error', () => undefined);
+  });
+}
+
+test('admin API reads, merges, validates and clears faults', async ({ fake }) => {
+  const initial = await admin(fake!, 'GET');
+  assert.equal(initial.body, { latencyMs: 0, errorRate: 0, rejectRate: 0, refuseConnections: false, wsDrop: false, wsSilent: false, marketOpen: true });
+  await admin(fake!, 'PUT', { latencyMs: 10 });
+  const merged = await admin(fake!, 'PUT', { errorRate: 0.1 });
+  assert.is(merged.status, 200);
+  assert.is(merged.body.latencyMs, 10);
+  assert.is(merged.body.errorRate, 0.1);
+  assert.equal(fake!.faults(), merged.body);
+  const bad = await admin(fake!, 'PUT', { errorRate: 2 });
+  assert.is(bad.status, 400);
+  assert.match(String((bad.body.error as Json).message), /errorRate/);
+  const unknown = await admin(fake!, 'PUT', { explode: true });
+  assert.is(unknown.status, 400);
+  assert.match(String((unknown.body.error as Json).message), /explode/);
+  const thrown = await fake!.setFaults({ rejectRate: -1 }).then(() => undefined, (err: unknown) => err);
+  assert.match(String(thrown), /rejectRate/);
+  const cleared = await admin(fake!, 'DELETE');
+  assert.equal(cleared.body, initial.body);
+});
+
+test('delays REST responses by latencyMs and stops when cleared', async ({ fake }) => {
+  await fake!.setFaults({ latencyMs: 300 });
+  assert.is(await metric(fake!, /fake_alpaca_fault_active\{fault="latency"\} (\d)/), 1);
+  const slow: number[] = [];
+  for (let i = 0; i < 4; i++) slow.push((await api(fake!.url, 'GET', '/v2/clock')).ms);
+  await fake!.clearFaults();
+  const fast: number[] = [];
+  for (let i = 0; i < 4; i++) fast.push((await api(fake!.url, 'GET', '/v2/clock')).ms);
+  console.log(`  latency fault 300 ms: measured ${slow.map((x) => x.toFixed(0)).join(', ')} ms; cleared: ${fast.map((x) => x.toFixed(1)).join(', ')} ms`);
+  assert.ok(slow.every((ms) => ms >= 295 && ms < 600), `slow ${slow}`);
+  assert.ok(fast.every((ms) => ms < 100), `fast ${fast}`);
+  // The admin listener is never delayed.
+  const t0 = performance.now();
+  await fetch(`${fake!.adminUrl}/health`);
+  assert.ok(performance.now() - t0 < 100);
+});
+
+test('fails about errorRate of REST requests with 500/503 Alpaca bodies', async ({ fake }) => {
+  await fake!.setFaults({ errorRate: 0.5 });
+  const n = 400;
+  const statuses: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await api(fake!.url, 'GET', '/v2/account');
+    statuses.push(r.status);
+    if (r.status >= 500) assert.type(json(r).code, 'number');
+  }
+  const failed = statuses.filter((s) => s >= 500).length;
+  console.log(`  errorRate 0.5: ${failed}/${n} failed (${((failed / n) * 100).toFixed(1)}%)`);
+  assert.ok(failed / n > 0.4 && failed / n < 0.6, `share ${failed / n}`);
+  assert.ok(statuses.every((s) => s === 200 || s === 500 || s === 503));
+  assert.ok(statuses.includes(500) && statuses.includes(503));
+  assert.ok((await metric(fake!, /fake_alpaca_requests_total\{endpoint="GET \/v2\/account",status="503"\} (\d+)/)) > 0);
+  await fake!.clearFaults();
+  for (let i = 0; i < 50; i++) assert.is((await api(fake!.url, 'GET', '/v2/account')).status, 200);
+});
+
+test('rejects orders with 403 insufficient buying power at about rejectRate', async ({ fake }) => {
+  await fake!.setFaults({ rejectRate: 1 });
+  const countBefore = ((await api(fake!.url, 'GET', '/v2/orders?status=all&limit=500')).body as Json[]).length;
+  const rejectedBefore = await metric(fake!, /fake_alpaca_orders_total\{status="rejected"\} (\d+)/);
+  for (let i = 0; i < 5; i++) {
+    const r = await api(fake!.url, 'POST', '/v2/orders', sell);
+    assert.is(r.status, 403);
+    assert.equal(r.body, { code: 40310000, message: 'insufficient buying power' });
+  }
+  assert.is(((await api(fake!.url, 'GET', '/v2/orders?status=all&limit=500')).body as Json[]).length, countBefore, 'no order created');
+  assert.is(await metric(fake!, /fake_alpaca_orders_total\{status="rejected"\} (\d+)/), rejectedBefore + 5);
+  await fake!.setFaults({ rejectRate: 0.25 });
+  let rejected = 0;
+  const n = 200;
+  for (let i = 0; i < n; i++) if ((await api(fake!.url, 'POST', '/v2/orders', sell)).status === 403) rejected++;
+  console.log(`  rejectRate 0.25: ${rejected}/${n} rejected`);
+  assert.ok(rejected / n > 0.15 && rejected / n < 0.35, `share ${rejected / n}`);
+  // Other endpoints are untouched by rejectRate.
+  assert.is((await api(fake!.url, 'GET', '/v2/account')).status, 200);
+});
+
+test('refuses connections (ECONNREFUSED), drops open ones, then serves again on the same port', async (ctx) => {
+  const fake = ctx.fake!;
+  const stream = await subscribed(ctx);
+  assert.is(await connectOutcome(`${fake.url}/v2/clock`), 'ok');
+  const r = await admin(fake, 'PUT', { refuseConnections: true });
+  assert.is(r.body.refuseConnections, true);
+  assert.is(await connectOutcome(`${fake.url}/v2/clock`), 'ECONNREFUSED');
+  const raw = await new Promise<string>((resolve) => {
+    const s = net.connect(fake.port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve('connected');
+    });
+    s.once('error', (err: Error & { code?: string }) => resolve(err.code ?? err.message));
+  });
+  assert.is(raw, 'ECONNREFUSED');
+  assert.is((await stream.waitClosed()).code, 1006);
+  assert.is(await metric(fake, /fake_alpaca_fault_active\{fault="refuse_connections"\} (\d)/), 1);
+  assert.is((await fetch(`${fake.adminUrl}/health`)).status, 200, 'admin stays up');
+  const t0 = performance.now();
+  await admin(fake, 'DELETE');
+  assert.is(await connectOutcome(`${fake.url}/v2/clock`), 'ok');
+  console.log(`  refuseConnections cleared: serving again on port ${fake.port} after ${(performance.now() - t0).toFixed(1)} ms`);
+  assert.is((await api(fake.url, 'GET', '/v2/clock')).status, 200);
+  await subscribed(ctx);
+});
+
+test('wsDrop terminates stream clients and refuses new upgrades until cleared', async (ctx) => {
+  const fake = ctx.fake!;
+  const c = await subscribed(ctx);
+  await fake.setFaults({ wsDrop: true });
+  assert.is((await c.waitClosed()).code, 1006);
+  assert.is(await upgradeOutcome(fake.wsUrl), 503);
+  assert.is((await api(fake.url, 'GET', '/v2/clock')).status, 200, 'REST unaffected');
+  assert.is(await metric(fake, /fake_alpaca_stream_clients (\d+)/), 0);
+  await fake.clearFaults();
+  assert.is(await upgradeOutcome(fake.wsUrl), 'open');
+  await subscribed(ctx);
+});
+
+test('wsSilent keeps sockets open but sends nothing and answers no pings', async (ctx) => {
+  const fake = ctx.fake!;
+  const c = await subscribed(ctx);
+  await fake.setFaults({ wsSilent: true });
+  await sleep(100);
+  const before = c.messages.length;
+  let pongs = 0;
+  c.ws.on('pong', () => pongs++);
+  c.ws.ping();
+  await sleep(600);
+  assert.is(c.messages.length, before, 'no messages while silent');
+  assert.is(pongs, 0, 'ping unanswered');
+  assert.is(c.ws.readyState, WebSocket.OPEN);
+  await fake.clearFaults();
+  await c.waitFor((m) => m.T === 'q', 2000, before);
+  c.ws.ping();
+  await sleep(100);
+  assert.is(pongs, 1);
+});
+
+test('marketOpen false closes the clock and holds market orders as accepted', async ({ fake }) => {
+  await fake!.setFaults({ marketOpen: false });
+  assert.is(json(await api(fake!.url, 'GET', '/v2/clock')).is_open, false);
+  assert.is(await metric(fake!, /fake_alpaca_fault_active\{fault="market_closed"\} (\d)/), 1);
+  const o = json(await api(fake!.url, 'POST', '/v2/orders', sell));
+  assert.is(o.status, 'accepted');
+  await sleep(150);
+  assert.is(json(await api(fake!.url, 'GET', `/v2/orders/${String(o.id)}`)).status, 'accepted');
+  await fake!.clearFaults();
+  assert.is(json(await api(fake!.url, 'GET', '/v2/clock')).is_open, true);
+  assert.is(await metric(fake!, /fake_alpaca_fault_active\{fault="market_closed"\} (\d)/), 0);
+});
+
+test.run();
