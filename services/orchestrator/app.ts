@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { badRequest, notFound } from '../kit/errors.ts';
 import { pingDb, type Pool } from '../kit/pg.ts';
+import { pingRedis, type Redis } from '../kit/redis.ts';
 import { createService } from '../kit/service.ts';
 import { parseBody } from '../kit/validate.ts';
 import type { Runner } from './runs.ts';
@@ -14,6 +15,7 @@ export interface OrchestratorDeps {
   registry: Registry;
   logger: Logger;
   pool: Pool;
+  redis: Redis;
   store: RunStore;
   runner: Runner;
   universe: string[];
@@ -36,7 +38,7 @@ export function createApp(deps: OrchestratorDeps): Koa {
     name: 'orchestrator',
     registry: deps.registry,
     logger: deps.logger,
-    readiness: { postgres: () => pingDb(deps.pool) },
+    readiness: { postgres: () => pingDb(deps.pool), redis: () => pingRedis(deps.redis) },
   });
 
   router.post('/runs', async (ctx) => {

@@ -1,7 +1,8 @@
-// HTTP clients for the signal service and the execution gateway; an unreachable service is a DependencyError naming it.
+// Clients for the signal service, the execution gateway (HTTP) and latest prices (Redis); an unreachable one is a DependencyError naming it.
 import { z } from 'zod';
+import type { Redis } from '../kit/redis.ts';
 
-export type Dependency = 'signal-service' | 'execution-gateway';
+export type Dependency = 'signal-service' | 'execution-gateway' | 'redis';
 
 export class DependencyError extends Error {
   constructor(
@@ -23,8 +24,6 @@ const signalsResponse = z.object({
         symbol: z.string(),
         score: z.number(),
         target_weight: z.number(),
-        /** Latest price the signal service used; sizing prefers it over the gateway's position price. */
-        price: z.number().positive().optional(),
       })
       .passthrough(),
   ),
@@ -36,7 +35,6 @@ const position = z
     symbol: z.string(),
     qty: z.coerce.number(),
     side: z.string().optional(),
-    current_price: z.coerce.number().optional(),
   })
   .passthrough();
 const positionsResponse = z.union([z.array(position), z.object({ positions: z.array(position) }).transform((b) => b.positions)]);
@@ -45,7 +43,6 @@ export interface GatewayPosition {
   symbol: string;
   /** Signed: short positions are negative. */
   qty: number;
-  currentPrice?: number;
 }
 
 export interface OrderRequest {
@@ -124,7 +121,6 @@ export class GatewayClient {
     return parsed.data.map((p) => ({
       symbol: p.symbol.toUpperCase(),
       qty: p.side === 'short' && p.qty > 0 ? -p.qty : p.qty,
-      ...(p.current_price !== undefined && p.current_price > 0 ? { currentPrice: p.current_price } : {}),
     }));
   }
 
@@ -151,6 +147,30 @@ export class GatewayClient {
 
   async health(): Promise<void> {
     await expectOk('execution-gateway', `${this.baseUrl}/health`, this.timeoutMs);
+  }
+}
+
+/** Latest prices from the hash quote:<SYM> that market-data writes (the same source the gateway values positions with). */
+export class PriceReader {
+  constructor(private readonly redis: Redis) {}
+
+  async latest(symbols: readonly string[]): Promise<Map<string, number>> {
+    const prices = new Map<string, number>();
+    if (symbols.length === 0) return prices;
+    let replies: [Error | null, unknown][];
+    try {
+      const pipe = this.redis.pipeline();
+      for (const s of symbols) pipe.hget(`quote:${s}`, 'price');
+      replies = (await pipe.exec()) ?? [];
+    } catch (err) {
+      throw new DependencyError('redis', `redis unavailable for latest prices (${(err as Error).message}); is it running at REDIS_URL?`);
+    }
+    replies.forEach(([err, value], i) => {
+      if (err) throw new DependencyError('redis', `redis failed reading quote:${symbols[i]} (${err.message})`);
+      const price = Number(value);
+      if (value !== null && Number.isFinite(price) && price > 0) prices.set(symbols[i]!, price);
+    });
+    return prices;
   }
 }
 

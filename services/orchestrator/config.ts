@@ -8,6 +8,8 @@ export interface OrchestratorConfig {
   logLevel: string;
   probeIntervalMs: number;
   databaseUrl: string;
+  /** Latest prices for sizing come from the quote:<SYM> hashes market-data writes. */
+  redisUrl: string;
   signalServiceUrl: string;
   gatewayUrl: string;
   symbols: string[];
@@ -22,6 +24,7 @@ export interface OrchestratorConfig {
 const schema = z.object({
   ...baseEnv,
   DATABASE_URL: z.string().url(),
+  REDIS_URL: z.string().url(),
   SIGNAL_SERVICE_URL: z.string().url(),
   EXECUTION_GATEWAY_URL: z.string().url(),
   SYMBOLS: symbolList.default(DEFAULT_SYMBOLS),
@@ -38,6 +41,7 @@ export function loadOrchestratorConfig(env: NodeJS.ProcessEnv = process.env): Or
     logLevel: e.LOG_LEVEL,
     probeIntervalMs: e.PROBE_INTERVAL_MS,
     databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
     signalServiceUrl: e.SIGNAL_SERVICE_URL.replace(/\/$/, ''),
     gatewayUrl: e.EXECUTION_GATEWAY_URL.replace(/\/$/, ''),
     symbols: e.SYMBOLS,

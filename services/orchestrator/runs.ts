@@ -1,7 +1,7 @@
 // One orchestration run (signals -> sizing -> order deltas -> gateway -> Postgres), never two at once, optionally on a schedule.
 import type { Logger } from 'pino';
 import { conflict, HttpError } from '../kit/errors.ts';
-import { DependencyError, type GatewayClient, type GatewayPosition, type OrderReply, type SignalClient } from './clients.ts';
+import { DependencyError, type GatewayClient, type GatewayPosition, type OrderReply, type PriceReader, type SignalClient } from './clients.ts';
 import type { OrchestratorMetrics, OrderStatus, RunStatus } from './metrics.ts';
 import { planOrders } from './sizing.ts';
 import type { Run, RunOrder, RunOutcome, RunSignal, RunStore } from './store.ts';
@@ -15,6 +15,7 @@ export interface RunnerDeps {
   store: RunStore;
   signals: SignalClient;
   gateway: GatewayClient;
+  prices: PriceReader;
   metrics: OrchestratorMetrics;
   logger: Logger;
   universe: string[];
@@ -139,13 +140,9 @@ export class Runner {
       symbol: s.symbol.toUpperCase(),
       score: s.score,
       target_weight: s.target_weight,
-      ...(s.price === undefined ? {} : { price: s.price }),
     }));
     const held: GatewayPosition[] = await this.deps.gateway.positions();
-
-    const prices = new Map<string, number>();
-    for (const p of held) if (p.currentPrice !== undefined) prices.set(p.symbol, p.currentPrice);
-    for (const s of signals) if (s.price !== undefined) prices.set(s.symbol, s.price);
+    const prices = await this.deps.prices.latest(symbols);
     const plan = planOrders({
       signals: signals.map((s) => ({ symbol: s.symbol, targetWeight: s.target_weight })),
       positions: new Map(held.map((p) => [p.symbol, p.qty])),

@@ -50,7 +50,7 @@ export function planOrders(input: PlanInput): { orders: PlannedOrder[]; skipped:
     let targetQty = 0;
     if (weight !== 0) {
       if (price === undefined || !(price > 0)) {
-        skipped.push({ symbol, reason: 'no price for this symbol from the signal service or the gateway' });
+        skipped.push({ symbol, reason: 'no price in Redis quote:<SYM> yet; is market-data subscribed to it?' });
         continue;
       }
       targetQty = Math.trunc((input.capital * weight) / price);

@@ -38,7 +38,6 @@ export interface RunSignal {
   symbol: string;
   score: number;
   target_weight: number;
-  price?: number;
 }
 
 export interface RunOrder {
