@@ -110,3 +110,12 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
 let seq = 0;
 /** A client_order_id unique within this process run. */
 export const newId = (prefix = 'o'): string => `${prefix}-${process.pid}-${Date.now().toString(36)}-${++seq}`;
+
+/** Every order fake-alpaca holds (newest 500), for counting what reached the broker per client_order_id. */
+export async function brokerOrders(alpaca: FakeAlpaca): Promise<{ client_order_id: string; status: string }[]> {
+  const res = await fetch(`${alpaca.url}/v2/orders?status=all&limit=500`, {
+    headers: { 'APCA-API-KEY-ID': 'test-key', 'APCA-API-SECRET-KEY': 'test-secret' },
+  });
+  if (res.status !== 200) throw new Error(`fake-alpaca order list answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as { client_order_id: string; status: string }[];
+}
