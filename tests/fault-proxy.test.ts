@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { startTestDeps, type TestDeps } from './helpers/stack.ts';
+import { freePort } from '../verify/stack/ports.ts';
 import { startFaultProxy, type FaultProxy } from '../verify/faults/proxy.ts';
 
 interface Ctx {
@@ -172,6 +173,35 @@ test('delivers held bytes once a black hole ends', async (ctx) => {
   await ctx.redisProxy!.set({ kind: 'pass' });
   assert.is(await reply, '+PONG\r\n');
   assert.ok(Date.now() - t0 < 200);
+});
+
+test('hides a dead target inside a black hole and resets the client once it ends', async (ctx) => {
+  const deadPort = await freePort();
+  const proxy = await startFaultProxy({ name: 'dead-target', target: { host: '127.0.0.1', port: deadPort } });
+  ctx.clients.push({ close: () => proxy.close() });
+  await proxy.set({ kind: 'timeout' });
+  const sock = await rawConnect(proxy.port);
+  ctx.clients.push({ close: () => void sock.destroy() });
+  const outcome = socketOutcome(sock);
+  sock.write('PING\r\n');
+  const early = await Promise.race([outcome, new Promise((res) => setTimeout(() => res('held'), 300))]);
+  assert.is(early, 'held');
+  assert.is(proxy.connections(), 1);
+  await proxy.set({ kind: 'pass' });
+  assert.is(await outcome, 'ECONNRESET');
+  assert.is(proxy.connections(), 0);
+});
+
+test('delivers the last reply before passing on the target closing the connection', async (ctx) => {
+  await ctx.redisProxy!.set({ kind: 'latency', ms: 50 });
+  const sock = await rawConnect(ctx.redisProxy!.port);
+  ctx.clients.push({ close: () => void sock.destroy() });
+  let text = '';
+  sock.on('data', (d: Buffer) => (text += d.toString()));
+  const ended = new Promise<void>((resolve) => sock.once('end', resolve));
+  sock.write('QUIT\r\n');
+  await ended;
+  assert.is(text, '+OK\r\n');
 });
 
 test('resets existing and new connections in reset mode', async (ctx) => {

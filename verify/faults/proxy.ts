@@ -80,7 +80,11 @@ class Pipe {
       if (!this.to.write(head.chunk)) this.blocked = true;
     }
     if (this.heldBytes <= HOLD_LIMIT_BYTES && this.from.isPaused() && !this.from.destroyed) this.from.resume();
-    if (this.ended && this.queue.length === 0 && !this.to.writableEnded) this.to.end();
+    if (this.ended && this.queue.length === 0 && !this.to.writableEnded) {
+      // A source that is gone entirely will never read again, so nothing keeps the destination half-open.
+      if (this.from.destroyed) this.to.destroySoon();
+      else this.to.end();
+    }
   }
 
   /** Bytes still waiting to be forwarded. */
@@ -135,21 +139,25 @@ export async function startFaultProxy(opts: { name: string; target: { host: stri
     conn.pipes = [new Pipe(client, upstream, mode), new Pipe(upstream, client, mode)];
     conns.add(conn);
     upstream.once('connect', () => conn.pipes[0]!.pump());
-    // An abrupt failure on one side (RST, refused upstream) is passed on as an RST so the other side sees it too.
+    // An abrupt failure on one side (RST, refused upstream) is passed on as an RST so the other side sees it too,
+    // except in a black hole, which hides a failed upstream from the client until the mode changes.
     client.once('error', () => drop(conn, true));
-    upstream.once('error', () => drop(conn, true));
-    const closeIfDone = (): void => {
+    upstream.once('error', () => {
+      if (current.kind !== 'timeout') drop(conn, true);
+    });
+    const onClose = (dead: 'client' | 'upstream') => (): void => {
       if (client.destroyed && upstream.destroyed) {
         conns.delete(conn);
         return;
       }
-      // One side is gone. If its bytes are still queued for the other side (latency), the pipe ends the other side
-      // once they are delivered; otherwise (nothing queued, or a black hole that will never deliver) close it now.
-      const fromDead = client.destroyed ? conn.pipes[0]! : conn.pipes[1]!;
-      if (current.kind === 'timeout' || fromDead.pending() === 0) drop(conn, false);
+      if (dead === 'upstream' && current.kind === 'timeout') return;
+      // Bytes the dead side sent that are still delayed go out first; that pipe then ends the other side itself.
+      const [fromDead, other] = dead === 'client' ? [conn.pipes[0]!, upstream] : [conn.pipes[1]!, client];
+      if (fromDead.pending() > 0 && current.kind !== 'timeout') return;
+      other.destroySoon();
     };
-    client.once('close', closeIfDone);
-    upstream.once('close', closeIfDone);
+    client.once('close', onClose('client'));
+    upstream.once('close', onClose('upstream'));
   };
 
   const listenNow = async (): Promise<void> => {
@@ -203,8 +211,13 @@ export async function startFaultProxy(opts: { name: string; target: { host: stri
       if (was.kind === 'down') await listenNow();
       current = mode;
       if (mode.kind === 'reset') dropAll(true);
-      // Leaving a black hole (or shortening latency) releases whatever is now due.
-      for (const conn of conns) for (const p of conn.pipes) p.pump();
+      if (mode.kind === 'timeout') return;
+      for (const conn of [...conns]) {
+        // An upstream that failed inside the black hole surfaces now, as the RST it would have been.
+        if (conn.upstream.destroyed) drop(conn, true);
+        // Leaving a black hole (or shortening latency) releases whatever is now due.
+        else for (const p of conn.pipes) p.pump();
+      }
     },
     connections: () => conns.size,
     async close() {
