@@ -67,11 +67,23 @@ test('streams every symbol for the "*" wildcard', async (ctx) => {
   for (const s of ['AAPL', 'MSFT', 'SPY']) await c.waitFor((m) => m.T === 'q' && m.S === s);
 });
 
-test('answers bad credentials with error 402 and closes', async (ctx) => {
+test('answers bad credentials with error 402 and lets the client retry', async (ctx) => {
   const c = await open(ctx, {}, '/v2/test');
   await c.waitFor((m) => m.msg === 'connected');
   c.send({ action: 'auth', key: KEY.id, secret: 'wrong' });
   assert.equal(await c.waitFor((m) => m.T === 'error'), { T: 'error', code: 402, msg: 'auth failed' });
+  c.send({ action: 'auth', key: KEY.id, secret: KEY.secret });
+  await c.waitFor((m) => m.msg === 'authenticated');
+  await new Promise((r) => setTimeout(r, 400));
+  assert.is(c.closed, undefined, 'authenticated in time, so no auth timeout');
+});
+
+test('closes a client whose auth keeps failing once the auth timeout passes', async (ctx) => {
+  const c = await open(ctx);
+  await c.waitFor((m) => m.msg === 'connected');
+  c.send({ action: 'auth', key: 'nobody', secret: 'nothing' });
+  await c.waitFor((m) => m.T === 'error' && m.code === 402);
+  assert.equal(await c.waitFor((m) => m.T === 'error' && m.code === 404, 2000), { T: 'error', code: 404, msg: 'auth timeout' });
   assert.is((await c.waitClosed()).code, 1008);
 });
 

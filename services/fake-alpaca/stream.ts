@@ -178,9 +178,8 @@ export class MarketDataStream {
       this.send(client, [{ T: 'success', msg: 'authenticated' }]);
       return;
     }
+    // The socket stays open so the client may retry; the auth timeout still closes it if it never succeeds.
     this.sendError(client, ERRORS.authFailed);
-    clearTimeout(client.authTimer);
-    client.ws.close(1008, 'auth failed');
   }
 
   private onSubscription(client: Client, m: Message, action: 'subscribe' | 'unsubscribe'): void {
