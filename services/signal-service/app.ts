@@ -23,7 +23,6 @@ export interface SignalAppDeps {
   logger: Logger;
   /** Default universe for POST /signals. */
   symbols: readonly string[];
-  clock?: () => Date;
 }
 
 /** Largest symbol list one POST /signals may score (a single Redis pipeline). */
@@ -43,7 +42,6 @@ const signalRequestSchema = z
 const NO_MODEL_MESSAGE = 'no model is loaded: the registry has no valid active model; activate one with POST /models/:id/activate';
 
 export function createApp(deps: SignalAppDeps): { app: Koa } {
-  const clock = deps.clock ?? (() => new Date());
   const { app, router } = createService({
     name: 'signal-service',
     registry: deps.metrics.registry,
@@ -129,7 +127,7 @@ export function createApp(deps: SignalAppDeps): { app: Koa } {
       const endTimer = deps.metrics.generationDuration.startTimer();
       let set: SignalSet;
       try {
-        set = await withRedis(() => generateSignals({ redis: deps.redis, model, symbols, topN: input.topN ?? model.params.topN, now: clock() }));
+        set = await withRedis(() => generateSignals({ redis: deps.redis, model, symbols, topN: input.topN ?? model.params.topN, now: new Date() }));
       } finally {
         endTimer();
       }

@@ -3,7 +3,7 @@ import { createLogger } from '../kit/logger.ts';
 import { createPool, pingDb } from '../kit/pg.ts';
 import { startProbes } from '../kit/probes.ts';
 import { createRedis, pingRedis } from '../kit/redis.ts';
-import { listen } from '../kit/service.ts';
+import { listen, type RunningServer } from '../kit/service.ts';
 import { createApp } from './app.ts';
 import type { SignalConfig } from './config.ts';
 import { ModelLoader } from './loader.ts';
@@ -48,7 +48,7 @@ export async function startSignalService(config: SignalConfig): Promise<SignalSe
   await probes.runOnce();
 
   const { app } = createApp({ registry, loader, redis, metrics, logger, symbols: config.SYMBOLS });
-  let server;
+  let server: RunningServer;
   try {
     server = await listen(app, config.HOST, config.PORT);
   } catch (err) {
