@@ -37,6 +37,8 @@ export interface Scenario<S extends string = string> {
   gracefulStopS?: number;
   /** When set, the summary reports the first window where latency or errors broke (the stress scenario's knee). */
   knee?: KneeCriteria;
+  /** Runs once before the first iteration (k6's setup()), e.g. to make sure the stack has what the flows need; not measured. */
+  setup?: (urls: Record<S, string>) => Promise<void>;
 }
 
 export interface FlowProgress {
@@ -242,6 +244,13 @@ export function startLoad<S extends string>(input: Scenario<S>, opts: StartOptio
   const run = async (): Promise<Summary> => {
     try {
       if (prom) metricsUrl = await prom.listen(opts.metricsPort!);
+      if (scenario.setup) {
+        try {
+          await scenario.setup(opts.urls);
+        } catch (err) {
+          throw new Error(`scenario ${scenario.name}: setup failed, no load was sent: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        }
+      }
       if (opts.signal?.aborted) scheduling.abort();
       opts.signal?.addEventListener('abort', onExternalAbort, { once: true });
       if (opts.onProgress) {
