@@ -93,12 +93,13 @@ test('delays REST responses by latencyMs and stops when cleared', async ({ fake 
   const fast: number[] = [];
   for (let i = 0; i < 4; i++) fast.push((await api(fake!.url, 'GET', '/v2/clock')).ms);
   console.log(`  latency fault 300 ms: measured ${slow.map((x) => x.toFixed(0)).join(', ')} ms; cleared: ${fast.map((x) => x.toFixed(1)).join(', ')} ms`);
-  assert.ok(slow.every((ms) => ms >= 295 && ms < 600), `slow ${slow}`);
-  assert.ok(fast.every((ms) => ms < 100), `fast ${fast}`);
-  // The admin listener is never delayed.
+  // Lower bound exact; upper bounds loose enough for a loaded CI machine yet far below the injected delay.
+  assert.ok(slow.every((ms) => ms >= 295), `slow ${slow}`);
+  assert.ok(fast.every((ms) => ms < 250), `fast ${fast}`);
+  await fake!.setFaults({ latencyMs: 2000 });
   const t0 = performance.now();
-  await fetch(`${fake!.adminUrl}/health`);
-  assert.ok(performance.now() - t0 < 100);
+  assert.is((await fetch(`${fake!.adminUrl}/health`)).status, 200);
+  assert.ok(performance.now() - t0 < 1000, 'the admin listener is never delayed');
 });
 
 test('fails about errorRate of REST requests with 500/503 Alpaca bodies', async ({ fake }) => {
@@ -197,7 +198,8 @@ test('wsSilent keeps sockets open but sends nothing and answers no pings', async
   await fake.clearFaults();
   await c.waitFor((m) => m.T === 'q', 2000, before);
   c.ws.ping();
-  await sleep(100);
+  const deadline = Date.now() + 2000;
+  while (pongs === 0 && Date.now() < deadline) await sleep(10);
   assert.is(pongs, 1);
 });
 
