@@ -213,7 +213,9 @@ export function metricsInExpr(expr: string): Set<string> {
   for (const m of stripped.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)) {
     const word = m[0];
     const next = stripped.slice(m.index! + word.length).trimStart();
-    if (PROMQL_WORDS.has(word.toLowerCase()) || next.startsWith('(')) continue;
+    // A letter run right after a digit is part of a number ("1e-3"), not a name.
+    const before = stripped[m.index! - 1] ?? ' ';
+    if (PROMQL_WORDS.has(word.toLowerCase()) || next.startsWith('(') || /[0-9.]/.test(before)) continue;
     out.add(word);
   }
   return out;
