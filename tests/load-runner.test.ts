@@ -282,8 +282,15 @@ test('pauses and resumes one flow while others keep running, and stop() ends ear
 });
 
 test('the CLI exits 99 when thresholds are breached', async (ctx) => {
-  // Every service URL points at a server that answers 500 to everything, so the smoke scenario's SLO must fail.
-  const failing = http.createServer((_req, res) => res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"code":"internal","message":"boom"}}'));
+  // Every service URL points at a server that has an active model (so setup passes) and answers 500 to everything else,
+  // so the smoke scenario's SLO must fail.
+  const failing = http.createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/models') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"models":[{"id":1,"name":"m","version":1,"active":true}]}');
+      return;
+    }
+    res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"code":"internal","message":"boom"}}');
+  });
   await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(failing.address() as AddressInfo).port}`;
   const reportDir = path.join(ctx.tmp, 'cli');

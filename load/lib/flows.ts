@@ -31,8 +31,13 @@ export function createFlows(cfg: LoadConfig): Record<FlowName, Flow> {
   const nextTradeSymbol = (): string => cfg.tradeSymbols[pick++ % cfg.tradeSymbols.length]!;
 
   const runs: Flow = async (c) => {
-    const res = await c.http('orchestrator').post('/runs', { symbols: cfg.tradeSymbols, capital: RUN_CAPITAL }, { name: 'create_run', expect: [201] });
+    // 409 is the orchestrator's answer while another run (e.g. a scheduled one) is in progress: correct, not a failure.
+    const res = await c.http('orchestrator').post('/runs', { symbols: cfg.tradeSymbols, capital: RUN_CAPITAL }, { name: 'create_run', expect: [201, 409] });
     const b = body(res);
+    if (res.status === 409) {
+      c.check(res, { 'run: 409 says a run is in progress': () => isObject(b.error) && b.error.code === 'conflict' });
+      return;
+    }
     c.check(res, {
       'run: status 201': (r) => r.status === 201,
       'run: has numeric id': () => isNumber(b.id),

@@ -4,6 +4,16 @@ import type { ExecutorSpec } from '../runner/executors.ts';
 import { FLOWS, type FlowName, type LoadConfig, type LoadService } from './config.ts';
 import { createFlows } from './flows.ts';
 
+/**
+ * In-flight caps that reflect the services rather than the runner: the orchestrator runs one run at a time (a second
+ * gets 409), and churn iterations must not unsubscribe the same symbol concurrently.
+ */
+function maxInFlight(cfg: LoadConfig, flow: FlowName): number {
+  if (flow === 'runs') return 1;
+  if (flow === 'subscriptions') return Math.max(1, cfg.churnSymbols.length);
+  return cfg.maxInFlight;
+}
+
 /** Every flow at `rates` (per second) for durationS; `override` replaces the executor of chosen flows. */
 export function flowMix(
   cfg: LoadConfig,
@@ -17,7 +27,7 @@ export function flowMix(
       name,
       {
         exec: flows[name],
-        executor: override[name] ?? { executor: 'constant-arrival-rate', rate: rates[name], durationS, maxInFlight: cfg.maxInFlight },
+        executor: override[name] ?? { executor: 'constant-arrival-rate', rate: rates[name], durationS, maxInFlight: maxInFlight(cfg, name) },
       },
     ]),
   ) as Record<FlowName, FlowSpec<LoadService>>;
