@@ -114,6 +114,17 @@ test('waves keep scenarios with shared resources or shared alerts apart', () => 
   assert.equal(waves.map((w) => w.map((x) => x.id)), [['pg', 'redis', 'kill-orch', 'kill-md'], ['pg-latency', 'kill-any']]);
 });
 
+test('shared collateral does not split a wave; an excluded part does', () => {
+  const s = (id: string, touches: string[], expect: string[], may: string[] = [], excludes: string[] = []) => ({ id, touches, excludes, expect: expect.map(parseExpected), mayAlsoFire: may.map(parseExpected) });
+  const waves = planWaves([
+    s('pg', ['postgres'], ['DatabaseDown'], ['RunsFailing']),
+    s('redis', ['redis', 'alerts:gateway'], ['RedisDown'], ['RunsFailing']),
+    s('kill-gw', ['service:gateway'], ['GatewayDown'], [], ['alerts:gateway']),
+    s('runs', ['link'], ['RunsFailing']),
+  ]);
+  assert.equal(waves.map((w) => w.map((x) => x.id)), [['pg', 'redis'], ['kill-gw', 'runs']]);
+});
+
 test('reports render every alert and the summary', () => {
   const tl = new AlertTimeline();
   life(tl, 'DatabaseDown', 'execution-gateway', 6, 16, 21, 50, 55);

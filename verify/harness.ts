@@ -11,7 +11,7 @@ import { startWebhookReceiver, type WebhookReceiver } from './webhook.ts';
 import { AlertTimeline, alertKey, type Episode } from './timeline.ts';
 import { evaluate, formatExpected, parseExpected, type ExpectedAlert, type ScenarioWindow } from './evaluate.ts';
 import { planWaves } from './waves.ts';
-import { DEFAULT_DEADLINE_S, DEFAULT_RESET_S, type Dependency, type FaultContext, type LoadControl, type Scenario } from './scenario.ts';
+import { DEFAULT_DEADLINE_S, DEFAULT_RESET_S, type Dependency, type FaultContext, type Scenario } from './scenario.ts';
 import { loadRules, type RuleInfo } from './rules.ts';
 import type { FalsePositive, RunReport } from './results.ts';
 import { renderStdout, writeReports } from './report/index.ts';
@@ -46,7 +46,7 @@ export interface VerifyResult {
 }
 
 const POLL_MS = 1000;
-const DEPENDENCIES: Dependency[] = ['postgres', 'redis', 'broker'];
+const DEPENDENCIES: Dependency[] = ['postgres', 'redis', 'broker', 'execution-gateway', 'signal-service'];
 
 export function selectScenarios(all: Scenario[], only: string[] | undefined): Scenario[] {
   if (!only || only.length === 0) return all;
@@ -124,7 +124,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
 
       for (let iteration = 1; iteration <= opts.repeat; iteration++) {
         const iterStart = Date.now();
-        const windows = preflightOk ? await runMatrix(scenarios, ctx, prom, timeline, opts, iteration) : [];
+        const windows = preflightOk ? await runMatrix(scenarios, rules, ctx, prom, timeline, opts, iteration) : [];
         const ev = evaluate({
           windows: [...(watchdogWindow && iteration === 1 ? [watchdogWindow] : []), ...windows],
           episodes: timeline.episodes().filter((e) => iteration === 1 || e.activeAt >= iterStart),
@@ -286,19 +286,33 @@ function observe(prom: PrometheusApi, timeline: AlertTimeline, log: (l: string) 
 interface PlannedScenario {
   id: string;
   touches: string[];
+  excludes: string[];
   expect: ExpectedAlert[];
   mayAlsoFire: ExpectedAlert[];
   scenario: Scenario;
 }
 
-async function runMatrix(scenarios: Scenario[], ctx: FaultContext, prom: PrometheusApi, timeline: AlertTimeline, opts: VerifyOptions, iteration: number): Promise<ScenarioWindow[]> {
-  const planned: PlannedScenario[] = scenarios.map((s) => ({
-    id: s.id,
-    touches: s.touches,
-    expect: s.expect.map(parseExpected),
-    mayAlsoFire: (s.mayAlsoFire ?? []).map(parseExpected),
-    scenario: s,
-  }));
+/**
+ * Alertmanager inhibits alerts whose service or dependency label names a service that is down, so a scenario
+ * touches "alerts:<x>" for each service and dependency its expected alerts name; a scenario taking x down excludes it.
+ */
+function alertTouches(expect: ExpectedAlert[], rules: RuleInfo[]): string[] {
+  const labels = expect.flatMap((e) => rules.filter((r) => r.alertname === e.alertname).flatMap((r) => [r.labels.service, r.labels.dependency]));
+  return [...new Set(labels.filter((l): l is string => Boolean(l)).map((l) => `alerts:${l}`))];
+}
+
+async function runMatrix(scenarios: Scenario[], rules: RuleInfo[], ctx: FaultContext, prom: PrometheusApi, timeline: AlertTimeline, opts: VerifyOptions, iteration: number): Promise<ScenarioWindow[]> {
+  const planned: PlannedScenario[] = scenarios.map((s) => {
+    const expect = s.expect.map(parseExpected);
+    return {
+      id: s.id,
+      touches: [...s.touches, ...alertTouches(expect, rules)],
+      excludes: s.excludes ?? [],
+      expect,
+      mayAlsoFire: (s.mayAlsoFire ?? []).map(parseExpected),
+      scenario: s,
+    };
+  });
   const waves = planWaves(planned, opts.maxPerWave ?? 6);
   const windows: ScenarioWindow[] = [];
   for (const [i, wave] of waves.entries()) {

@@ -3,7 +3,8 @@ import type { Stack, ServiceName } from './stack/index.ts';
 import type { FaultProxy, ProxyMode } from './faults/proxy.ts';
 import type { BrokerFaults } from './faults/broker.ts';
 
-export type Dependency = 'postgres' | 'redis' | 'broker';
+/** Every hop the harness routes through a fault proxy: the data stores, the broker, and two service-to-service links. */
+export type Dependency = 'postgres' | 'redis' | 'broker' | 'execution-gateway' | 'signal-service';
 
 /** What the load generator offers the harness while the baseline runs underneath the faults. */
 export interface LoadControl {
@@ -26,6 +27,8 @@ export interface Scenario {
   description: string;
   /** Parts of the stack the fault touches; scenarios with a common part never share a wave. */
   touches: string[];
+  /** Parts no concurrent scenario may touch (a service that is down inhibits alerts about it: "alerts:<service>"). */
+  excludes?: string[];
   /** Alerts that must fire ("AlertName" or "AlertName/service"). */
   expect: string[];
   /** Collateral alerts this fault may also fire without being a false positive. */

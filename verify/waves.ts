@@ -6,6 +6,8 @@ export interface Plannable {
   id: string;
   /** Parts of the stack the fault touches, e.g. "postgres", "service:orchestrator", "broker", "load:orders". */
   touches: readonly string[];
+  /** Parts no concurrent scenario may touch, e.g. "alerts:orchestrator" while the orchestrator is down and inhibits them. */
+  excludes?: readonly string[];
   expect: readonly ExpectedAlert[];
   mayAlsoFire: readonly ExpectedAlert[];
 }
@@ -13,11 +15,16 @@ export interface Plannable {
 const overlaps = (a: ExpectedAlert, b: ExpectedAlert): boolean =>
   a.alertname === b.alertname && (a.service === undefined || b.service === undefined || a.service === b.service);
 
+/**
+ * Two scenarios conflict when they touch a common part, when one excludes what the other touches, or when an alert
+ * one expects may be fired by the other (its detection could not be attributed). Shared collateral is fine: an
+ * alert either fault may cause is explained by both.
+ */
 export function conflicts(a: Plannable, b: Plannable): boolean {
   if (a.touches.some((t) => b.touches.includes(t))) return true;
-  const alertsA = [...a.expect, ...a.mayAlsoFire];
-  const alertsB = [...b.expect, ...b.mayAlsoFire];
-  return alertsA.some((x) => alertsB.some((y) => overlaps(x, y)));
+  if ((a.excludes ?? []).some((t) => b.touches.includes(t)) || (b.excludes ?? []).some((t) => a.touches.includes(t))) return true;
+  const expectedBy = (x: Plannable, y: Plannable): boolean => x.expect.some((e) => [...y.expect, ...y.mayAlsoFire].some((o) => overlaps(e, o)));
+  return expectedBy(a, b) || expectedBy(b, a);
 }
 
 /** First-fit: each scenario joins the first wave it conflicts with nobody in, in declaration order. */

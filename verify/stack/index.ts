@@ -19,7 +19,8 @@ export type { AlertmanagerHandle } from './alertmanager.ts';
 export { SERVICE_NAMES } from './services.ts';
 
 export type Backend = 'process' | 'container';
-export type Dependency = 'postgres' | 'redis' | 'broker';
+/** Hops wrapDependency may place a TCP proxy on: the data stores, the broker, and the service-to-service links. */
+export type Dependency = 'postgres' | 'redis' | 'broker' | 'execution-gateway' | 'signal-service';
 export interface HostPort {
   host: string;
   port: number;
@@ -35,7 +36,7 @@ export interface StackOptions {
   /** Not started when false or absent. webhookUrl replaces the harness receiver's placeholder URL. */
   alertmanager?: { config: string; webhookUrl: string } | false;
   serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
-  /** insert a TCP hop between the services and postgres/redis/broker */
+  /** Insert a TCP hop between the services and postgres/redis/the broker, and on the links to the gateway and signal service. */
   wrapDependency?: (dep: Dependency, target: HostPort) => Promise<HostPort>;
   /** Extra scrape jobs, job name -> "host:port" (e.g. loadgen). */
   extraScrapeTargets?: Record<string, string>;
@@ -168,6 +169,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
     const services: Partial<Record<ServiceName, ServiceHandle>> = {};
     let brokerUrl = '';
+    /** What callers use to reach the gateway and the signal service (through their hop, when wrapped). */
+    const linkUrls: Partial<Record<'execution-gateway' | 'signal-service', string>> = {};
     const envFor = (name: ServiceName): Record<string, string> => {
       const env: Record<string, string> = {};
       if (databaseUrls[name]) env.DATABASE_URL = databaseUrls[name]!;
@@ -176,8 +179,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         env.ALPACA_BASE_URL = brokerUrl;
         env.ALPACA_DATA_WS_URL = `${brokerUrl.replace(/^http/, 'ws')}/v2/iex`;
       }
-      if (name === 'market-data' || name === 'orchestrator') env.EXECUTION_GATEWAY_URL = services['execution-gateway']!.url;
-      if (name === 'orchestrator') env.SIGNAL_SERVICE_URL = services['signal-service']!.url;
+      if (name === 'market-data' || name === 'orchestrator') env.EXECUTION_GATEWAY_URL = linkUrls['execution-gateway']!;
+      if (name === 'orchestrator') env.SIGNAL_SERVICE_URL = linkUrls['signal-service']!;
       return { ...env, ...opts.serviceEnv?.[name] };
     };
     for (const wave of WAVES) {
@@ -192,6 +195,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       if (services['fake-alpaca'] && brokerUrl === '') {
         const hop = await wrap('broker', hostPort(services['fake-alpaca'].url));
         brokerUrl = `http://${hop.host}:${hop.port}`;
+      }
+      for (const link of ['execution-gateway', 'signal-service'] as const) {
+        const target = services[link];
+        if (target && linkUrls[link] === undefined) linkUrls[link] = withHostPort(target.url, await wrap(link, hostPort(target.url))).replace(/\/$/, '');
       }
     }
 

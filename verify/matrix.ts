@@ -1,0 +1,245 @@
+// The fault matrix: every alert in alerts/rules is expected by at least one scenario here (the harness fails
+// otherwise). Each scenario injects one real fault into the running stack and names the alerts it must fire.
+import pg from 'pg';
+import type { ServiceName } from './stack/index.ts';
+import { service, setProxy, passProxy, type Dependency, type FaultContext, type Scenario } from './scenario.ts';
+import { sleep } from './stack/ports.ts';
+
+/** Kill (SIGKILL) or freeze (SIGSTOP) a service; it inhibits its own alerts while down, so it excludes them. */
+function serviceDown(name: ServiceName, alert: string, how: 'kill' | 'pause', mayAlsoFire: string[], extraTouches: string[] = []): Scenario {
+  return {
+    id: `${name}-${how === 'kill' ? 'killed' : 'paused'}`,
+    description: how === 'kill' ? `SIGKILL ${name}, then start it again` : `SIGSTOP ${name} (hung process), then SIGCONT`,
+    touches: [`service:${name}`, ...extraTouches],
+    excludes: [`alerts:${name}`],
+    expect: [alert],
+    mayAlsoFire,
+    inject: async (ctx) => (how === 'kill' ? service(ctx, name).kill() : service(ctx, name).pause()),
+    recover: async (ctx) => (how === 'kill' ? service(ctx, name).start() : service(ctx, name).resume()),
+  };
+}
+
+function proxyFault(id: string, dep: Dependency, mode: Parameters<typeof setProxy>[1], description: string, expect: string[], mayAlsoFire: string[]): Scenario {
+  return { id, description, touches: [`dep:${dep}`], expect, mayAlsoFire, inject: setProxy(dep, mode), recover: passProxy(dep) };
+}
+
+/** A connection to one service's own database, for registry faults a bad deploy would make. */
+async function withSignalsDb<T>(ctx: FaultContext, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const url = new URL(ctx.stack.postgres.url);
+  url.pathname = '/signals';
+  const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Remembers the model that was active before a registry fault, to restore it on recovery. */
+const activeBefore = new Map<string, number>();
+
+async function restoreModel(ctx: FaultContext, scenario: string): Promise<void> {
+  const id = activeBefore.get(scenario);
+  if (id === undefined) throw new Error(`${scenario}: no model was active before the fault; nothing to restore`);
+  await withSignalsDb(ctx, async (c) => {
+    await c.query('BEGIN');
+    await c.query('UPDATE models SET active = false WHERE active');
+    await c.query('UPDATE models SET active = true WHERE id = $1', [id]);
+    await c.query('COMMIT');
+  });
+}
+
+async function rememberActive(ctx: FaultContext, scenario: string): Promise<void> {
+  const { rows } = await withSignalsDb(ctx, (c) => c.query<{ id: number }>('SELECT id FROM models WHERE active'));
+  if (!rows[0]) throw new Error(`${scenario}: the signal service has no active model to begin with`);
+  activeBefore.set(scenario, rows[0].id);
+}
+
+/** Runs that trade nothing: while order flow is stopped, the harness keeps orchestration runs going on one symbol. */
+const runLoops = new Map<string, { stop: boolean; done: Promise<void> }>();
+
+async function idleSymbol(ctx: FaultContext): Promise<string> {
+  const body = (await ctx.call('execution-gateway', 'GET', '/positions')) as { positions?: { symbol: string; qty: number | string }[] };
+  const held = new Map((body.positions ?? []).map((p) => [p.symbol, Number(p.qty)]));
+  const universe = ((await ctx.call('market-data', 'GET', '/subscriptions')) as { subscribed?: string[] }).subscribed ?? [];
+  // A symbol with no position: a capital-1 run on it computes a zero target and a zero delta, so it submits nothing.
+  return universe.find((s) => (held.get(s) ?? 0) === 0) ?? universe[0] ?? 'AAPL';
+}
+
+export const SCENARIOS: Scenario[] = [
+  // Service health: processes gone or hung. Prometheus sees up == 0.
+  serviceDown('execution-gateway', 'ExecutionGatewayDown', 'kill', ['OrchestratorExecutionGatewayUnavailable', 'OrchestrationRunsFailing', 'MarketDataPositionSyncFailing', 'SlowOrchestration']),
+  serviceDown('signal-service', 'SignalServiceDown', 'pause', ['OrchestratorSignalServiceUnavailable', 'OrchestrationRunsFailing', 'SlowOrchestration', 'SlowSignalGeneration']),
+  serviceDown('orchestrator', 'OrchestratorDown', 'kill', []),
+  serviceDown('market-data', 'MarketDataDown', 'kill', ['NoMarketData', 'MarketDataSubscriptionFailures']),
+  serviceDown('fake-alpaca', 'FakeAlpacaDown', 'kill', [
+    'ExecutionGatewayAlpacaDisconnected', 'MarketDataWebSocketDisconnected', 'MarketDataReconnectStorm', 'NoMarketData', 'MarketDataSubscriptionFailures',
+    'AlpacaApiErrorRateHigh', 'OrdersStuckPendingSubmit', 'OrderFailureRateHigh', 'SlowOrderPlacement', 'SlowAlpacaRequests', 'SlowOrchestration', 'OrchestrationRunsFailing',
+  ], ['broker']),
+
+  // Databases: Postgres stopped, Redis hung, then the same outages through the TCP fault proxy.
+  {
+    id: 'postgres-stopped',
+    description: 'stop Postgres (fast shutdown), then start it again',
+    touches: ['dep:postgres'],
+    expect: ['ExecutionGatewayDatabaseDisconnected', 'SignalServiceDatabaseDisconnected', 'OrchestratorDatabaseDisconnected'],
+    mayAlsoFire: ['OrchestrationRunsFailing', 'OrderFailureRateHigh', 'SlowOrderPlacement', 'SlowOrchestration', 'MarketDataPositionSyncFailing', 'SignalServiceModelReloadFailing', 'NoOrdersWhileMarketOpen'],
+    inject: (ctx) => ctx.stack.postgres.stop(),
+    recover: (ctx) => ctx.stack.postgres.start(),
+  },
+  {
+    id: 'redis-paused',
+    description: 'SIGSTOP Redis (hung, connections open), then SIGCONT',
+    touches: ['dep:redis'],
+    expect: ['ExecutionGatewayRedisDisconnected', 'SignalServiceRedisDisconnected', 'MarketDataRedisDisconnected', 'OrderFailureRateHigh', 'NoSignalsGenerated'],
+    mayAlsoFire: ['OrchestrationRunsFailing', 'SlowOrderPlacement', 'SlowOrchestration', 'SlowSignalGeneration', 'NoMarketData', 'MarketDataSubscriptionFailures', 'NoOrdersWhileMarketOpen'],
+    inject: async (ctx) => ctx.stack.redis.pause(),
+    recover: async (ctx) => ctx.stack.redis.resume(),
+  },
+  proxyFault('postgres-blackhole', 'postgres', { kind: 'timeout' }, 'TCP proxy to Postgres holds every byte (network black hole)',
+    ['ExecutionGatewayDatabaseDisconnected', 'SignalServiceDatabaseDisconnected', 'OrchestratorDatabaseDisconnected'],
+    ['OrchestrationRunsFailing', 'OrderFailureRateHigh', 'SlowOrderPlacement', 'SlowOrchestration', 'MarketDataPositionSyncFailing', 'SignalServiceModelReloadFailing', 'NoOrdersWhileMarketOpen']),
+  proxyFault('redis-reset', 'redis', { kind: 'reset' }, 'TCP proxy to Redis resets every connection',
+    ['ExecutionGatewayRedisDisconnected', 'SignalServiceRedisDisconnected', 'MarketDataRedisDisconnected'],
+    ['OrderFailureRateHigh', 'NoSignalsGenerated', 'OrchestrationRunsFailing', 'SlowOrderPlacement', 'SlowOrchestration', 'SlowSignalGeneration', 'NoMarketData', 'MarketDataSubscriptionFailures', 'NoOrdersWhileMarketOpen']),
+  proxyFault('redis-latency', 'redis', { kind: 'latency', ms: 150 }, 'TCP proxy adds 150 ms each way to every Redis round trip',
+    ['SlowSignalGeneration'],
+    ['SlowOrderPlacement', 'SlowOrchestration', 'OrchestrationRunsFailing', 'NoMarketData', 'MarketDataSubscriptionFailures']),
+
+  // Service-to-service links: the caller cannot reach a callee that Prometheus still scrapes.
+  proxyFault('signal-link-down', 'signal-service', { kind: 'down' }, 'orchestrator cannot connect to the signal service (link refused)',
+    ['OrchestratorSignalServiceUnavailable', 'OrchestrationRunsFailing'], []),
+  proxyFault('gateway-link-down', 'execution-gateway', { kind: 'down' }, 'orchestrator and market-data cannot connect to the gateway (link refused)',
+    ['OrchestratorExecutionGatewayUnavailable', 'MarketDataPositionSyncFailing'], ['OrchestrationRunsFailing']),
+  proxyFault('signal-link-latency', 'signal-service', { kind: 'latency', ms: 1500 }, 'link to the signal service adds 1.5 s each way',
+    ['SlowOrchestration'], ['OrchestrationRunsFailing']),
+
+  // The broker (fake Alpaca): REST faults reach the gateway, stream faults reach market-data.
+  {
+    id: 'broker-5xx',
+    description: 'fake Alpaca answers every REST call with 500/503',
+    touches: ['broker', 'broker:rest'],
+    expect: ['AlpacaApiErrorRateHigh', 'OrdersStuckPendingSubmit'],
+    mayAlsoFire: ['ExecutionGatewayAlpacaDisconnected', 'OrderFailureRateHigh', 'SlowOrderPlacement', 'SlowAlpacaRequests', 'SlowOrchestration', 'OrchestrationRunsFailing'],
+    resetS: 90,
+    inject: (ctx) => ctx.broker.set({ errorRate: 1 }).then(() => undefined),
+    recover: (ctx) => ctx.broker.set({ errorRate: 0 }).then(() => undefined),
+  },
+  {
+    id: 'broker-rejects',
+    description: 'fake Alpaca rejects every order (403 insufficient buying power)',
+    touches: ['broker', 'broker:rest'],
+    expect: ['OrderRejectionRateHigh'],
+    mayAlsoFire: ['OrchestrationRunsFailing'],
+    inject: (ctx) => ctx.broker.set({ rejectRate: 1 }).then(() => undefined),
+    recover: (ctx) => ctx.broker.set({ rejectRate: 0 }).then(() => undefined),
+  },
+  {
+    id: 'broker-latency',
+    description: 'fake Alpaca answers every REST call 1.5 s late',
+    touches: ['broker', 'broker:rest'],
+    expect: ['SlowAlpacaRequests', 'SlowOrderPlacement'],
+    mayAlsoFire: ['SlowOrchestration', 'ExecutionGatewayAlpacaDisconnected', 'AlpacaApiErrorRateHigh', 'OrdersStuckPendingSubmit', 'OrderFailureRateHigh', 'OrchestrationRunsFailing'],
+    inject: (ctx) => ctx.broker.set({ latencyMs: 1500 }).then(() => undefined),
+    recover: (ctx) => ctx.broker.set({ latencyMs: 0 }).then(() => undefined),
+  },
+  {
+    id: 'broker-refused',
+    description: 'fake Alpaca refuses every connection (listener closed), REST and stream',
+    touches: ['broker', 'broker:rest', 'broker:stream'],
+    expect: ['ExecutionGatewayAlpacaDisconnected'],
+    mayAlsoFire: ['AlpacaApiErrorRateHigh', 'OrdersStuckPendingSubmit', 'OrderFailureRateHigh', 'SlowOrderPlacement', 'SlowAlpacaRequests', 'SlowOrchestration', 'OrchestrationRunsFailing',
+      'MarketDataWebSocketDisconnected', 'MarketDataReconnectStorm', 'NoMarketData', 'MarketDataSubscriptionFailures'],
+    inject: (ctx) => ctx.broker.set({ refuseConnections: true }).then(() => undefined),
+    recover: (ctx) => ctx.broker.set({ refuseConnections: false }).then(() => undefined),
+  },
+  {
+    id: 'stream-dropped',
+    description: 'fake Alpaca drops every stream client and refuses reconnects',
+    touches: ['broker:stream'],
+    expect: ['MarketDataWebSocketDisconnected', 'MarketDataReconnectStorm'],
+    mayAlsoFire: ['NoMarketData', 'MarketDataSubscriptionFailures'],
+    inject: (ctx) => ctx.broker.set({ wsDrop: true }).then(() => undefined),
+    recover: (ctx) => ctx.broker.set({ wsDrop: false }).then(() => undefined),
+  },
+  {
+    id: 'stream-silent',
+    description: 'fake Alpaca keeps stream sockets open but sends nothing',
+    touches: ['broker:stream'],
+    expect: ['NoMarketData', 'MarketDataSubscriptionFailures'],
+    mayAlsoFire: ['MarketDataWebSocketDisconnected', 'MarketDataReconnectStorm'],
+    inject: (ctx) => ctx.broker.set({ wsSilent: true }).then(() => undefined),
+    recover: (ctx) => ctx.broker.set({ wsSilent: false }).then(() => undefined),
+  },
+
+  // Trading operations and the model registry.
+  {
+    id: 'circuit-breaker-tripped',
+    description: 'trip the gateway circuit breaker, then reset it',
+    touches: ['gateway:risk'],
+    expect: ['CircuitBreakerTripped'],
+    mayAlsoFire: [],
+    inject: (ctx) => ctx.call('execution-gateway', 'POST', '/circuit-breaker/trip', { reason: 'verify-alerts fault' }).then(() => undefined),
+    recover: (ctx) => ctx.call('execution-gateway', 'POST', '/circuit-breaker/reset', {}).then(() => undefined),
+  },
+  {
+    id: 'model-broken',
+    description: 'the registry activates a model the service cannot load (unknown kind)',
+    touches: ['model'],
+    expect: ['SignalServiceModelReloadFailing'],
+    mayAlsoFire: [],
+    async inject(ctx) {
+      await rememberActive(ctx, 'model-broken');
+      await withSignalsDb(ctx, async (c) => {
+        await c.query('BEGIN');
+        await c.query('UPDATE models SET active = false WHERE active');
+        await c.query(`INSERT INTO models (name, version, kind, params, active) VALUES ('verify-broken', $1, 'neural_net_v0', '{"lookback": 0}', true)`, [Date.now() % 1_000_000_000]);
+        await c.query('COMMIT');
+      });
+    },
+    recover: (ctx) => restoreModel(ctx, 'model-broken'),
+  },
+  {
+    id: 'model-none-active',
+    description: 'the registry has no active model (deactivated)',
+    touches: ['model'],
+    expect: ['SignalServiceModelNotLoaded'],
+    mayAlsoFire: ['OrchestrationRunsFailing', 'NoOrdersWhileMarketOpen'],
+    async inject(ctx) {
+      await rememberActive(ctx, 'model-none-active');
+      await withSignalsDb(ctx, (c) => c.query('UPDATE models SET active = false WHERE active'));
+    },
+    recover: (ctx) => restoreModel(ctx, 'model-none-active'),
+  },
+  {
+    id: 'order-flow-stopped',
+    description: 'direct orders stop and orchestration runs keep completing without trading',
+    touches: ['load:orders', 'load:runs', 'gateway:risk'],
+    expect: ['NoOrdersWhileMarketOpen'],
+    mayAlsoFire: [],
+    async inject(ctx) {
+      if (!ctx.load) throw new Error('order-flow-stopped needs the baseline load running');
+      ctx.load.pauseFlow('orders');
+      ctx.load.pauseFlow('runs');
+      const symbol = await idleSymbol(ctx);
+      const loop = { stop: false, done: Promise.resolve() };
+      loop.done = (async () => {
+        while (!loop.stop) {
+          await ctx.call('orchestrator', 'POST', '/runs', { symbols: [symbol], capital: 1 }).catch((err: Error) => ctx.log(`  [order-flow-stopped] run failed: ${err.message}`));
+          await sleep(3000);
+        }
+      })();
+      runLoops.set('order-flow-stopped', loop);
+    },
+    async recover(ctx) {
+      const loop = runLoops.get('order-flow-stopped');
+      if (loop) {
+        loop.stop = true;
+        await loop.done;
+      }
+      ctx.load?.resumeFlow('orders');
+      ctx.load?.resumeFlow('runs');
+    },
+  },
+];
