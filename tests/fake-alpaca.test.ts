@@ -225,6 +225,25 @@ test('returns 404 for unknown orders, client order ids, symbols and endpoints', 
   }
 });
 
+test('answers a wrong method on a known route with 405 in Alpaca form', async ({ still }) => {
+  const r = await api(still!.url, 'PUT', '/v2/account', {});
+  assert.is(r.status, 405);
+  assert.equal(r.body, { code: 40510000, message: 'method not allowed: PUT /v2/account' });
+});
+
+test('values positions with the listing exchange and the change since the session open', async ({ live }) => {
+  await api(live!.url, 'POST', '/v2/orders', order({ symbol: 'SPY', qty: 1 }));
+  await new Promise((r) => setTimeout(r, 300));
+  const p = json(await api(live!.url, 'GET', '/v2/positions/SPY'));
+  assert.is(p.exchange, 'ARCA');
+  const current = Number(p.current_price);
+  const lastday = Number(p.lastday_price);
+  assert.ok(lastday > 0);
+  assert.ok(Math.abs(Number(p.change_today) - (current - lastday) / lastday) < 1e-4, `${p.change_today} vs ${current}/${lastday}`);
+  assert.ok(Math.abs(Number(p.market_value) - current) < 0.011);
+  assert.ok(Math.abs(Number(p.unrealized_pl) - (current - Number(p.avg_entry_price))) < 0.011);
+});
+
 test('serves latest quotes and trades with bid below ask', async ({ still }) => {
   const q = json(await api(still!.url, 'GET', '/v2/stocks/tsla/quotes/latest'));
   assert.is(q.symbol, 'TSLA');

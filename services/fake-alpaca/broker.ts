@@ -64,12 +64,16 @@ export class Broker {
   readonly createdAt = new Date();
   private cashValue: number;
   private readonly orders = new Map<string, Order>();
+  /** Insertion order, so listing the newest N does not sort every order ever placed. */
+  private readonly history: Order[] = [];
+  /** Orders still working ("accepted" or "new"): the only ones a tick needs to look at. */
+  private readonly open = new Set<Order>();
   private readonly byClientId = new Map<string, string>();
   private readonly positions = new Map<string, Position>();
 
   constructor(
     private readonly sim: PriceSimulator,
-    initialCash: number,
+    readonly initialCash: number,
     /** Called with each order whose status changed, so metrics stay in one place. */
     private readonly onStatus: (order: Order) => void = () => undefined,
   ) {
@@ -139,6 +143,8 @@ export class Broker {
       updatedAt: now,
     };
     this.orders.set(order.id, order);
+    this.history.push(order);
+    this.open.add(order);
     this.byClientId.set(order.clientOrderId, order.id);
     if (marketOpen) this.tryFill(order, now);
     if (order.status === 'new' && (order.timeInForce === 'ioc' || order.timeInForce === 'fok')) {
@@ -152,9 +158,8 @@ export class Broker {
 
   /** Re-checks resting orders against the new prices; called on every simulator tick. */
   onTick(marketOpen: boolean, now = new Date()): void {
-    for (const order of this.orders.values()) {
-      if (order.status !== 'new' && order.status !== 'accepted') continue;
-      if (!marketOpen) continue;
+    if (!marketOpen) return;
+    for (const order of this.open) {
       if (order.status === 'accepted') {
         order.status = 'new';
         order.updatedAt = now;
@@ -172,16 +177,18 @@ export class Broker {
     return id === undefined ? undefined : this.orders.get(id);
   }
 
-  /** Newest first, as Alpaca's default direction=desc. */
+  /** Orders by submission time (desc is Alpaca's default), filtered, at most limit of them. */
   list(filter: { status: 'open' | 'closed' | 'all'; limit: number; symbols?: string[]; direction: 'asc' | 'desc' }): Order[] {
-    const open = (o: Order): boolean => o.status === 'new' || o.status === 'accepted';
-    const all = [...this.orders.values()].filter(
-      (o) =>
-        (filter.status === 'all' || (filter.status === 'open') === open(o)) &&
-        (filter.symbols === undefined || filter.symbols.includes(o.symbol)),
-    );
-    if (filter.direction === 'desc') all.reverse();
-    return all.slice(0, filter.limit);
+    const source = filter.status === 'open' ? [...this.open] : this.history;
+    const out: Order[] = [];
+    const n = source.length;
+    for (let k = 0; k < n && out.length < filter.limit; k++) {
+      const o = source[filter.direction === 'desc' ? n - 1 - k : k]!;
+      if (filter.status === 'closed' && this.open.has(o)) continue;
+      if (filter.symbols !== undefined && !filter.symbols.includes(o.symbol)) continue;
+      out.push(o);
+    }
+    return out;
   }
 
   cancel(id: string, now = new Date()): Order {
@@ -195,6 +202,7 @@ export class Broker {
   }
 
   private setCanceled(order: Order, now: Date): void {
+    this.open.delete(order);
     order.status = 'canceled';
     order.canceledAt = now;
     order.updatedAt = now;
@@ -213,6 +221,7 @@ export class Broker {
     const signed = order.side === 'buy' ? order.qty : -order.qty;
     this.cashValue = round(this.cashValue - signed * price, 2);
     this.applyFill(order.symbol, signed, price);
+    this.open.delete(order);
     order.status = 'filled';
     order.filledQty = order.qty;
     order.filledAvgPrice = price;

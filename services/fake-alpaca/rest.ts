@@ -98,8 +98,11 @@ export function orderJson(o: Order): Record<string, unknown> {
   };
 }
 
-function positionJson(p: Position, broker: Broker): Record<string, unknown> {
+const LISTING_EXCHANGE: Record<string, string> = { A: 'NYSE', B: 'ARCA', C: 'NASDAQ' };
+
+function positionJson(p: Position, broker: Broker, sim: PriceSimulator): Record<string, unknown> {
   const current = broker.lastPrice(p.symbol);
+  const lastday = sim.openPrice(p.symbol) ?? p.avgEntryPrice;
   const costBasis = p.qty * p.avgEntryPrice;
   const marketValue = p.qty * current;
   const unrealized = marketValue - costBasis;
@@ -107,7 +110,7 @@ function positionJson(p: Position, broker: Broker): Record<string, unknown> {
   return {
     asset_id: assetId(p.symbol),
     symbol: p.symbol,
-    exchange: 'NASDAQ',
+    exchange: LISTING_EXCHANGE[sim.quote(p.symbol)?.tape ?? 'C'] ?? 'NASDAQ',
     asset_class: 'us_equity',
     asset_marginable: false,
     avg_entry_price: price4(p.avgEntryPrice),
@@ -121,8 +124,8 @@ function positionJson(p: Position, broker: Broker): Record<string, unknown> {
     unrealized_intraday_pl: money(unrealized),
     unrealized_intraday_plpc: String(Math.round(plpc * 1e6) / 1e6),
     current_price: money(current),
-    lastday_price: money(p.avgEntryPrice),
-    change_today: '0',
+    lastday_price: money(lastday),
+    change_today: String(Math.round(((current - lastday) / lastday) * 1e6) / 1e6),
   };
 }
 
@@ -142,7 +145,7 @@ function accountJson(broker: Broker): Record<string, unknown> {
     non_marginable_buying_power: buyingPower,
     portfolio_value: equity,
     equity,
-    last_equity: equity,
+    last_equity: money(broker.initialCash),
     long_market_value: money(broker.longMarketValue()),
     short_market_value: money(broker.shortMarketValue()),
     initial_margin: '0',
@@ -213,6 +216,8 @@ export function createRestApp(deps: RestDeps): Koa {
       if (ctx.status === 404 && ctx.body === undefined) {
         ctx.status = 404;
         ctx.body = { code: 40410000, message: `endpoint not found: ${ctx.method} ${ctx.path}` };
+      } else if (ctx.status === 405) {
+        ctx.body = { code: 40510000, message: `method not allowed: ${ctx.method} ${ctx.path}` };
       }
     } catch (err) {
       if (err instanceof BrokerError) {
@@ -309,13 +314,13 @@ export function createRestApp(deps: RestDeps): Koa {
   });
 
   router.get('/v2/positions', (ctx) => {
-    ctx.body = broker.listPositions().map((p) => positionJson(p, broker));
+    ctx.body = broker.listPositions().map((p) => positionJson(p, broker, sim));
   });
 
   router.get('/v2/positions/:symbol', (ctx) => {
     const pos = broker.position((ctx.params.symbol ?? '').toUpperCase());
     if (!pos) throw new BrokerError(404, 40410000, 'position does not exist');
-    ctx.body = positionJson(pos, broker);
+    ctx.body = positionJson(pos, broker, sim);
   });
 
   router.get('/v2/stocks/:symbol/quotes/latest', (ctx) => {

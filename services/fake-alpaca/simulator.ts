@@ -53,6 +53,7 @@ export class PriceSimulator {
   private readonly mids = new Map<string, number>();
   private readonly latestQuotes = new Map<string, Quote>();
   private readonly latestTrades = new Map<string, Trade>();
+  private readonly openPrices = new Map<string, number>();
   private seq = 0;
   private tradeId = 0;
   readonly symbols: readonly string[];
@@ -64,7 +65,12 @@ export class PriceSimulator {
       const start = START_PRICES[symbol] ?? 20 + this.random() * 280;
       this.mids.set(symbol, start);
     }
-    this.step(now);
+    for (const trade of this.step(now).trades) this.openPrices.set(trade.symbol, trade.price);
+  }
+
+  /** First trade price of the simulated session, standing in for the previous close. */
+  openPrice(symbol: string): number | undefined {
+    return this.openPrices.get(symbol);
   }
 
   has(symbol: string): boolean {
