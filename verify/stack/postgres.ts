@@ -48,7 +48,15 @@ export async function startPostgres(owner: ProcessOwner, host = '127.0.0.1'): Pr
   const dataDir = path.join(dir, 'data');
   const ids = await runAs();
   if (ids.uid !== undefined) fs.chownSync(dir, ids.uid, ids.gid ?? ids.uid);
-  await execFileAsUser(findPgBin('initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'], ids);
+  // initdb runs under the owner too, so a launcher killed mid-initdb leaves no initdb writing into a removed dir.
+  const initdb = owner.spawn({
+    name: 'initdb',
+    command: findPgBin('initdb'),
+    args: ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'],
+    ...ids,
+  });
+  const initCode = await initdb.exited();
+  if (initCode !== 0) throw new Error(`initdb failed (exit ${initCode}); its output:\n${initdb.tail()}`);
   const port = await freePort(host);
   const args = [
     '-D', dataDir, '-p', String(port), '-k', dir, '-c', `listen_addresses=${host}`,
@@ -89,15 +97,6 @@ export async function startPostgres(owner: ProcessOwner, host = '127.0.0.1'): Pr
     resume: () => proc.resume(),
   };
   return handle;
-}
-
-function execFileAsUser(cmd: string, args: string[], ids: { uid?: number; gid?: number }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { uid: ids.uid, gid: ids.gid }, (err, _stdout, stderr) => {
-      if (err) reject(new Error(`${path.basename(cmd)} failed: ${stderr.trim() || err.message}`));
-      else resolve();
-    });
-  });
 }
 
 async function waitForPostgres(url: string, proc: ManagedProcess, timeoutMs = 20_000): Promise<void> {

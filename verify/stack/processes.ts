@@ -157,7 +157,11 @@ export class ProcessOwner {
   };
   readonly runDir: string;
 
-  constructor(opts: { keepLogs?: boolean; handleSignals?: boolean } = {}) {
+  private readonly onSpawn: ((proc: ManagedProcess) => void) | undefined;
+
+  /** onSpawn sees every process right after it started (its group is already registered with the reaper). */
+  constructor(opts: { keepLogs?: boolean; handleSignals?: boolean; onSpawn?: (proc: ManagedProcess) => void } = {}) {
+    this.onSpawn = opts.onSpawn;
     this.reaper = spawn('bash', [REAPER], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
     this.reaper.unref();
     (this.reaper.stdin as Socket | null)?.unref();
@@ -198,6 +202,7 @@ export class ProcessOwner {
     const proc = new ManagedProcess(this, spec, path.join(this.runDir, `${spec.name}.log`));
     this.processes.push(proc);
     proc.start();
+    this.onSpawn?.(proc);
     return proc;
   }
 
