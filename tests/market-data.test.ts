@@ -1,23 +1,20 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Registry } from 'prom-client';
 import { Redis } from 'ioredis';
 import { startFakeAlpaca, type FakeAlpaca } from '../services/fake-alpaca/server.ts';
 import { loadMarketDataConfig } from '../services/market-data/config.ts';
 import { startMarketData } from '../services/market-data/server.ts';
 import { backoffDelay } from '../services/market-data/stream.ts';
 import { ConfigError } from '../services/kit/config.ts';
-import { createLogger } from '../services/kit/logger.ts';
-import { createService, listen, type RunningServer } from '../services/kit/service.ts';
-import { ProcessOwner } from '../verify/stack/processes.ts';
-import { startRedis, type RedisHandle } from '../verify/stack/redis.ts';
+import { startExecutionGateway, type RunningGateway } from '../services/execution-gateway/server.ts';
+import { loadGatewayConfig } from '../services/execution-gateway/config.ts';
+import { startTestDeps, type TestDeps } from './helpers/stack.ts';
 import { metricValue, promtoolCheckMetrics, waitFor } from './helpers/scrape.ts';
 
 interface Ctx {
-  owner: ProcessOwner;
-  redis: RedisHandle;
+  deps: TestDeps;
   fake: FakeAlpaca;
-  gateway: RunningServer;
+  gateway: RunningGateway | undefined;
   md: { url: string; close(): Promise<void> };
   client: Redis;
 }
@@ -26,19 +23,23 @@ const STALE_AFTER_MS = 600;
 const test = suite<Ctx>('market-data', {} as Ctx);
 
 test.before(async (ctx) => {
-  ctx.owner = new ProcessOwner();
+  ctx.deps = await startTestDeps();
   try {
-    ctx.redis = await startRedis(ctx.owner);
     ctx.fake = await startFakeAlpaca({ symbols: ['AAPL', 'MSFT', 'SPY', 'TSLA'], tickMs: 50, logLevel: 'silent' });
-    // A stand-in gateway that answers GET /positions the way the execution gateway does; closed later to test sync failure.
-    const gw = createService({ name: 'gateway-positions', registry: new Registry(), logger: createLogger('gw', 'silent') });
-    gw.router.get('/positions', (c) => {
-      c.body = { positions: [{ symbol: 'SPY', qty: '3', avg_cost: 400 }, { symbol: 'NOTINU', qty: 1 }, { symbol: 'TSLA', qty: 0 }] };
-    });
-    ctx.gateway = await listen(gw.app);
+    // The real gateway in DRY_RUN (fills at the Redis price): its positions drive market-data's position sync.
+    ctx.gateway = await startExecutionGateway(
+      loadGatewayConfig({
+        DATABASE_URL: await ctx.deps.pg.createDatabase('gateway'),
+        REDIS_URL: ctx.deps.redis.url,
+        ALPACA_BASE_URL: ctx.fake.url,
+        DRY_RUN: 'true',
+        SYMBOLS: 'AAPL,MSFT,SPY,TSLA',
+        LOG_LEVEL: 'silent',
+      }),
+    );
     ctx.md = await startMarketData(
       loadMarketDataConfig({
-        REDIS_URL: ctx.redis.url,
+        REDIS_URL: ctx.deps.redis.url,
         ALPACA_DATA_WS_URL: ctx.fake.wsUrl,
         EXECUTION_GATEWAY_URL: ctx.gateway.url,
         SYMBOLS: 'AAPL,MSFT,SPY,TSLA',
@@ -49,7 +50,7 @@ test.before(async (ctx) => {
         LOG_LEVEL: 'silent',
       }),
     );
-    ctx.client = new Redis(ctx.redis.url, { maxRetriesPerRequest: 1 });
+    ctx.client = new Redis(ctx.deps.redis.url, { maxRetriesPerRequest: 1 });
     ctx.client.on('error', () => undefined);
   } catch (err) {
     await stopAll(ctx);
@@ -62,7 +63,7 @@ async function stopAll(ctx: Ctx): Promise<void> {
   await ctx.md?.close();
   await ctx.gateway?.close();
   await ctx.fake?.close();
-  await ctx.owner?.stopAll();
+  await ctx.deps?.owner.stopAll();
 }
 
 test.after(stopAll);
@@ -96,7 +97,7 @@ test('config defaults the initial subscriptions to the universe and rejects ones
 });
 
 test('authenticates, subscribes the initial set and writes quotes to Redis (hash, price list, pub/sub)', async (ctx) => {
-  const sub = new Redis(ctx.redis.url);
+  const sub = new Redis(ctx.deps.redis.url);
   try {
     const message = new Promise<string>((resolve) => sub.on('message', (_ch: string, m: string) => resolve(m)));
     await sub.subscribe('quotes');
@@ -165,17 +166,22 @@ test('DELETE /subscriptions/:symbol unsubscribes and the stream confirms it', as
   assert.not.ok(list.confirmed.includes('MSFT'));
 });
 
-test('position sync subscribes held symbols of the universe, and counts failures without crashing when the gateway is down', async (ctx) => {
-  await waitFor('SPY auto-subscribed from positions', async () => {
+test('position sync subscribes symbols held at the gateway, and counts failures without crashing when the gateway is down', async (ctx) => {
+  assert.ok(((await metric(ctx, 'market_data_position_syncs_total', { status: 'success' })) ?? 0) >= 1);
+  // A DRY_RUN fill needs a price; market-data is not subscribed to TSLA, so seed its quote by hand.
+  await ctx.client.hset('quote:TSLA', { bid: 199.5, ask: 200.5, price: 200, ts: new Date().toISOString() });
+  const order = await fetch(`${ctx.gateway!.url}/orders`, json({ client_order_id: 'md-test-1', symbol: 'TSLA', side: 'buy', qty: 3, type: 'market' }));
+  assert.is(order.status, 201, await order.clone().text());
+  await waitFor('TSLA auto-subscribed from the gateway position', async () => {
     const list = (await (await fetch(`${ctx.md.url}/subscriptions`)).json()) as { confirmed: string[] };
-    return list.confirmed.includes('SPY');
+    return list.confirmed.includes('TSLA');
   });
   const list = (await (await fetch(`${ctx.md.url}/subscriptions`)).json()) as { subscribed: string[] };
-  assert.not.ok(list.subscribed.includes('TSLA'), 'a zero position is not a holding');
-  assert.ok(((await metric(ctx, 'market_data_position_syncs_total', { status: 'success' })) ?? 0) >= 1);
-  assert.is(await metric(ctx, 'market_data_position_syncs_total', { status: 'failure' }), 0);
-  await ctx.gateway.close();
-  await waitMetric(ctx, 'market_data_position_syncs_total', (v) => v >= 2, 3000, { status: 'failure' });
+  assert.equal(list.subscribed, ['AAPL', 'TSLA']);
+  const failuresBefore = (await metric(ctx, 'market_data_position_syncs_total', { status: 'failure' })) ?? 0;
+  await ctx.gateway!.close();
+  ctx.gateway = undefined;
+  await waitMetric(ctx, 'market_data_position_syncs_total', (v) => v >= failuresBefore + 2, 5000, { status: 'failure' });
   assert.is((await fetch(`${ctx.md.url}/health`)).status, 200);
 });
 
@@ -191,9 +197,9 @@ test('reconnects after wsDrop: status goes 0, reconnect attempts climb, then sta
   await waitMetric(ctx, 'market_data_websocket_connection_status', (v) => v === 1, 6000);
   process.stdout.write(`    reconnected ${Date.now() - t0} ms after the drop ended\n`);
   const list = (await (await fetch(`${ctx.md.url}/subscriptions`)).json()) as { confirmed: string[] };
-  assert.equal(list.confirmed.sort(), ['AAPL', 'SPY'], 're-subscribed after reconnect');
-  const ts1 = (await ctx.client.hget('quote:SPY', 'ts')) ?? '';
-  await waitFor('a newer SPY quote', async () => ((await ctx.client.hget('quote:SPY', 'ts')) ?? '') > ts1, 2000);
+  assert.equal(list.confirmed.sort(), ['AAPL', 'TSLA'], 're-subscribed after reconnect');
+  const ts1 = (await ctx.client.hget('quote:TSLA', 'ts')) ?? '';
+  await waitFor('a newer TSLA quote', async () => ((await ctx.client.hget('quote:TSLA', 'ts')) ?? '') > ts1, 2000);
 });
 
 test('a silent stream (wsSilent) is detected as stale: status 0 and a reconnect, then recovery', async (ctx) => {
@@ -215,7 +221,7 @@ test('a silent stream (wsSilent) is detected as stale: status 0 and a reconnect,
 
 test('Redis down: GET /quotes is a 503 naming Redis, status 0, and quotes land again after Redis returns', async (ctx) => {
   await waitMetric(ctx, 'market_data_redis_connection_status', (v) => v === 1);
-  await ctx.redis.stop();
+  await ctx.deps.redis.stop();
   await waitMetric(ctx, 'market_data_redis_connection_status', (v) => v === 0, 3000);
   const res = await fetch(`${ctx.md.url}/quotes/AAPL`);
   assert.is(res.status, 503);
@@ -223,7 +229,7 @@ test('Redis down: GET /quotes is a 503 naming Redis, status 0, and quotes land a
   assert.is(body.error.details.dependency, 'redis');
   assert.is((await fetch(`${ctx.md.url}/ready`)).status, 503);
   assert.is((await fetch(`${ctx.md.url}/health`)).status, 200);
-  await ctx.redis.start();
+  await ctx.deps.redis.start();
   await waitMetric(ctx, 'market_data_redis_connection_status', (v) => v === 1, 5000);
   // Redis restarted empty (no persistence): a 200 proves writes resumed.
   await waitFor('quotes to land after Redis recovery', async () => (await fetch(`${ctx.md.url}/quotes/AAPL`)).status === 200, 5000);

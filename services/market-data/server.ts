@@ -34,7 +34,8 @@ export async function startMarketData(config: MarketDataConfig): Promise<{ url: 
     ? startPositionSync({
         gatewayUrl: config.gatewayUrl,
         intervalMs: config.positionSyncMs,
-        timeoutMs: Math.min(config.positionSyncMs, 3000),
+        // Bounded so a hung gateway cannot stall syncs for long, yet not so tight that a busy one counts as down.
+        timeoutMs: Math.min(Math.max(config.positionSyncMs, 1000), 3000),
         universe: config.symbols,
         subscriptions,
         metrics,
