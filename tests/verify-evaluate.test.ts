@@ -94,6 +94,15 @@ test('an alert no fault names is a false positive; collateral it may fire is not
   assert.is(ev.rules[1]!.passed, false);
 });
 
+test('start-up transients that ended before the control window are not judged', () => {
+  const tl = new AlertTimeline();
+  tl.observe([{ labels: { alertname: 'NoOrders' }, state: 'firing', activeAt: iso(-50) }], at(-40));
+  tl.observe([], at(-30));
+  tl.observe([{ labels: { alertname: 'Noise' }, state: 'firing', activeAt: iso(-28) }], at(-28));
+  const ev = evaluate({ windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown'], since: at(-25), control: { start: at(-25), end: at(-1) } });
+  assert.equal(ev.falsePositives.map((f) => [f.alertname, f.during]), [['Noise', 'between scenarios']]);
+});
+
 test('an alert already active before the fault cannot prove detection', () => {
   const tl = new AlertTimeline();
   tl.observe([{ labels: { alertname: 'DatabaseDown', service: 'execution-gateway' }, state: 'firing', activeAt: iso(-20) }], at(1));

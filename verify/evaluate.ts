@@ -113,8 +113,11 @@ export function evaluate(args: {
   ruleNames: readonly string[];
   /** Alerts exempt from precision (the always-firing dead man's switch). */
   alwaysFiring?: readonly string[];
+  /** Episodes over before this time (ms) are start-up transients, not judged. */
+  since?: number;
 }): Evaluation {
   const always = new Set(args.alwaysFiring ?? ['Watchdog']);
+  const since = args.since ?? -Infinity;
   const scenarios: ScenarioOutcome[] = args.windows.map((w) => {
     const alerts = w.expect.map((exp) => outcomeFor(w, exp, args.episodes));
     const collateral = [
@@ -137,7 +140,7 @@ export function evaluate(args: {
     };
   });
 
-  const counted = args.episodes.filter((ep) => !always.has(ep.alertname));
+  const counted = args.episodes.filter((ep) => !always.has(ep.alertname) && (ep.endedAt === undefined || ep.endedAt > since));
   const falsePositives: FalsePositive[] = counted
     .filter((ep) => !explained(ep, args.windows))
     .map((ep) => {

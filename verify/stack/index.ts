@@ -174,7 +174,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const envFor = (name: ServiceName): Record<string, string> => {
       const env: Record<string, string> = {};
       if (databaseUrls[name]) env.DATABASE_URL = databaseUrls[name]!;
-      if (name !== 'fake-alpaca' && name !== 'orchestrator') env.REDIS_URL = redisUrl;
+      if (name !== 'fake-alpaca') env.REDIS_URL = redisUrl;
       if (name === 'execution-gateway' || name === 'market-data') {
         env.ALPACA_BASE_URL = brokerUrl;
         env.ALPACA_DATA_WS_URL = `${brokerUrl.replace(/^http/, 'ws')}/v2/iex`;
@@ -235,7 +235,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         if (rendered.droppedJobs.length) log(`prometheus: not scraping ${rendered.droppedJobs.join(', ')} (not running in this stack)`);
         const configFile = path.join(configDir, 'prometheus.yml');
         fs.writeFileSync(configFile, rendered.yaml);
-        promStart = timed('prometheus', () => startPrometheus(owner, { configFile, port: promPort }));
+        // Alertmanager must be ready first: an alert Prometheus fails to deliver is only re-sent after its 1 m resend delay.
+        promStart = amStart.then(
+          () => timed('prometheus', () => startPrometheus(owner, { configFile, port: promPort })),
+          () => undefined,
+        );
       }
       const [amResult, promResult] = await Promise.allSettled([amStart, promStart]);
       register([amResult, promResult], stoppers);
