@@ -1,12 +1,10 @@
+// fake-alpaca compatibility with Alpaca's own JavaScript client (@alpacahq/alpaca-trade-api v3): REST and the v2 data stream.
 import Alpaca from '@alpacahq/alpaca-trade-api/dist/alpaca-trade-api.js';
 import type { AlpacaQuote, AlpacaTrade } from '@alpacahq/alpaca-trade-api/dist/resources/datav2/entityv2.js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startFakeAlpaca, type FakeAlpaca } from '../services/fake-alpaca/server.ts';
 import { KEY, type Json } from './helpers/fake-alpaca.ts';
-
-// Compatibility with Alpaca's own JavaScript client: if it works against the fake, our services' broker code
-// is exercised against the wire format real Alpaca speaks.
 
 interface Ctx {
   fake?: FakeAlpaca;

@@ -1,3 +1,4 @@
+// fake-alpaca faults: admin API and each injected fault measured from the client side, then recovery.
 import net from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';

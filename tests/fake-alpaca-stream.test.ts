@@ -1,3 +1,4 @@
+// fake-alpaca market-data stream: Alpaca's v2 protocol round trip over real WebSockets (JSON and msgpack).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WebSocket } from 'ws';

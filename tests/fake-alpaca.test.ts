@@ -1,3 +1,4 @@
+// fake-alpaca REST: every endpoint happy path and bad input, auth, idempotency, fills, determinism, metrics, config, main.
 import { spawn } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
