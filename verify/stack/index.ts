@@ -91,12 +91,12 @@ interface Stoppable {
   remove?: () => Promise<void>;
 }
 
-/** Registers every start that succeeded, so a sibling's failure (rethrown by value()) still stops it. */
-function register(results: PromiseSettledResult<Stoppable | undefined>[], stoppers: (() => Promise<void>)[]): void {
-  for (const r of results) {
-    const h = r.status === 'fulfilled' ? r.value : undefined;
-    if (h) stoppers.push(() => (h.remove ? h.remove() : h.stop()));
-  }
+/**
+ * Registers every start that succeeded as one tier, so a sibling's failure (rethrown by value()) still stops it.
+ * Tiers stop newest first; the members of a tier stop together.
+ */
+function register(results: PromiseSettledResult<Stoppable | undefined>[], tiers: Stoppable[][]): void {
+  tiers.push(results.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : [])));
 }
 
 function value<T>(result: PromiseSettledResult<T>): T {
@@ -121,13 +121,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   }
   const ownOwner = opts.owner === undefined;
   const owner = opts.owner ?? new ProcessOwner({ keepLogs: opts.keepLogs });
-  // Stoppers in start order; stop() runs them newest first.
-  const stoppers: (() => Promise<void>)[] = [];
+  // Clients stop before what they depend on, so shutdown logs show no spurious connection errors.
+  const tiers: Stoppable[][] = [];
   let stopped = false;
   const stopAll = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    for (const stop of [...stoppers].reverse()) await stop().catch(() => undefined);
+    for (const tier of [...tiers].reverse()) {
+      await Promise.all(tier.map((h) => (h.remove ? h.remove() : h.stop()).catch(() => undefined)));
+    }
     if (ownOwner) await owner.stopAll();
   };
   const timed = async <T>(what: string, start: () => Promise<T>): Promise<T> => {
@@ -148,7 +150,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       timed(backend === 'container' ? 'postgres (container)' : 'postgres', () => (backend === 'container' ? startPostgresContainer() : startPostgres(owner))),
       timed(backend === 'container' ? 'redis (container)' : 'redis', () => (backend === 'container' ? startRedisContainer() : startRedis(owner))),
     ]);
-    register([pgResult, redisResult], stoppers);
+    register([pgResult, redisResult], tiers);
     const postgres = value(pgResult);
     const redis = value(redisResult);
     log(`postgres ${postgres.url}, redis ${redis.url}`);
@@ -186,7 +188,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     for (const wave of WAVES) {
       const names = wave.filter((n) => wanted.has(n));
       const results = await Promise.allSettled(names.map((name) => timed(name, () => startService(owner, { name, env: envFor(name) }))));
-      register(results, stoppers);
+      register(results, tiers);
       for (const result of results) {
         const h = value(result);
         services[h.name] = h;
@@ -242,7 +244,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         );
       }
       const [amResult, promResult] = await Promise.allSettled([amStart, promStart]);
-      register([amResult, promResult], stoppers);
+      register([amResult, promResult], tiers);
       alertmanager = value(amResult);
       prometheus = value(promResult);
       if (prometheus) log(`prometheus ${prometheus.url}`);
