@@ -106,14 +106,19 @@ export class Runner {
     }
 
     let outcome: RunOutcome;
+    let unexpected: unknown;
     try {
       outcome = await this.trade(runId, symbols, capital);
     } catch (err) {
-      if (!(err instanceof DependencyError)) {
-        finish('failed');
-        throw err;
-      }
-      outcome = { status: 'failed', signals: [], orders: [], error: err.message, dependency: err.dependency };
+      // Recorded either way, so no run is left "running" in Postgres.
+      if (!(err instanceof DependencyError)) unexpected = err;
+      outcome = {
+        status: 'failed',
+        signals: [],
+        orders: [],
+        error: err instanceof Error ? err.message : String(err),
+        ...(err instanceof DependencyError ? { dependency: err.dependency } : {}),
+      };
     }
 
     try {
@@ -124,6 +129,7 @@ export class Runner {
     }
     finish(outcome.status);
     logger.info({ runId, status: outcome.status, orders: outcome.orders.length, trigger }, 'run finished');
+    if (unexpected !== undefined) throw unexpected;
     const run = await store.getRun(runId);
     if (!run) throw new Error(`run ${runId} vanished after it was recorded`);
     if (outcome.status === 'failed' && outcome.dependency) {
