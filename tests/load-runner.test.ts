@@ -12,6 +12,7 @@ import { arrivalOffsets } from '../load/runner/executors.ts';
 import { assertLoopbackUrl, NonLoopbackUrlError } from '../load/runner/loopback.ts';
 import { RunMetrics } from '../load/runner/metrics.ts';
 import { LogHistogram, percentileOfSorted, Trend } from '../load/runner/stats.ts';
+import { findKnee } from '../load/runner/summary.ts';
 import { compileThreshold, compileThresholds, evaluateThresholds, ThresholdError } from '../load/runner/thresholds.ts';
 
 interface Ctx {
@@ -198,6 +199,37 @@ test('evaluates thresholds per tag and fails one without data', () => {
     [['p(95)<96', true], ['p(95)<95', false], ['rate<0.03', true], ['rate<0.01', false], ['rate>0.4', true], ['p(95)<1000', false], ['count<1', true]],
   );
   assert.is(results[5]!.actual, null);
+});
+
+test('finds the knee at the first sustained break, ignoring a single noisy window', () => {
+  let now = 1_000_000;
+  const m = new RunMetrics(['orders'], 200_000, 1000, () => now);
+  // Second s offers 10 + 2s iterations; p99 goes bad alone at 4 s (noise) and for good from 6 s; drops from 8 s.
+  for (let sec = 0; sec < 10; sec++) {
+    const offered = 10 + 2 * sec;
+    for (let i = 0; i < offered; i++) {
+      now = 1_000_000 + sec * 1000 + i;
+      if (sec >= 8 && i >= offered - 3) {
+        m.onDropped('orders');
+        continue;
+      }
+      m.onIterationStart('orders');
+      const slow = (sec === 4 || sec >= 6) && i === 0;
+      m.onRequest({ t: now, flow: 'orders', name: 'place_order', status: 201, durationMs: slow ? 900 : 50, ok: true });
+    }
+  }
+  const knee = findKnee(m, { flow: 'orders', p99Ms: 500, maxErrorRate: 0.01, windowS: 1 }, 10);
+  assert.is(knee.found, true);
+  assert.is(knee.atOfferedPerS, 22);
+  assert.is(knee.lastGoodOfferedPerS, 20);
+  assert.match(knee.reason, /^from 6 s: p99 \d+(\.\d+)? ms > 500 ms$/);
+  assert.is(knee.windows.length, 10);
+  assert.is(knee.windows[9]!.dropped, 3);
+  const single = findKnee(m, { flow: 'orders', p99Ms: 500, maxErrorRate: 0.01, windowS: 1, sustainWindows: 1 }, 10);
+  assert.is(single.atOfferedPerS, 18, 'with no sustain rule the noisy window is the knee');
+  const held = findKnee(m, { flow: 'orders', p99Ms: 1000, maxErrorRate: 0.01, windowS: 1 }, 8);
+  assert.is(held.found, false);
+  assert.is(held.lastGoodOfferedPerS, 24);
 });
 
 test('refuses a non-loopback base URL before sending anything', () => {

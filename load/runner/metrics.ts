@@ -104,7 +104,7 @@ function countError(map: Map<string, number>, message: string): void {
 }
 
 export class RunMetrics implements Required<LoadSink> {
-  readonly startedAt = Date.now();
+  readonly startedAt: number;
   endedAt: number | undefined;
   private readonly requests = new Map<string, RequestSeries>();
   private readonly checks = new Map<string, CheckSeries>();
@@ -116,7 +116,10 @@ export class RunMetrics implements Required<LoadSink> {
     flowNames: readonly string[],
     private readonly sampleCap = 200_000,
     readonly windowMs = 1000,
+    /** Epoch ms; injectable so timeline windows can be tested without waiting. */
+    private readonly now: () => number = Date.now,
   ) {
+    this.startedAt = now();
     for (const f of flowNames) this.flow(f);
   }
 
@@ -178,7 +181,7 @@ export class RunMetrics implements Required<LoadSink> {
     const c = this.flow(flow);
     c.started++;
     c.inFlight++;
-    this.window(Date.now(), flow).started++;
+    this.window(this.now(), flow).started++;
   }
 
   onIterationEnd(flow: string, outcome: IterationOutcome, durationMs: number, error?: string): void {
@@ -191,12 +194,12 @@ export class RunMetrics implements Required<LoadSink> {
 
   onDropped(flow: string): void {
     this.flow(flow).dropped++;
-    this.window(Date.now(), flow).dropped++;
+    this.window(this.now(), flow).dropped++;
   }
 
   /** Seconds from start to end (or now while running). */
   elapsedS(): number {
-    return ((this.endedAt ?? Date.now()) - this.startedAt) / 1000;
+    return ((this.endedAt ?? this.now()) - this.startedAt) / 1000;
   }
 
   requestSeries(): RequestSeries[] {

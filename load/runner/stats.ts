@@ -42,8 +42,8 @@ export class LogHistogram {
 
   quantile(pct: number): number {
     if (this.count === 0) return Number.NaN;
-    // Same rank convention as percentileOfSorted, so exact and approximate figures agree up to bucket width.
-    const target = Math.floor((Math.min(100, Math.max(0, pct)) / 100) * (this.count - 1)) + 1;
+    // The closer of the two ranks percentileOfSorted interpolates between, so both agree up to bucket width.
+    const target = Math.round((Math.min(100, Math.max(0, pct)) / 100) * (this.count - 1)) + 1;
     let seen = 0;
     for (const idx of [...this.buckets.keys()].sort((a, b) => a - b)) {
       seen += this.buckets.get(idx)!;

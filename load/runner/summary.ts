@@ -1,19 +1,21 @@
 // The end-of-run summary (k6's handleSummary): one JSON object per run, written to reports/load/, plus a short text form for stdout.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ExecutorSpec } from './executors.ts';
+import { executorDurationS, type ExecutorSpec } from './executors.ts';
 import { LogHistogram, type Trend } from './stats.ts';
 import type { RunMetrics } from './metrics.ts';
 import type { ThresholdResult } from './thresholds.ts';
 
 export const DEFAULT_REPORT_DIR = path.resolve(import.meta.dirname, '../../reports/load');
 
-/** Where a flow "breaks": the first window whose p99 or error rate exceeds these, or that dropped iterations. */
+/** Where a flow "breaks": the first of `sustainWindows` consecutive windows whose p99 or error rate exceeds these, or that dropped iterations. */
 export interface KneeCriteria {
   flow: string;
   p99Ms: number;
   maxErrorRate: number;
   windowS: number;
+  /** Consecutive broken windows needed, so one noisy window on a shared machine is not taken for the knee (default 2). */
+  sustainWindows?: number;
 }
 
 export interface LatencySummary {
@@ -143,13 +145,13 @@ function windows(metrics: RunMetrics, windowS: number): Map<string, Map<number, 
   return out;
 }
 
-export function findKnee(metrics: RunMetrics, criteria: KneeCriteria): KneeReport {
+/** The knee from the per-second timeline; scheduleEndS (the flow's last arrival) leaves out the drain after it. */
+export function findKnee(metrics: RunMetrics, criteria: KneeCriteria, scheduleEndS: number): KneeReport {
   const flowWindows = windows(metrics, criteria.windowS).get(criteria.flow) ?? new Map<number, WindowAgg>();
-  const elapsedS = metrics.elapsedS();
   const rows: KneeWindow[] = [...flowWindows.entries()]
     .sort(([a], [b]) => a - b)
-    // A trailing partial window would understate its rates.
-    .filter(([w]) => (w + 1) * criteria.windowS <= elapsedS + 0.5)
+    // A partial window (or the drain after the schedule) would understate the offered rate.
+    .filter(([w]) => (w + 1) * criteria.windowS <= scheduleEndS + 1e-6)
     .map(([w, a]) => ({
       startS: w * criteria.windowS,
       offeredPerS: num((a.started + a.dropped) / criteria.windowS) ?? 0,
@@ -158,16 +160,22 @@ export function findKnee(metrics: RunMetrics, criteria: KneeCriteria): KneeRepor
       errorRate: ratio(a.failures, a.requests),
       dropped: a.dropped,
     }));
-  let lastGood: number | null = null;
-  for (const r of rows) {
+  const broken = (r: KneeWindow): string[] => {
     const reasons: string[] = [];
     if (r.p99Ms !== null && r.p99Ms > criteria.p99Ms) reasons.push(`p99 ${r.p99Ms} ms > ${criteria.p99Ms} ms`);
     if (r.errorRate !== null && r.errorRate > criteria.maxErrorRate) reasons.push(`error rate ${r.errorRate} > ${criteria.maxErrorRate}`);
     if (r.dropped > 0) reasons.push(`${r.dropped} iterations dropped (in-flight cap reached)`);
-    if (reasons.length > 0) {
-      return { criteria, found: true, atOfferedPerS: r.offeredPerS, lastGoodOfferedPerS: lastGood, reason: `at ${r.startS} s: ${reasons.join('; ')}`, windows: rows };
+    return reasons;
+  };
+  const sustain = Math.max(1, criteria.sustainWindows ?? 2);
+  let lastGood: number | null = null;
+  for (let i = 0; i < rows.length; i++) {
+    const run = rows.slice(i, i + sustain);
+    if (run.length === sustain && run.every((r) => broken(r).length > 0)) {
+      const r = rows[i]!;
+      return { criteria, found: true, atOfferedPerS: r.offeredPerS, lastGoodOfferedPerS: lastGood, reason: `from ${r.startS} s: ${broken(r).join('; ')}`, windows: rows };
     }
-    lastGood = r.offeredPerS;
+    if (broken(rows[i]!).length === 0) lastGood = rows[i]!.offeredPerS;
   }
   return { criteria, found: false, atOfferedPerS: null, lastGoodOfferedPerS: lastGood, reason: 'held at every offered rate', windows: rows };
 }
@@ -239,7 +247,11 @@ export function buildSummary({ scenario, metrics, thresholds, rawFile, metricsUr
     checks: checkSeries.map((c) => ({ flow: c.flow, check: c.check, passes: c.passes, fails: c.fails })),
     timeline: { windowS, rows },
   };
-  if (scenario.knee) summary.knee = findKnee(metrics, scenario.knee);
+  if (scenario.knee) {
+    const executor = scenario.flows[scenario.knee.flow]?.executor;
+    if (!executor) throw new Error(`knee criteria name flow "${scenario.knee.flow}", which the scenario does not have`);
+    summary.knee = findKnee(metrics, scenario.knee, (executor.startTimeS ?? 0) + executorDurationS(executor));
+  }
   if (rawFile) summary.rawFile = rawFile;
   if (metricsUrl) summary.metricsUrl = metricsUrl;
   return summary;
@@ -288,7 +300,7 @@ export function formatSummary(s: Summary): string {
       ? `knee (${k.criteria.flow}): breaks at ~${fmt(k.atOfferedPerS)} iterations/s offered (last good ~${fmt(k.lastGoodOfferedPerS)}/s); ${k.reason}`
       : `knee (${k.criteria.flow}): not reached; held up to ~${fmt(k.lastGoodOfferedPerS)} iterations/s offered`);
   }
-  lines.push('', 'thresholds:');
+  lines.push('', s.thresholds.length > 0 ? 'thresholds:' : 'thresholds: none in this scenario');
   for (const t of s.thresholds) lines.push(`  ${t.ok ? 'ok  ' : 'FAIL'} ${t.key}: ${t.expr} (actual ${t.actual === null ? 'no data' : fmt(t.actual, 3)})`);
   lines.push('', s.ok ? 'all thresholds met' : 'THRESHOLDS BREACHED (exit 99)');
   if (s.rawFile) lines.push(`raw timings: ${s.rawFile}`);
