@@ -6,11 +6,15 @@ import { listen } from '../kit/service.ts';
 import { createApp } from './app.ts';
 import { createAlpacaBroker } from './broker.ts';
 import type { GatewayConfig } from './config.ts';
-import { createGatewayMetrics } from './metrics.ts';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
+import type { OrderService } from './orders.ts';
 import { OrderStore } from './store.ts';
 
 export interface RunningGateway {
   url: string;
+  /** In-process access for tests that drive many orders without HTTP overhead. */
+  orders: OrderService;
+  metrics: GatewayMetrics;
   close(): Promise<void>;
 }
 
@@ -55,6 +59,8 @@ export async function startExecutionGateway(config: GatewayConfig): Promise<Runn
     logger.info({ url: server.url, dryRun: config.DRY_RUN }, 'execution-gateway listening');
     return {
       url: server.url,
+      orders: gateway.orders,
+      metrics,
       async close() {
         await server.close();
         await gateway.close();

@@ -180,15 +180,18 @@ export class OrderStore {
   async createOrder(req: OrderRequest, leaseMs: number, check: (exposure: number) => void): Promise<CreateResult> {
     return this.tx(async (c) => {
       await c.query("SELECT pg_advisory_xact_lock(hashtext('execution_gateway:' || $1))", [req.symbol]);
-      const existing = await c.query<OrderRow>('SELECT * FROM orders WHERE client_order_id = $1', [req.client_order_id]);
-      if (existing.rows[0]) return { created: false, order: toOrder(existing.rows[0]) };
-      const { rows } = await c.query<{ exposure: string }>(
-        `SELECT COALESCE((SELECT qty FROM positions WHERE symbol = $1), 0)
-              + COALESCE((SELECT SUM(CASE side WHEN 'buy' THEN qty - filled_qty ELSE filled_qty - qty END)
-                            FROM orders WHERE symbol = $1 AND status IN ('pending_submit', 'accepted')), 0) AS exposure`,
-        [req.symbol],
+      // One round trip for both facts: placement is on the hot path.
+      const { rows } = await c.query<(OrderRow | { [K in keyof OrderRow]: null }) & { exposure: string }>(
+        `SELECT o.*, e.exposure FROM
+           (SELECT COALESCE((SELECT qty FROM positions WHERE symbol = $1), 0)
+                 + COALESCE((SELECT SUM(CASE side WHEN 'buy' THEN qty - filled_qty ELSE filled_qty - qty END)
+                               FROM orders WHERE symbol = $1 AND status IN ('pending_submit', 'accepted')), 0) AS exposure) e
+           LEFT JOIN orders o ON o.client_order_id = $2`,
+        [req.symbol, req.client_order_id],
       );
-      check(Number(rows[0]?.exposure ?? 0));
+      const row = rows[0]!;
+      if (row.client_order_id !== null) return { created: false, order: toOrder(row as OrderRow) };
+      check(Number(row.exposure));
       const inserted = await c.query<OrderRow>(
         `INSERT INTO orders (client_order_id, symbol, side, qty, type, limit_price, status, submit_lease_until, submit_attempts)
          VALUES ($1, $2, $3, $4, $5, $6, 'pending_submit', now() + $7 * interval '1 millisecond', 1)
@@ -253,8 +256,11 @@ export class OrderStore {
   }
 
   private async fillPosition(c: pg.PoolClient, symbol: string, signedQty: number, price: number): Promise<void> {
-    await c.query('INSERT INTO positions (symbol) VALUES ($1) ON CONFLICT (symbol) DO NOTHING', [symbol]);
-    const { rows } = await c.query<PositionRow>('SELECT * FROM positions WHERE symbol = $1 FOR UPDATE', [symbol]);
+    // The no-op update makes the upsert return (and lock) an existing row in one round trip.
+    const { rows } = await c.query<PositionRow>(
+      'INSERT INTO positions (symbol) VALUES ($1) ON CONFLICT (symbol) DO UPDATE SET symbol = EXCLUDED.symbol RETURNING *',
+      [symbol],
+    );
     const next = applyFill(toPosition(rows[0]!), signedQty, price);
     await c.query('UPDATE positions SET qty = $2, avg_cost = $3, realized_pnl = $4, updated_at = now() WHERE symbol = $1', [
       symbol,
