@@ -131,12 +131,20 @@ export function createOrderService(deps: OrderDeps): OrderService {
       }
       if (err instanceof BrokerUnavailableError) {
         logger.warn({ client_order_id: order.client_order_id, err: err.message }, 'broker unavailable; order kept pending_submit');
-        await withDb(() => store.releaseLease(order.client_order_id));
+        // If Postgres is gone too, the lease simply expires; the order is persisted either way, so this is still a 202.
+        await store.releaseLease(order.client_order_id).catch((e: Error) => logger.warn({ err: e.message }, 'could not release submit lease'));
         return order;
       }
       throw err;
     }
-    return withDb(() => store.applyUpdate(order.client_order_id, fromBroker(answer)));
+    try {
+      return await store.applyUpdate(order.client_order_id, fromBroker(answer));
+    } catch (err) {
+      // The broker has the order but Postgres could not record it: it stays pending_submit, and once the lease
+      // expires the resubmit loop looks it up at the broker and records it. Accepted, not failed.
+      logger.warn({ client_order_id: order.client_order_id, err: (err as Error).message }, 'broker accepted the order but recording it failed; will reconcile');
+      return order;
+    }
   }
 
   async function fillLocally(order: Order): Promise<Order> {
