@@ -264,11 +264,14 @@ export function missingMetrics(referenced: Set<string>, provided: Set<string>): 
   return [...referenced].filter((m) => !SYNTHETIC_METRICS.has(m) && !all.has(m)).sort();
 }
 
-/** Metric names in a Prometheus text exposition. */
+/**
+ * Metric names in a Prometheus text exposition: sample names, and the families declared by # TYPE, because a
+ * registered labelled metric with no series yet (no model loaded, no order placed) is still exposed by the service.
+ */
 export function exposedMetrics(text: string): Set<string> {
   const out = new Set<string>();
   for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{|\s)/.exec(line);
+    const m = /^(?:# TYPE )?([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{|\s)/.exec(line);
     if (m) out.add(m[1]!);
   }
   return out;

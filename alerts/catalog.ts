@@ -388,7 +388,8 @@ const serviceHealth: AlertDef[] = [
         'If the heartbeat stopped: is Prometheus up and evaluating rules (Status > Rules)? Does it reach Alertmanager (Status > Runtime, "Alertmanagers")? Is Alertmanager up, and does its receiver accept the webhook?',
       ],
       mitigation: ['Restore the broken link; the harness control window expects exactly this alert and nothing else on a healthy baseline.'],
-      design: 'It has no quiet case: an alert that can stop firing on its own is not a dead-man\'s switch.',
+      design:
+        'It has no quiet case: an alert that can stop firing on its own is not a dead-man\'s switch. It waits one evaluation (`for: 5s`) because an alert that fires at Prometheus\' first evaluation after start is dropped before any Alertmanager is discovered and only resent after the 1 m resend delay.',
     },
     firing: () => [{ name: 'always', series: [], faultAtS: 0, expect: [{ labels: {}, value: 1 }] }],
     quiet: () => [],

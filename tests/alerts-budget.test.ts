@@ -1,0 +1,89 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  budgetRow,
+  budgetRows,
+  documentedMetrics,
+  exposedMetrics,
+  formatTable,
+  harnessRoute,
+  loadRules,
+  loadTiming,
+  metricsInExpr,
+  missingMetrics,
+  rangeWindows,
+  referencedMetrics,
+  routesFor,
+  type Rule,
+} from '../alerts/budget.ts';
+
+const test = suite('alerts budget');
+
+const rule = (expr: string, forDuration: string, severity = 'high'): Rule => ({ alert: 'Synthetic', expr, for: forDuration, labels: { severity, service: 'x', category: 'trading' }, annotations: {} });
+
+test('reads 5 s scrape and evaluation intervals and a 4 s scrape timeout from prometheus.yml', () => {
+  assert.equal(loadTiming(), { scrapeS: 5, scrapeTimeoutS: 4, evalS: 5 });
+});
+
+test('every alert notifies within 60 s in the worst case (prints the table)', () => {
+  const rows = budgetRows();
+  process.stdout.write(`\n${formatTable(rows)}\n`);
+  assert.ok(rows.length >= 30);
+  assert.equal(rows.flatMap((r) => r.problems.map((p) => `${r.alert}: ${p}`)), []);
+  const down = rows.find((r) => r.alert === 'ExecutionGatewayDown')!;
+  // scrape timeout 4 + scrape 5 + no window + eval 5 + for 10 + max(group_wait 5, group_interval 10) + delivery 1
+  assert.is(down.totalS, 35);
+  assert.is(rows.find((r) => r.alert === 'NoOrdersWhileMarketOpen')!.fillS, 30);
+});
+
+test('fails an alert whose for pushes it past the budget', () => {
+  const row = budgetRow(rule('up == 0', '45s'), 0, loadTiming(), harnessRoute(rule('up == 0', '45s')));
+  assert.is(row.totalS, 5 + 0 + 5 + 45 + 10 + 1);
+  assert.match(row.problems.join(), /exceeds the 60 s budget/);
+});
+
+test('fails a rate window shorter than four scrape intervals', () => {
+  const r = rule('rate(x_total[10s]) > 1', '0s');
+  assert.match(budgetRow(r, 0, loadTiming(), harnessRoute(r)).problems.join(), /range window 10 s is shorter than 4x/);
+});
+
+test('finds range windows, including subqueries', () => {
+  assert.equal(rangeWindows('max_over_time(rate(a[20s])[1m:5s]) + increase(b[30s])'), [20, 60, 30]);
+});
+
+test('walks the Alertmanager tree like Alertmanager: continue routes, inherited timing, Watchdog override', () => {
+  const critical = routesFor({ alertname: 'X', severity: 'critical' });
+  assert.equal(critical.map((r) => r.receiver), ['pagerduty', 'slack', 'critical']);
+  assert.equal(critical[2], { receiver: 'critical', groupWaitS: 5, groupIntervalS: 10 });
+  assert.equal(routesFor({ alertname: 'Watchdog', severity: 'low', run_id: 'r' }), [{ receiver: 'watchdog', groupWaitS: 0, groupIntervalS: 30 }]);
+});
+
+test('tokenizes PromQL into metric names, skipping functions, keywords, labels and numbers', () => {
+  const names = metricsInExpr(
+    'histogram_quantile(0.95, sum by (le, instance) (rate(a_seconds_bucket{job="x", status=~"5xx|error"}[20s]))) > 1e-3\nand on() (b_total or on() vector(0)) unless ignoring(status) c offset 5m',
+  );
+  assert.equal([...names].sort(), ['a_seconds_bucket', 'b_total', 'c']);
+});
+
+test('every metric a rule references is documented in docs/contracts.md or DESIGN.md', () => {
+  const referenced = referencedMetrics();
+  assert.ok(referenced.has('execution_gateway_orders_total'));
+  assert.ok(referenced.has('execution_gateway_order_placement_duration_seconds_bucket'));
+  assert.equal(missingMetrics(referenced, documentedMetrics()), []);
+});
+
+test('reports a referenced metric nobody documents or exposes', () => {
+  const referenced = new Set(['up', 'execution_gateway_orders_total', 'made_up_metric_total', 'x_seconds_count']);
+  assert.equal(missingMetrics(referenced, new Set(['execution_gateway_orders_total', 'x_seconds'])), ['made_up_metric_total']);
+});
+
+test('parses metric names from a Prometheus text exposition, including declared families without series', () => {
+  const text = '# HELP a_total help\n# TYPE a_total counter\na_total{x="1"} 3\nb 1\nc_bucket{le="+Inf"} 2\n# HELP d_total no series yet\n# TYPE d_total counter\n';
+  assert.equal([...exposedMetrics(text)].sort(), ['a_total', 'b', 'c_bucket', 'd_total']);
+});
+
+test('the generated rules are the ones the budget reads', () => {
+  assert.equal(loadRules().length, budgetRows().length);
+});
+
+test.run();

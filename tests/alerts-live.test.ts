@@ -1,0 +1,120 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadRules, missingMetrics, referencedMetrics, scrapeMetricNames } from '../alerts/budget.ts';
+import { ALERTS_DIR } from '../alerts/model.ts';
+import { startStack, type Stack } from '../verify/stack/index.ts';
+
+interface Notification {
+  receiver: string;
+  alerts: Array<{ labels: Record<string, string> }>;
+}
+
+interface Ctx {
+  stack?: Stack;
+  hook?: http.Server;
+  notifications: Notification[];
+}
+
+const RUN_ID = 'alerts-live';
+const JOBS = ['execution-gateway', 'signal-service', 'orchestrator', 'market-data', 'fake-alpaca'];
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function api<T>(ctx: Ctx, p: string): Promise<T> {
+  const res = await fetch(`${ctx.stack!.prometheus!.url}${p}`);
+  const body = (await res.json()) as { status: string; data: T; error?: string };
+  if (body.status !== 'success') throw new Error(`Prometheus ${p}: ${body.error}`);
+  return body.data;
+}
+
+const test = suite<Ctx>('alerts against the live stack', { notifications: [] });
+
+test.before(async (ctx) => {
+  ctx.hook = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      ctx.notifications.push(JSON.parse(body) as Notification);
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => ctx.hook!.listen(0, '127.0.0.1', resolve));
+  const webhookUrl = `http://127.0.0.1:${(ctx.hook.address() as AddressInfo).port}/alertmanager`;
+  ctx.stack = await startStack({
+    prometheus: { config: path.join(ALERTS_DIR, 'prometheus.yml'), externalLabels: { run_id: RUN_ID } },
+    alertmanager: { config: path.join(ALERTS_DIR, 'alertmanager.yml'), webhookUrl },
+  });
+  // A realistic stack has an active model; without one the signals counter has no series yet.
+  const ss = ctx.stack.services['signal-service']!.url;
+  const created = await fetch(`${ss}/models`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'alerts-live', version: 1, kind: 'momentum', params: { lookback: 5, topN: 2 } }),
+  });
+  const { model } = (await created.json()) as { model: { id: number } };
+  assert.is(created.status, 201, `POST /models answered ${created.status}`);
+  const activated = await fetch(`${ss}/models/${model.id}/activate`, { method: 'POST' });
+  assert.is(activated.status, 200, await activated.text());
+  assert.is((await fetch(`${ss}/models/reload`, { method: 'POST' })).status, 200);
+});
+
+test.after(async (ctx) => {
+  await ctx.stack?.stop();
+  ctx.hook?.closeAllConnections();
+  await new Promise<void>((resolve) => (ctx.hook ? ctx.hook.close(() => resolve()) : resolve()));
+});
+
+test('every metric the rules reference is exposed by a running service', async (ctx) => {
+  const urls = ctx.stack!.urls();
+  const metricsUrls = JOBS.map((job) => `${urls[job === 'fake-alpaca' ? 'fake-alpaca-admin' : job]}/metrics`);
+  const exposed = await scrapeMetricNames(metricsUrls);
+  assert.equal(missingMetrics(referencedMetrics(), exposed), []);
+});
+
+test('Prometheus scrapes every job in prometheus.yml and the targets are up', async (ctx) => {
+  const up = await waitFor('all targets up', 30_000, async () => {
+    const data = await api<{ activeTargets: Array<{ labels: Record<string, string>; health: string }> }>(ctx, '/api/v1/targets');
+    const healthy = data.activeTargets.filter((t) => t.health === 'up').map((t) => t.labels.job!);
+    return JOBS.every((j) => healthy.includes(j)) ? healthy : undefined;
+  });
+  assert.equal([...up].sort(), [...JOBS].sort());
+});
+
+test('Prometheus loads every generated rule and evaluates all of them without error', async (ctx) => {
+  const rules = await waitFor('every rule evaluated', 30_000, async () => {
+    const data = await api<{ groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> }>(ctx, '/api/v1/rules?type=alert');
+    const all = data.groups.flatMap((g) => g.rules);
+    return all.length > 0 && all.every((r) => r.health !== 'unknown') ? all : undefined;
+  });
+  assert.is(rules.length, loadRules().length);
+  assert.equal(rules.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.lastError}`), []);
+});
+
+test('every referenced metric has series in Prometheus', async (ctx) => {
+  const names = await api<string[]>(ctx, '/api/v1/label/__name__/values');
+  assert.equal(missingMetrics(referencedMetrics(), new Set(names)), []);
+});
+
+test('the Watchdog reaches the harness webhook through the watchdog route, stamped with the run id', async (ctx) => {
+  const n = await waitFor('Watchdog notification', 30_000, async () => ctx.notifications.find((x) => x.alerts.some((a) => a.labels.alertname === 'Watchdog')));
+  assert.is(n.receiver, 'watchdog');
+  assert.is(n.alerts[0]!.labels.run_id, RUN_ID);
+});
+
+test.run();
