@@ -521,6 +521,7 @@ const trading: AlertDef[] = [
       diagnosis: [
         'Trading Overview: orders by status, and AlpacaApiErrorRateHigh for the broker side.',
         'The gateway log has one warning per failed submit with the broker status and message.',
+        'Gateway-side outages count as failed too: with Postgres unreachable orders are refused with 503, with Redis unreachable the circuit breaker cannot be read; check the gateway connection alerts first.',
       ],
       mitigation: ['Fix the broker-side cause; resubmit failed orders with their original client_order_id so none is duplicated.'],
     },
