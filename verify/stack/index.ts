@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { startAlertmanager, type AlertmanagerHandle } from './alertmanager.ts';
-import { startPostgresContainer, startRedisContainer } from './containers.ts';
+import { assertDockerReachable, startPostgresContainer, startRedisContainer } from './containers.ts';
 import { freePort } from './ports.ts';
 import { startPostgres, type PostgresHandle } from './postgres.ts';
 import { ProcessOwner } from './processes.ts';
@@ -119,6 +119,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const missing = SERVICE_DEPENDENCIES[name].filter((d) => !wanted.has(d));
     if (missing.length) throw new Error(`${name} needs ${missing.join(', ')}; add ${missing.length > 1 ? 'them' : 'it'} to services`);
   }
+  // Before anything starts, so a missing engine is one line, not a half-started stack's error.
+  if (backend === 'container') await assertDockerReachable();
   const ownOwner = opts.owner === undefined;
   const owner = opts.owner ?? new ProcessOwner({ keepLogs: opts.keepLogs });
   // Clients stop before what they depend on, so shutdown logs show no spurious connection errors.
