@@ -5,6 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadRules, missingMetrics, referencedMetrics, scrapeMetricNames } from '../alerts/budget.ts';
 import { ALERTS_DIR } from '../alerts/model.ts';
+import { PANELS } from '../alerts/panels.ts';
 import { startStack, type Stack } from '../verify/stack/index.ts';
 
 interface Notification {
@@ -109,6 +110,18 @@ test('Prometheus loads every generated rule and evaluates all of them without er
 test('every referenced metric has series in Prometheus', async (ctx) => {
   const names = await api<string[]>(ctx, '/api/v1/label/__name__/values');
   assert.equal(missingMetrics(referencedMetrics(), new Set(names)), []);
+});
+
+test('every panel query in panels.yaml runs on the live Prometheus', async (ctx) => {
+  const failures: string[] = [];
+  for (const panel of Object.values(PANELS).flat()) {
+    try {
+      await api<unknown>(ctx, `/api/v1/query?query=${encodeURIComponent(panel.query)}`);
+    } catch (err) {
+      failures.push(`${panel.title}: ${(err as Error).message}`);
+    }
+  }
+  assert.equal(failures, []);
 });
 
 test('the Watchdog reaches the harness webhook through the watchdog route, stamped with the run id', async (ctx) => {
