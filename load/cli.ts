@@ -14,6 +14,8 @@ const STACK_FILE = path.join(ROOT, '.tmp', 'stack.json');
 const USAGE = `usage: npm run load -- <${Object.keys(SCENARIOS).join('|')}> [--duration 30s] [--raw file.ndjson] [--metrics-port N]`;
 /** Exit code for a breached threshold, as k6 uses. */
 const EXIT_THRESHOLDS = 99;
+/** Interrupted before any load was sent, as a shell reports SIGINT. */
+const EXIT_INTERRUPTED = 130;
 
 const say = (line: string): void => void process.stderr.write(`load: ${line}\n`);
 
@@ -106,6 +108,7 @@ async function main(): Promise<number> {
       urls = Object.fromEntries(SERVICES.map((s) => [s, started[s]?.url])) as Partial<ServiceUrls>;
       if (!complete(urls)) throw new Error(`the started stack lacks ${SERVICES.filter((s) => !urls[s]).join(', ')}`);
     }
+    if (aborter.signal.aborted) return EXIT_INTERRUPTED;
     const scenario = SCENARIOS[name](cfg);
     const run = startLoad<LoadService>(scenario, {
       urls: urls as ServiceUrls,

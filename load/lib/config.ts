@@ -17,16 +17,6 @@ export const URL_ENV: Record<LoadService, string> = {
 export const FLOWS = ['runs', 'orders', 'signals', 'subscriptions', 'positions', 'pnl'] as const;
 export type FlowName = (typeof FLOWS)[number];
 
-/** Env var overriding each flow's baseline rate (iterations per second). */
-export const RATE_ENV: Record<FlowName, string> = {
-  runs: 'LOAD_RATE_RUNS',
-  orders: 'LOAD_RATE_ORDERS',
-  signals: 'LOAD_RATE_SIGNALS',
-  subscriptions: 'LOAD_RATE_SUBSCRIPTIONS',
-  positions: 'LOAD_RATE_POSITIONS',
-  pnl: 'LOAD_RATE_PNL',
-};
-
 /**
  * Baseline arrival rates per second. The machine has 2 cores that also run Postgres, Redis, Prometheus, Alertmanager
  * and five Node services, so the mix is sized to use a modest share of it (about 8 client requests/s, roughly 25

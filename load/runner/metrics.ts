@@ -83,7 +83,6 @@ export interface FlowCounters {
   failed: number;
   interrupted: number;
   dropped: number;
-  inFlight: number;
   iterationTrend: Trend;
   /** A few distinct iteration errors with counts, so a broken flow explains itself. */
   errors: Map<string, number>;
@@ -126,7 +125,7 @@ export class RunMetrics implements Required<LoadSink> {
   flow(name: string): FlowCounters {
     let c = this.flows.get(name);
     if (!c) {
-      c = { started: 0, completed: 0, failed: 0, interrupted: 0, dropped: 0, inFlight: 0, iterationTrend: new Trend(this.sampleCap), errors: new Map() };
+      c = { started: 0, completed: 0, failed: 0, interrupted: 0, dropped: 0, iterationTrend: new Trend(this.sampleCap), errors: new Map() };
       this.flows.set(name, c);
     }
     return c;
@@ -180,13 +179,11 @@ export class RunMetrics implements Required<LoadSink> {
   onIterationStart(flow: string): void {
     const c = this.flow(flow);
     c.started++;
-    c.inFlight++;
     this.window(this.now(), flow).started++;
   }
 
   onIterationEnd(flow: string, outcome: IterationOutcome, durationMs: number, error?: string): void {
     const c = this.flow(flow);
-    c.inFlight--;
     c[outcome]++;
     if (outcome !== 'interrupted') c.iterationTrend.add(durationMs);
     if (error) countError(c.errors, error);
