@@ -82,11 +82,18 @@ test('rejects bad input with 400 naming the field', async ({ gw }) => {
     [{ ...market('AAPL', 'buy', 1), limit_price: 10 }, /limit_price: not allowed/],
     [{ ...market('AAPL', 'buy', 1), client_order_id: 'has space' }, /client_order_id/],
   ];
+  const countOrders = (m: string): number =>
+    m.split('\n').filter((l) => l.startsWith('execution_gateway_orders_total{')).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  const before = await metricsText(gw!.url);
   for (const [body, field] of cases) {
     const res = await call<ErrorBody>(gw!.url, 'POST', '/orders', body);
     assert.is(res.status, 400, JSON.stringify(body));
     assert.match(res.body.error.message, field);
   }
+  const after = await metricsText(gw!.url);
+  const timed = (m: string): number => sample(m, 'execution_gateway_order_placement_duration_seconds_count')!;
+  assert.is(timed(after) - timed(before), cases.length, 'invalid requests are timed too');
+  assert.is(countOrders(after), countOrders(before), 'but not counted under a symbol they may not have');
   const limit = await call<ErrorBody>(gw!.url, 'GET', '/orders?limit=0');
   assert.is(limit.status, 400);
   assert.match(limit.body.error.message, /limit/);
@@ -151,9 +158,14 @@ test('a tripped circuit breaker refuses orders with 422 and sets the gauge to 1'
 });
 
 test('a broker rejection is 422 with the broker message and the order is stored rejected', async ({ gw, fx }) => {
+  const alpaca = (m: string, endpoint: string, status: string): number => sample(m, 'execution_gateway_alpaca_api_requests_total', { endpoint, status })!;
+  const before = await metricsText(gw!.url);
   await fx!.alpaca.setFaults({ rejectRate: 1 });
   const body = market('MSFT', 'buy', 1);
   const res = await call<ErrorBody>(gw!.url, 'POST', '/orders', body).finally(() => fx!.alpaca.clearFaults());
+  const after = await metricsText(gw!.url);
+  assert.is(alpaca(after, 'orders', '4xx') - alpaca(before, 'orders', '4xx'), 1, 'a 4xx is never retried');
+  assert.is(alpaca(after, 'order_lookup', '2xx') + alpaca(after, 'order_lookup', '4xx'), alpaca(before, 'order_lookup', '2xx') + alpaca(before, 'order_lookup', '4xx'));
   assert.is(res.status, 422);
   assert.is(res.body.error.code, 'broker_rejected');
   assert.match(res.body.error.message, /insufficient buying power/);
