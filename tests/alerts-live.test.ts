@@ -4,7 +4,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadRules, missingMetrics, referencedMetrics, scrapeMetricNames } from '../alerts/budget.ts';
-import { ALERTS_DIR } from '../alerts/model.ts';
+import { ALERTS_DIR, loadThresholds } from '../alerts/model.ts';
 import { PANELS } from '../alerts/panels.ts';
 import { startStack, type Stack } from '../verify/stack/index.ts';
 
@@ -110,6 +110,21 @@ test('Prometheus loads every generated rule and evaluates all of them without er
 test('every referenced metric has series in Prometheus', async (ctx) => {
   const names = await api<string[]>(ctx, '/api/v1/label/__name__/values');
   assert.equal(missingMetrics(referencedMetrics(), new Set(names)), []);
+});
+
+test('every latency threshold sits on a bucket boundary of the histogram it reads, so p95 is exact there', async (ctx) => {
+  const urls = ctx.stack!.urls();
+  const texts = await Promise.all(JOBS.map(async (job) => (await fetch(`${urls[job === 'fake-alpaca' ? 'fake-alpaca-admin' : job]}/metrics`)).text()));
+  const exposition = texts.join('\n');
+  const thresholds = loadThresholds();
+  const latency = loadRules().filter((r) => r.expr.startsWith('histogram_quantile('));
+  assert.ok(latency.length >= 4);
+  for (const rule of latency) {
+    const metric = /rate\(([a-z_]+_bucket)\[/.exec(rule.expr)![1]!;
+    const bounds = [...exposition.matchAll(new RegExp(`^${metric}\\{[^}]*le="([^"]+)"`, 'gm'))].map((m) => Number(m[1]));
+    assert.ok(bounds.length > 0, `${metric} is not exposed`);
+    assert.ok(bounds.includes(thresholds[rule.alert]!.threshold!), `${rule.alert} threshold ${thresholds[rule.alert]!.threshold} is not a bucket boundary of ${metric} (${[...new Set(bounds)].join(', ')})`);
+  }
 });
 
 test('every panel query in panels.yaml runs on the live Prometheus', async (ctx) => {
