@@ -1,8 +1,7 @@
 // The alert catalogue: every alert's expression, labels, texts, runbook and promtool cases, in one place.
 // Numbers that are estimates come from alerts/thresholds.yaml; alerts/generate.ts renders everything else from here.
-import { numberOf, windowOf, seconds, type AlertDef, type FiringCase, type QuietCase, type Runbook, type Severity, type Tuning, type DashboardKey } from './model.ts';
+import { numberOf, windowOf, seconds, type AlertDef, type DashboardKey, type Runbook, type SeriesInput, type Severity } from './model.ts';
 import { histogram, samples, series, type HistogramPhase } from './series.ts';
-import type { SeriesInput } from './model.ts';
 
 /** Every case puts the fault at 60 s (sample 12) and runs 36 samples (0..175 s). */
 const FAULT_S = 60;
@@ -1188,4 +1187,3 @@ const performance: AlertDef[] = [
 
 export const CATALOG: readonly AlertDef[] = [...serviceHealth, ...trading, ...dataQuality, ...performance];
 
-export type { FiringCase, QuietCase, Tuning };

@@ -1,10 +1,11 @@
 // Types and small helpers shared by the alert catalogue, the generator and the budget check.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { z } from 'zod';
 
-export const ALERTS_DIR = path.dirname(new URL(import.meta.url).pathname);
+export const ALERTS_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT_DIR = path.resolve(ALERTS_DIR, '..');
 
 export type Severity = 'critical' | 'high' | 'medium' | 'low';

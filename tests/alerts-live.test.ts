@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { startStack, type Stack } from '../verify/stack/index.ts';
 
 interface Notification {
   receiver: string;
+  status: string;
   alerts: Array<{ labels: Record<string, string> }>;
 }
 
@@ -143,6 +145,25 @@ test('the Watchdog reaches the harness webhook through the watchdog route, stamp
   const n = await waitFor('Watchdog notification', 30_000, async () => ctx.notifications.find((x) => x.alerts.some((a) => a.labels.alertname === 'Watchdog')));
   assert.is(n.receiver, 'watchdog');
   assert.is(n.alerts[0]!.labels.run_id, RUN_ID);
+});
+
+test('a tripped circuit breaker is notified to the critical receiver within its static worst case', async (ctx) => {
+  const gw = ctx.stack!.services['execution-gateway']!.url;
+  const worst = (JSON.parse(fs.readFileSync(path.join(ALERTS_DIR, 'alerts.json'), 'utf8')) as { alerts: Array<{ name: string; worstCaseS: number }> }).alerts.find((a) => a.name === 'CircuitBreakerTripped')!.worstCaseS;
+  const t0 = Date.now();
+  const tripped = await fetch(`${gw}/circuit-breaker/trip`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'alerts-live test' }) });
+  assert.ok(tripped.ok, `trip answered ${tripped.status}`);
+  try {
+    const n = await waitFor('CircuitBreakerTripped notification', 60_000, async () =>
+      ctx.notifications.find((x) => x.status === 'firing' && x.alerts.some((a) => a.labels.alertname === 'CircuitBreakerTripped')),
+    );
+    const tookS = (Date.now() - t0) / 1000;
+    process.stdout.write(`\n  CircuitBreakerTripped: fault to webhook ${tookS.toFixed(1)} s (static worst case ${worst} s)\n`);
+    assert.is(n.receiver, 'critical');
+    assert.ok(tookS <= worst, `took ${tookS} s, static worst case ${worst} s`);
+  } finally {
+    await fetch(`${gw}/circuit-breaker/reset`, { method: 'POST' });
+  }
 });
 
 test.run();
