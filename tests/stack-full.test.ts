@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { sleep } from '../verify/stack/ports.ts';
 import { SERVICE_NAMES, startStack, type Stack } from '../verify/stack/index.ts';
@@ -22,7 +23,7 @@ ${SERVICE_NAMES.map((n) => `  - job_name: ${n}\n    static_configs: [{ targets: 
 `;
 
 test.before(async (ctx) => {
-  ctx.dir = fs.mkdtempSync(path.join(fixtures, '..', '.full-stack-'));
+  ctx.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alertproof-full-stack-'));
   fs.cpSync(path.join(fixtures, 'rules'), path.join(ctx.dir, 'rules'), { recursive: true });
   fs.writeFileSync(path.join(ctx.dir, 'prometheus.yml'), PROM_CONFIG);
   const t0 = Date.now();
