@@ -1,9 +1,16 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { HARNESS_WEBHOOK_PLACEHOLDER, renderAlertmanagerConfig, renderPrometheusConfig } from '../verify/stack/render.ts';
+import { SERVICE_NAMES } from '../verify/stack/services.ts';
+
+const execFileP = promisify(execFile);
+const alertsDir = path.join(import.meta.dirname, '..', 'alerts');
 
 const fixtures = path.join(import.meta.dirname, 'fixtures', 'stack');
 const promSource = fs.readFileSync(path.join(fixtures, 'prometheus.yml'), 'utf8');
@@ -97,5 +104,42 @@ test('fails clearly when the alertmanager config has no harness receiver', () =>
 test('fails clearly on invalid YAML', () => {
   assert.throws(() => renderPrometheusConfig('scrape_configs: [', base), /prometheus config is not valid YAML/);
 });
+
+test('renders the real alerts/ configs into files promtool and amtool accept, changing only addresses', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alertproof-render-'));
+  try {
+    const source = fs.readFileSync(path.join(alertsDir, 'prometheus.yml'), 'utf8');
+    const targets = Object.fromEntries(SERVICE_NAMES.map((n, i) => [n, `127.0.0.1:${41001 + i}`]));
+    const out = renderPrometheusConfig(source, { targets, baseDir: alertsDir, alertmanagers: ['127.0.0.1:41009'] });
+    assert.equal(out.droppedJobs, [], 'every scrape job in alerts/prometheus.yml is a service the stack runs');
+    const changed = diffLines(source, out.yaml);
+    assert.ok(changed.length > 0);
+    for (const [before, after] of changed) {
+      const isTarget = /targets:/.test(before) && /127\.0\.0\.1:410\d\d/.test(after);
+      const isRules = /^\s*- rules\//.test(before) && after.includes(path.join(alertsDir, 'rules'));
+      assert.ok(isTarget || isRules, `unexpected change: ${before.trim()} -> ${after.trim()}`);
+    }
+    fs.writeFileSync(path.join(dir, 'prometheus.yml'), out.yaml);
+    const prom = await execFileP('promtool', ['check', 'config', path.join(dir, 'prometheus.yml')]);
+    assert.match(prom.stdout, /SUCCESS/);
+    const am = renderAlertmanagerConfig(fs.readFileSync(path.join(alertsDir, 'alertmanager.yml'), 'utf8'), { webhookUrl: 'http://127.0.0.1:41010/hook' });
+    const hooks = (parse(am) as { receivers: { webhook_configs?: { url: string }[] }[] }).receivers.flatMap((r) => r.webhook_configs ?? []);
+    assert.ok(hooks.length > 0);
+    assert.equal([...new Set(hooks.map((h) => h.url))], ['http://127.0.0.1:41010/hook']);
+    fs.writeFileSync(path.join(dir, 'alertmanager.yml'), am);
+    const amtool = await execFileP('amtool', ['check-config', path.join(dir, 'alertmanager.yml')]);
+    assert.match(amtool.stdout, /SUCCESS/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Pairs of differing lines; the renderer never adds or removes lines when every job has a target. */
+function diffLines(a: string, b: string): [string, string][] {
+  const x = a.split('\n');
+  const y = b.split('\n');
+  assert.is(y.length, x.length, 'same number of lines');
+  return x.flatMap((line, i) => (line === y[i] ? [] : [[line, y[i]!] as [string, string]]));
+}
 
 test.run();
