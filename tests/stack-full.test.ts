@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sleep } from '../verify/stack/ports.ts';
+import { ProcessOwner, type ManagedProcess } from '../verify/stack/processes.ts';
 import { SERVICE_NAMES, startStack, type Stack } from '../verify/stack/index.ts';
 
 interface Ctx {
@@ -118,6 +119,35 @@ test('stop() leaves no process and no run dir', async (ctx) => {
   });
   assert.equal(alive.map((p) => p.spec.name), []);
   assert.is(fs.existsSync(runDir), false);
+});
+
+test('refuses a service list that leaves out a dependency', async () => {
+  const err = await startStack({ services: ['orchestrator'] }).then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+  assert.match(String(err?.message), /orchestrator needs signal-service, execution-gateway; add them to services/);
+});
+
+test('a service that fails to start stops everything already started and reports its log tail', async () => {
+  const spawned: ManagedProcess[] = [];
+  const owner = new ProcessOwner({ onSpawn: (p) => spawned.push(p) });
+  try {
+    const err = await startStack({
+      owner,
+      services: ['signal-service'],
+      serviceEnv: { 'signal-service': { PROBE_INTERVAL_MS: 'often' } },
+    }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    assert.match(String(err?.message), /^stack: signal-service failed to start: signal-service exited with code 2 before listening/);
+    assert.match(String(err?.message), /PROBE_INTERVAL_MS/, 'the log tail names the bad setting');
+    assert.ok(spawned.some((p) => p.spec.name.startsWith('postgres-')), 'postgres had started');
+    assert.equal(spawned.filter((p) => p.running).map((p) => p.spec.name), []);
+  } finally {
+    await owner.stopAll();
+  }
 });
 
 test.run();
