@@ -33,6 +33,8 @@ export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+class HttpClientError extends Error {}
+
 /**
  * Resolves once GET url answers 2xx; rejects early when isAlive() turns false (the process died) or after timeoutMs.
  * describe() supplies the error context, usually the process's log tail.
@@ -50,8 +52,11 @@ export async function waitForHttp(
       const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
       if (res.ok) return;
+      // 503 means "starting"; a 4xx will not go away by waiting (wrong path, or the endpoint wants credentials).
+      if (res.status >= 400 && res.status < 500) throw new HttpClientError(`${opts.what} answers HTTP ${res.status} at ${url}; is that the right health URL?`);
       last = `HTTP ${res.status}`;
     } catch (err) {
+      if (err instanceof HttpClientError) throw err;
       last = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
     }
     if (Date.now() > deadline) throw new Error(`${opts.what} not ready at ${url} after ${timeoutMs} ms (${last}):\n${opts.describe()}`);
