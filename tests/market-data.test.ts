@@ -192,6 +192,8 @@ test('reconnects after wsDrop: status goes 0, reconnect attempts climb, then sta
   await waitMetric(ctx, 'market_data_websocket_connection_status', (v) => v === 0, 2000);
   await waitMetric(ctx, 'market_data_reconnect_attempts_total', (v) => v >= before + 2, 3000);
   assert.is((await fetch(`${ctx.md.url}/ready`)).status, 503);
+  // The wanted set survives the outage: absence alerts gate on it, so it must not drop to 0 with the socket.
+  assert.ok(((await metric(ctx, 'market_data_subscribed_symbols_current')) ?? 0) >= 2, 'subscribed symbols kept while disconnected');
   await ctx.fake.setFaults({ wsDrop: false });
   const t0 = Date.now();
   await waitMetric(ctx, 'market_data_websocket_connection_status', (v) => v === 1, 6000);

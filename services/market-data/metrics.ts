@@ -27,7 +27,7 @@ export function createMarketDataMetrics() {
     }),
     subscribedSymbols: new Gauge({
       name: 'market_data_subscribed_symbols_current',
-      help: 'Symbols the stream has confirmed as subscribed (quotes).',
+      help: 'Symbols market-data is subscribed to and re-subscribes after every reconnect; whether quotes flow is market_data_websocket_connection_status.',
       registers: [registry],
     }),
     messagesReceived: new Counter({

@@ -107,12 +107,14 @@ export class MarketStream {
   /** Adds symbols; resolves true once the server confirms them, false if not connected or not confirmed in time. */
   subscribe(symbols: string[], timeoutMs: number): Promise<boolean> {
     for (const s of symbols) this.desired.add(s);
+    this.opts.metrics.subscribedSymbols.set(this.desired.size);
     return this.request('subscribe', symbols, (c) => symbols.every((s) => c.includes(s)), timeoutMs);
   }
 
   /** Removes symbols; resolves true once the server confirms they are gone. */
   unsubscribe(symbols: string[], timeoutMs: number): Promise<boolean> {
     for (const s of symbols) this.desired.delete(s);
+    this.opts.metrics.subscribedSymbols.set(this.desired.size);
     return this.request('unsubscribe', symbols, (c) => symbols.every((s) => !c.includes(s)), timeoutMs);
   }
 
@@ -223,7 +225,6 @@ export class MarketStream {
 
   private onSubscription(quotes: string[]): void {
     this.confirmedQuotes = quotes;
-    this.opts.metrics.subscribedSymbols.set(quotes.length);
     for (const w of [...this.waiters]) if (w.done(quotes)) w.resolve(true);
   }
 
@@ -252,7 +253,6 @@ export class MarketStream {
   private markDown(): void {
     this.live = false;
     this.opts.metrics.wsConnectionStatus.set(0);
-    this.opts.metrics.subscribedSymbols.set(0);
     this.confirmedQuotes = [];
     for (const w of [...this.waiters]) w.resolve(false);
   }
