@@ -124,10 +124,10 @@ test('waves keep scenarios with shared resources or shared alerts apart', () => 
 });
 
 test('shared collateral does not split a wave; an excluded part does', () => {
-  const s = (id: string, touches: string[], expect: string[], may: string[] = [], excludes: string[] = []) => ({ id, touches, excludes, expect: expect.map(parseExpected), mayAlsoFire: may.map(parseExpected) });
+  const s = (id: string, touches: string[], expect: string[], may: string[] = [], excludes: string[] = [], tags: string[] = []) => ({ id, touches, excludes, tags, expect: expect.map(parseExpected), mayAlsoFire: may.map(parseExpected) });
   const waves = planWaves([
-    s('pg', ['postgres'], ['DatabaseDown'], ['RunsFailing']),
-    s('redis', ['redis', 'alerts:gateway'], ['RedisDown'], ['RunsFailing']),
+    s('pg', ['postgres'], ['DatabaseDown'], ['RunsFailing'], [], ['alerts:gateway']),
+    s('redis', ['redis'], ['RedisDown'], ['RunsFailing'], [], ['alerts:gateway']),
     s('kill-gw', ['service:gateway'], ['GatewayDown'], [], ['alerts:gateway']),
     s('runs', ['link'], ['RunsFailing']),
   ]);

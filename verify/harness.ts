@@ -90,7 +90,6 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
         proxies[dep] = proxy;
         return { host: proxy.host, port: proxy.port };
       },
-      serviceEnv: { orchestrator: { RUN_INTERVAL_MS: '3000' } },
       log: (l) => log(`  stack: ${l}`),
     });
     const prom = new PrometheusApi(stack.prometheus!.url);
@@ -113,7 +112,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
     const observer = observe(prom, timeline, log);
     const reports: RunReport[] = [];
     try {
-      await warmUp(prom, log);
+      await warmUp(prom, log, Math.max(...rules.map((r) => r.longestRangeS)));
       const controlS = opts.controlS ?? controlWindowS(rules);
       const controlStart = Date.now();
       log(`control window: ${controlS} s of baseline load with no fault`);
@@ -291,6 +290,7 @@ interface PlannedScenario {
   id: string;
   touches: string[];
   excludes: string[];
+  tags: string[];
   expect: ExpectedAlert[];
   mayAlsoFire: ExpectedAlert[];
   scenario: Scenario;
@@ -298,9 +298,9 @@ interface PlannedScenario {
 
 /**
  * Alertmanager inhibits alerts whose service or dependency label names a service that is down, so a scenario
- * touches "alerts:<x>" for each service and dependency its expected alerts name; a scenario taking x down excludes it.
+ * is tagged "alerts:<x>" for each service and dependency its expected alerts name; a scenario taking x down excludes it.
  */
-function alertTouches(expect: ExpectedAlert[], rules: RuleInfo[]): string[] {
+function alertTags(expect: ExpectedAlert[], rules: RuleInfo[]): string[] {
   const labels = expect.flatMap((e) => rules.filter((r) => r.alertname === e.alertname).flatMap((r) => [r.labels.service, r.labels.dependency]));
   return [...new Set(labels.filter((l): l is string => Boolean(l)).map((l) => `alerts:${l}`))];
 }
@@ -310,8 +310,9 @@ async function runMatrix(scenarios: Scenario[], rules: RuleInfo[], ctx: FaultCon
     const expect = s.expect.map(parseExpected);
     return {
       id: s.id,
-      touches: [...s.touches, ...alertTouches(expect, rules)],
+      touches: s.touches,
       excludes: s.excludes ?? [],
+      tags: alertTags(expect, rules),
       expect,
       mayAlsoFire: (s.mayAlsoFire ?? []).map(parseExpected),
       scenario: s,
@@ -362,30 +363,38 @@ async function runScenario(p: PlannedScenario, wave: number, ctx: FaultContext, 
 
 /**
  * Start-up leaves honest transients (no model active until the load's setup registers one, no orders before the
- * order flow starts); the control window begins once the loaded stack has none. An alert that never clears is
- * not hidden by this: it stays active into the control window and counts as a false positive.
+ * order flow starts, and failures of those moments stay in range windows). The control window begins once the
+ * loaded stack has been quiet for a whole evaluation; an alert that never clears is not hidden by this: it stays
+ * active into the control window and counts as a false positive.
  */
-async function warmUp(prom: PrometheusApi, log: (l: string) => void, maxS = 60): Promise<void> {
+async function warmUp(prom: PrometheusApi, log: (l: string) => void, longestWindowS: number, maxS = 90): Promise<void> {
   const t0 = Date.now();
-  log(`warm-up: waiting for start-up alerts to clear under load (at most ${maxS} s)`);
-  try {
-    await prom.waitUntil(async () => ((await prom.alerts()).every((a) => a.labels.alertname === 'Watchdog') ? true : undefined), maxS * 1000, 'start-up alerts cleared');
-    log(`warm-up done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-  } catch {
-    log(`warm-up: alerts still active after ${maxS} s; the control window will judge them`);
-  }
+  log(`warm-up: at least ${longestWindowS} s (the longest rule window) of load, then quiet (at most ${maxS} s)`);
+  await sleep(longestWindowS * 1000);
+  if (await quiet(prom, (maxS - longestWindowS) * 1000)) log(`warm-up done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  else log(`warm-up: alerts still active after ${maxS} s; the control window will judge them`);
 }
 
 /** Waits until no alert but Watchdog is active and every target is up, so the next wave starts clean. */
 async function settle(prom: PrometheusApi, log: (l: string) => void): Promise<void> {
-  try {
-    await prom.waitUntil(async () => {
-      const [alerts, targets] = await Promise.all([prom.alerts(), prom.targets()]);
-      return alerts.every((a) => a.labels.alertname === 'Watchdog') && targets.every((t) => t.health === 'up') ? true : undefined;
-    }, 90_000, 'all alerts resolved and targets up');
-  } catch (err) {
-    log(`  (settle: ${(err as Error).message}; starting next wave anyway)`);
+  if (!(await quiet(prom, 90_000))) log('  (settle: alerts still active after 90 s; starting next wave anyway)');
+}
+
+/** True once two checks one evaluation interval apart both find no alert but Watchdog and every target up. */
+async function quiet(prom: PrometheusApi, timeoutMs: number, streakMs = 6000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let quietSince: number | undefined;
+  while (Date.now() < deadline) {
+    const ok = await Promise.all([prom.alerts(), prom.targets()])
+      .then(([alerts, targets]) => alerts.every((a) => a.labels.alertname === 'Watchdog') && targets.every((t) => t.health === 'up'))
+      .catch(() => false);
+    const now = Date.now();
+    if (!ok) quietSince = undefined;
+    else if (quietSince === undefined) quietSince = now;
+    else if (now - quietSince >= streakMs) return true;
+    await sleep(1000);
   }
+  return false;
 }
 
 /** First evaluation at which each expected alert's expression held: query_range of the rule expression at 1 s steps. */

@@ -20,7 +20,8 @@ function serviceDown(name: ServiceName, alert: string, how: 'kill' | 'pause', ma
 }
 
 function proxyFault(id: string, dep: Dependency, mode: Parameters<typeof setProxy>[1], description: string, expect: string[], mayAlsoFire: string[]): Scenario {
-  return { id, description, touches: [`dep:${dep}`], expect, mayAlsoFire, inject: setProxy(dep, mode), recover: passProxy(dep) };
+  const part = dep === 'execution-gateway' || dep === 'signal-service' ? `link:${dep}` : `dep:${dep}`;
+  return { id, description, touches: [part], expect, mayAlsoFire, inject: setProxy(dep, mode), recover: passProxy(dep) };
 }
 
 /** A connection to one service's own database, for registry faults a bad deploy would make. */
@@ -67,93 +68,38 @@ async function idleSymbol(ctx: FaultContext): Promise<string> {
   return universe.find((s) => (held.get(s) ?? 0) === 0) ?? universe[0] ?? 'AAPL';
 }
 
+/**
+ * Touch vocabulary (see waves.ts): "service:<name>", "dep:postgres", "dep:redis", "registry" (the model registry in
+ * Postgres), "broker:rest", "broker:stream", "link:<service>" (a service-to-service hop), "load:<flow>".
+ * "order-flow" is touched by scenarios whose alerts need orders to reach the broker, and excluded by every fault that
+ * stops orders on the way (a store outage, a dead gateway or broker, the circuit breaker, paused order flow).
+ */
+const BREAKS_ORDERS = ['order-flow'];
+
 export const SCENARIOS: Scenario[] = [
   // Service health: processes gone or hung. Prometheus sees up == 0.
   serviceDown('execution-gateway', 'ExecutionGatewayDown', 'kill', ['OrchestratorExecutionGatewayUnavailable', 'OrchestrationRunsFailing', 'MarketDataPositionSyncFailing', 'SlowOrchestration']),
-  serviceDown('signal-service', 'SignalServiceDown', 'pause', ['OrchestratorSignalServiceUnavailable', 'OrchestrationRunsFailing', 'SlowOrchestration', 'SlowSignalGeneration']),
+  serviceDown('signal-service', 'SignalServiceDown', 'pause', ['OrchestratorSignalServiceUnavailable', 'OrchestrationRunsFailing', 'SlowOrchestration', 'SlowSignalGeneration', 'NoSignalsGenerated']),
   serviceDown('orchestrator', 'OrchestratorDown', 'kill', []),
   serviceDown('market-data', 'MarketDataDown', 'kill', ['NoMarketData', 'MarketDataSubscriptionFailures']),
   serviceDown('fake-alpaca', 'FakeAlpacaDown', 'kill', [
     'ExecutionGatewayAlpacaDisconnected', 'MarketDataWebSocketDisconnected', 'MarketDataReconnectStorm', 'NoMarketData', 'MarketDataSubscriptionFailures',
     'AlpacaApiErrorRateHigh', 'OrdersStuckPendingSubmit', 'OrderFailureRateHigh', 'SlowOrderPlacement', 'SlowAlpacaRequests', 'SlowOrchestration', 'OrchestrationRunsFailing',
-  ], ['broker']),
+  ], ['broker:rest', 'broker:stream']),
 
-  // Databases: Postgres stopped, Redis hung, then the same outages through the TCP fault proxy.
+  // Stores: Postgres stopped, a slow Redis, a dropped stream; then Redis hung and the Postgres network black hole.
   {
     id: 'postgres-stopped',
     description: 'stop Postgres (fast shutdown), then start it again',
-    touches: ['dep:postgres'],
+    touches: ['dep:postgres', 'registry'],
+    excludes: BREAKS_ORDERS,
     expect: ['ExecutionGatewayDatabaseDisconnected', 'SignalServiceDatabaseDisconnected', 'OrchestratorDatabaseDisconnected'],
-    mayAlsoFire: ['OrchestrationRunsFailing', 'OrderFailureRateHigh', 'SlowOrderPlacement', 'SlowOrchestration', 'MarketDataPositionSyncFailing', 'SignalServiceModelReloadFailing', 'NoOrdersWhileMarketOpen'],
+    mayAlsoFire: ['OrchestrationRunsFailing', 'OrderFailureRateHigh', 'SlowOrderPlacement', 'SlowOrchestration', 'MarketDataPositionSyncFailing'],
     inject: (ctx) => ctx.stack.postgres.stop(),
     recover: (ctx) => ctx.stack.postgres.start(),
   },
-  {
-    id: 'redis-paused',
-    description: 'SIGSTOP Redis (hung, connections open), then SIGCONT',
-    touches: ['dep:redis'],
-    expect: ['ExecutionGatewayRedisDisconnected', 'SignalServiceRedisDisconnected', 'MarketDataRedisDisconnected', 'OrderFailureRateHigh', 'NoSignalsGenerated'],
-    mayAlsoFire: ['OrchestrationRunsFailing', 'SlowOrderPlacement', 'SlowOrchestration', 'SlowSignalGeneration', 'NoMarketData', 'MarketDataSubscriptionFailures', 'NoOrdersWhileMarketOpen'],
-    inject: async (ctx) => ctx.stack.redis.pause(),
-    recover: async (ctx) => ctx.stack.redis.resume(),
-  },
-  proxyFault('postgres-blackhole', 'postgres', { kind: 'timeout' }, 'TCP proxy to Postgres holds every byte (network black hole)',
-    ['ExecutionGatewayDatabaseDisconnected', 'SignalServiceDatabaseDisconnected', 'OrchestratorDatabaseDisconnected'],
-    ['OrchestrationRunsFailing', 'OrderFailureRateHigh', 'SlowOrderPlacement', 'SlowOrchestration', 'MarketDataPositionSyncFailing', 'SignalServiceModelReloadFailing', 'NoOrdersWhileMarketOpen']),
-  proxyFault('redis-reset', 'redis', { kind: 'reset' }, 'TCP proxy to Redis resets every connection',
-    ['ExecutionGatewayRedisDisconnected', 'SignalServiceRedisDisconnected', 'MarketDataRedisDisconnected'],
-    ['OrderFailureRateHigh', 'NoSignalsGenerated', 'OrchestrationRunsFailing', 'SlowOrderPlacement', 'SlowOrchestration', 'SlowSignalGeneration', 'NoMarketData', 'MarketDataSubscriptionFailures', 'NoOrdersWhileMarketOpen']),
-  proxyFault('redis-latency', 'redis', { kind: 'latency', ms: 150 }, 'TCP proxy adds 150 ms each way to every Redis round trip',
-    ['SlowSignalGeneration'],
-    ['SlowOrderPlacement', 'SlowOrchestration', 'OrchestrationRunsFailing', 'NoMarketData', 'MarketDataSubscriptionFailures']),
-
-  // Service-to-service links: the caller cannot reach a callee that Prometheus still scrapes.
-  proxyFault('signal-link-down', 'signal-service', { kind: 'down' }, 'orchestrator cannot connect to the signal service (link refused)',
-    ['OrchestratorSignalServiceUnavailable', 'OrchestrationRunsFailing'], []),
-  proxyFault('gateway-link-down', 'execution-gateway', { kind: 'down' }, 'orchestrator and market-data cannot connect to the gateway (link refused)',
-    ['OrchestratorExecutionGatewayUnavailable', 'MarketDataPositionSyncFailing'], ['OrchestrationRunsFailing']),
-  proxyFault('signal-link-latency', 'signal-service', { kind: 'latency', ms: 1500 }, 'link to the signal service adds 1.5 s each way',
-    ['SlowOrchestration'], ['OrchestrationRunsFailing']),
-
-  // The broker (fake Alpaca): REST faults reach the gateway, stream faults reach market-data.
-  {
-    id: 'broker-5xx',
-    description: 'fake Alpaca answers every REST call with 500/503',
-    touches: ['broker', 'broker:rest'],
-    expect: ['AlpacaApiErrorRateHigh', 'OrdersStuckPendingSubmit'],
-    mayAlsoFire: ['ExecutionGatewayAlpacaDisconnected', 'OrderFailureRateHigh', 'SlowOrderPlacement', 'SlowAlpacaRequests', 'SlowOrchestration', 'OrchestrationRunsFailing'],
-    resetS: 90,
-    inject: (ctx) => ctx.broker.set({ errorRate: 1 }).then(() => undefined),
-    recover: (ctx) => ctx.broker.set({ errorRate: 0 }).then(() => undefined),
-  },
-  {
-    id: 'broker-rejects',
-    description: 'fake Alpaca rejects every order (403 insufficient buying power)',
-    touches: ['broker', 'broker:rest'],
-    expect: ['OrderRejectionRateHigh'],
-    mayAlsoFire: ['OrchestrationRunsFailing'],
-    inject: (ctx) => ctx.broker.set({ rejectRate: 1 }).then(() => undefined),
-    recover: (ctx) => ctx.broker.set({ rejectRate: 0 }).then(() => undefined),
-  },
-  {
-    id: 'broker-latency',
-    description: 'fake Alpaca answers every REST call 1.5 s late',
-    touches: ['broker', 'broker:rest'],
-    expect: ['SlowAlpacaRequests', 'SlowOrderPlacement'],
-    mayAlsoFire: ['SlowOrchestration', 'ExecutionGatewayAlpacaDisconnected', 'AlpacaApiErrorRateHigh', 'OrdersStuckPendingSubmit', 'OrderFailureRateHigh', 'OrchestrationRunsFailing'],
-    inject: (ctx) => ctx.broker.set({ latencyMs: 1500 }).then(() => undefined),
-    recover: (ctx) => ctx.broker.set({ latencyMs: 0 }).then(() => undefined),
-  },
-  {
-    id: 'broker-refused',
-    description: 'fake Alpaca refuses every connection (listener closed), REST and stream',
-    touches: ['broker', 'broker:rest', 'broker:stream'],
-    expect: ['ExecutionGatewayAlpacaDisconnected'],
-    mayAlsoFire: ['AlpacaApiErrorRateHigh', 'OrdersStuckPendingSubmit', 'OrderFailureRateHigh', 'SlowOrderPlacement', 'SlowAlpacaRequests', 'SlowOrchestration', 'OrchestrationRunsFailing',
-      'MarketDataWebSocketDisconnected', 'MarketDataReconnectStorm', 'NoMarketData', 'MarketDataSubscriptionFailures'],
-    inject: (ctx) => ctx.broker.set({ refuseConnections: true }).then(() => undefined),
-    recover: (ctx) => ctx.broker.set({ refuseConnections: false }).then(() => undefined),
-  },
+  { ...proxyFault('redis-latency', 'redis', { kind: 'latency', ms: 150 }, 'TCP proxy adds 150 ms each way to every Redis round trip',
+    ['SlowSignalGeneration'], ['SlowOrderPlacement', 'SlowOrchestration', 'OrchestrationRunsFailing']) },
   {
     id: 'stream-dropped',
     description: 'fake Alpaca drops every stream client and refuses reconnects',
@@ -164,6 +110,17 @@ export const SCENARIOS: Scenario[] = [
     recover: (ctx) => ctx.broker.set({ wsDrop: false }).then(() => undefined),
   },
   {
+    id: 'redis-paused',
+    description: 'SIGSTOP Redis (hung, connections open), then SIGCONT',
+    touches: ['dep:redis'],
+    excludes: BREAKS_ORDERS,
+    // The gateway fails closed without its circuit-breaker state, and signals cannot read prices.
+    expect: ['ExecutionGatewayRedisDisconnected', 'SignalServiceRedisDisconnected', 'MarketDataRedisDisconnected', 'OrderFailureRateHigh', 'NoSignalsGenerated'],
+    mayAlsoFire: ['OrchestrationRunsFailing', 'SlowOrderPlacement', 'SlowOrchestration', 'SlowSignalGeneration', 'MarketDataPositionSyncFailing'],
+    inject: async (ctx) => ctx.stack.redis.pause(),
+    recover: async (ctx) => ctx.stack.redis.resume(),
+  },
+  {
     id: 'stream-silent',
     description: 'fake Alpaca keeps stream sockets open but sends nothing',
     touches: ['broker:stream'],
@@ -172,21 +129,10 @@ export const SCENARIOS: Scenario[] = [
     inject: (ctx) => ctx.broker.set({ wsSilent: true }).then(() => undefined),
     recover: (ctx) => ctx.broker.set({ wsSilent: false }).then(() => undefined),
   },
-
-  // Trading operations and the model registry.
-  {
-    id: 'circuit-breaker-tripped',
-    description: 'trip the gateway circuit breaker, then reset it',
-    touches: ['gateway:risk'],
-    expect: ['CircuitBreakerTripped'],
-    mayAlsoFire: [],
-    inject: (ctx) => ctx.call('execution-gateway', 'POST', '/circuit-breaker/trip', { reason: 'verify-alerts fault' }).then(() => undefined),
-    recover: (ctx) => ctx.call('execution-gateway', 'POST', '/circuit-breaker/reset', {}).then(() => undefined),
-  },
   {
     id: 'model-broken',
     description: 'the registry activates a model the service cannot load (unknown kind)',
-    touches: ['model'],
+    touches: ['registry'],
     expect: ['SignalServiceModelReloadFailing'],
     mayAlsoFire: [],
     async inject(ctx) {
@@ -200,12 +146,33 @@ export const SCENARIOS: Scenario[] = [
     },
     recover: (ctx) => restoreModel(ctx, 'model-broken'),
   },
+  { ...proxyFault('postgres-blackhole', 'postgres', { kind: 'timeout' }, 'TCP proxy to Postgres holds every byte (network black hole)',
+    ['ExecutionGatewayDatabaseDisconnected', 'SignalServiceDatabaseDisconnected', 'OrchestratorDatabaseDisconnected'],
+    ['OrchestrationRunsFailing', 'OrderFailureRateHigh', 'SlowOrderPlacement', 'SlowOrchestration', 'MarketDataPositionSyncFailing']), touches: ['dep:postgres', 'registry'], excludes: BREAKS_ORDERS },
+  { ...proxyFault('redis-reset', 'redis', { kind: 'reset' }, 'TCP proxy to Redis resets every connection',
+    ['ExecutionGatewayRedisDisconnected', 'SignalServiceRedisDisconnected', 'MarketDataRedisDisconnected'],
+    ['OrderFailureRateHigh', 'NoSignalsGenerated', 'OrchestrationRunsFailing', 'SlowOrderPlacement', 'SlowOrchestration', 'SlowSignalGeneration', 'MarketDataPositionSyncFailing']), excludes: BREAKS_ORDERS },
+
+  // The broker's REST faults (each needs orders flowing), with link and registry faults beside them.
+  {
+    id: 'broker-5xx',
+    description: 'fake Alpaca answers every REST call with 500/503',
+    touches: ['broker:rest', 'order-flow'],
+    expect: ['AlpacaApiErrorRateHigh', 'OrdersStuckPendingSubmit'],
+    mayAlsoFire: ['ExecutionGatewayAlpacaDisconnected', 'SlowOrderPlacement', 'SlowAlpacaRequests', 'SlowOrchestration', 'OrchestrationRunsFailing'],
+    resetS: 90,
+    inject: (ctx) => ctx.broker.set({ errorRate: 1 }).then(() => undefined),
+    recover: (ctx) => ctx.broker.set({ errorRate: 0 }).then(() => undefined),
+  },
+  proxyFault('gateway-link-down', 'execution-gateway', { kind: 'down' }, 'orchestrator and market-data cannot connect to the gateway (link refused)',
+    ['OrchestratorExecutionGatewayUnavailable', 'MarketDataPositionSyncFailing'], ['OrchestrationRunsFailing']),
   {
     id: 'model-none-active',
     description: 'the registry has no active model (deactivated)',
-    touches: ['model'],
+    touches: ['registry'],
     expect: ['SignalServiceModelNotLoaded'],
-    mayAlsoFire: ['OrchestrationRunsFailing', 'NoOrdersWhileMarketOpen'],
+    // Signal requests fail while unloaded; once a model is back, the window still holds those failures.
+    mayAlsoFire: ['OrchestrationRunsFailing', 'NoSignalsGenerated'],
     async inject(ctx) {
       await rememberActive(ctx, 'model-none-active');
       await withSignalsDb(ctx, (c) => c.query('UPDATE models SET active = false WHERE active'));
@@ -213,9 +180,53 @@ export const SCENARIOS: Scenario[] = [
     recover: (ctx) => restoreModel(ctx, 'model-none-active'),
   },
   {
+    id: 'broker-rejects',
+    description: 'fake Alpaca rejects every order (403 insufficient buying power)',
+    touches: ['broker:rest', 'order-flow'],
+    expect: ['OrderRejectionRateHigh'],
+    mayAlsoFire: [],
+    inject: (ctx) => ctx.broker.set({ rejectRate: 1 }).then(() => undefined),
+    recover: (ctx) => ctx.broker.set({ rejectRate: 0 }).then(() => undefined),
+  },
+  proxyFault('signal-link-down', 'signal-service', { kind: 'down' }, 'orchestrator cannot connect to the signal service (link refused)',
+    ['OrchestratorSignalServiceUnavailable', 'OrchestrationRunsFailing'], []),
+  {
+    id: 'broker-latency',
+    description: 'fake Alpaca answers every REST call 1.5 s late',
+    touches: ['broker:rest', 'order-flow'],
+    expect: ['SlowAlpacaRequests', 'SlowOrderPlacement'],
+    mayAlsoFire: ['SlowOrchestration', 'ExecutionGatewayAlpacaDisconnected', 'AlpacaApiErrorRateHigh', 'OrdersStuckPendingSubmit', 'OrderFailureRateHigh', 'OrchestrationRunsFailing'],
+    inject: (ctx) => ctx.broker.set({ latencyMs: 1500 }).then(() => undefined),
+    recover: (ctx) => ctx.broker.set({ latencyMs: 0 }).then(() => undefined),
+  },
+  {
+    id: 'broker-refused',
+    description: 'fake Alpaca refuses every connection (listener closed), REST and stream',
+    touches: ['broker:rest', 'broker:stream'],
+    excludes: BREAKS_ORDERS,
+    expect: ['ExecutionGatewayAlpacaDisconnected'],
+    mayAlsoFire: ['AlpacaApiErrorRateHigh', 'OrdersStuckPendingSubmit', 'OrderFailureRateHigh', 'SlowOrderPlacement', 'SlowAlpacaRequests', 'SlowOrchestration',
+      'MarketDataWebSocketDisconnected', 'MarketDataReconnectStorm', 'NoMarketData', 'MarketDataSubscriptionFailures'],
+    inject: (ctx) => ctx.broker.set({ refuseConnections: true }).then(() => undefined),
+    recover: (ctx) => ctx.broker.set({ refuseConnections: false }).then(() => undefined),
+  },
+  {
+    id: 'circuit-breaker-tripped',
+    description: 'trip the gateway circuit breaker, then reset it',
+    touches: ['gateway:circuit-breaker'],
+    // Tripping writes the breaker state to Redis, which a Redis fault would refuse.
+    excludes: [...BREAKS_ORDERS, 'dep:redis'],
+    expect: ['CircuitBreakerTripped'],
+    mayAlsoFire: [],
+    inject: (ctx) => ctx.call('execution-gateway', 'POST', '/circuit-breaker/trip', { reason: 'verify-alerts fault' }).then(() => undefined),
+    recover: (ctx) => ctx.call('execution-gateway', 'POST', '/circuit-breaker/reset', {}).then(() => undefined),
+  },
+  {
     id: 'order-flow-stopped',
     description: 'direct orders stop and orchestration runs keep completing without trading',
-    touches: ['load:orders', 'load:runs', 'gateway:risk'],
+    touches: ['load:orders', 'load:runs'],
+    // Runs must keep completing, and a database outage would rightly silence the alert.
+    excludes: [...BREAKS_ORDERS, 'dep:postgres', 'dep:redis', 'registry', 'link:signal-service', 'link:execution-gateway', 'service:signal-service', 'service:execution-gateway', 'service:orchestrator'],
     expect: ['NoOrdersWhileMarketOpen'],
     mayAlsoFire: [],
     async inject(ctx) {
@@ -242,4 +253,6 @@ export const SCENARIOS: Scenario[] = [
       ctx.load?.resumeFlow('runs');
     },
   },
+  { ...proxyFault('signal-link-latency', 'signal-service', { kind: 'latency', ms: 1500 }, 'link to the signal service adds 1.5 s each way',
+    ['SlowOrchestration'], ['OrchestrationRunsFailing']), touches: ['link:signal-service', 'load:runs'] },
 ];

@@ -6,8 +6,10 @@ export interface Plannable {
   id: string;
   /** Parts of the stack the fault touches, e.g. "postgres", "service:orchestrator", "broker", "load:orders". */
   touches: readonly string[];
-  /** Parts no concurrent scenario may touch, e.g. "alerts:orchestrator" while the orchestrator is down and inhibits them. */
+  /** Parts no concurrent scenario may touch or be tagged with, e.g. "alerts:orchestrator" while the orchestrator is down. */
   excludes?: readonly string[];
+  /** Shareable marks that only excludes act on (e.g. "alerts:<service>" for the services an expected alert names). */
+  tags?: readonly string[];
   expect: readonly ExpectedAlert[];
   mayAlsoFire: readonly ExpectedAlert[];
 }
@@ -22,7 +24,8 @@ const overlaps = (a: ExpectedAlert, b: ExpectedAlert): boolean =>
  */
 export function conflicts(a: Plannable, b: Plannable): boolean {
   if (a.touches.some((t) => b.touches.includes(t))) return true;
-  if ((a.excludes ?? []).some((t) => b.touches.includes(t)) || (b.excludes ?? []).some((t) => a.touches.includes(t))) return true;
+  const excluded = (x: Plannable, y: Plannable): boolean => (x.excludes ?? []).some((t) => y.touches.includes(t) || (y.tags ?? []).includes(t));
+  if (excluded(a, b) || excluded(b, a)) return true;
   const expectedBy = (x: Plannable, y: Plannable): boolean => x.expect.some((e) => [...y.expect, ...y.mayAlsoFire].some((o) => overlaps(e, o)));
   return expectedBy(a, b) || expectedBy(b, a);
 }

@@ -38,6 +38,10 @@ export async function startPrometheus(owner: ProcessOwner, opts: PrometheusOptio
     '--web.enable-lifecycle',
     '--web.enable-remote-write-receiver',
     '--storage.tsdb.retention.time=1d',
+    // Alerts reach Alertmanager on the first evaluation they fire, then every resend delay (default 1 m). An alert
+    // sent before Prometheus has discovered Alertmanager (its SD applies updates every 5 s) is lost until the resend,
+    // which alone would break the one-minute budget; 5 s keeps a lost send within one evaluation.
+    '--rules.alert.resend-delay=5s',
     '--log.level=warn',
   ];
   const spawnIt = (): ManagedProcess => owner.spawn({ name: `prometheus-${port}`, command: 'prometheus', args });
