@@ -1,5 +1,7 @@
 // The execution gateway's prom-client registry and every metric it exposes (names are part of the alerting contract).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { bucketsFor } from '../kit/buckets.ts';
+import { RecordedHistogram, tuningRecorder } from '../kit/tuning.ts';
 
 export const ORDER_STATUSES = ['filled', 'accepted', 'pending_submit', 'rejected', 'risk_rejected', 'failed', 'duplicate'] as const;
 export type OrderOutcome = (typeof ORDER_STATUSES)[number];
@@ -9,10 +11,10 @@ export type AlpacaEndpoint = (typeof ALPACA_ENDPOINTS)[number];
 export const ALPACA_STATUSES = ['2xx', '4xx', '5xx', 'timeout', 'error'] as const;
 export type AlpacaStatus = (typeof ALPACA_STATUSES)[number];
 
-/** Placement spans a local fill (~5 ms) to a submit with retries (~2 s); boundaries sit where thresholds are likely. */
-export const PLACEMENT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 0.75, 1, 1.5, 2, 3];
+/** Placement spans a local fill (~5 ms) to a submit with retries (~2 s); boundaries live in services/buckets.json (the tuner rewrites them). */
+export const PLACEMENT_BUCKETS = bucketsFor('execution_gateway_order_placement_duration_seconds');
 /** One broker round trip: loopback fake-alpaca answers in ~1 ms, a real one in 10-300 ms, a timeout at ALPACA_TIMEOUT_MS. */
-export const ALPACA_REQUEST_BUCKETS = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5];
+export const ALPACA_REQUEST_BUCKETS = bucketsFor('execution_gateway_alpaca_request_duration_seconds');
 
 export interface GatewayMetrics {
   registry: Registry;
@@ -39,6 +41,7 @@ export function createGatewayMetrics(symbols: readonly string[]): GatewayMetrics
   const registry = new Registry();
   const symbolLabels = [...symbols, 'other'];
   const registers = [registry];
+  const exact = tuningRecorder(registry);
   const m: GatewayMetrics = {
     registry,
     symbolLabels,
@@ -48,12 +51,15 @@ export function createGatewayMetrics(symbols: readonly string[]): GatewayMetrics
       labelNames: ['symbol', 'side', 'status'],
       registers,
     }),
-    placementDuration: new Histogram({
-      name: 'execution_gateway_order_placement_duration_seconds',
-      help: 'Time to handle POST /orders, on every path including errors.',
-      buckets: PLACEMENT_BUCKETS,
-      registers,
-    }),
+    placementDuration: new RecordedHistogram(
+      {
+        name: 'execution_gateway_order_placement_duration_seconds',
+        help: 'Time to handle POST /orders, on every path including errors.',
+        buckets: PLACEMENT_BUCKETS,
+        registers,
+      },
+      exact,
+    ),
     positionsCurrent: new Gauge({
       name: 'execution_gateway_positions_current',
       help: 'Signed position quantity by symbol ("other" sums symbols outside the universe).',
@@ -66,13 +72,16 @@ export function createGatewayMetrics(symbols: readonly string[]): GatewayMetrics
       labelNames: ['endpoint', 'status'],
       registers,
     }),
-    alpacaRequestDuration: new Histogram({
-      name: 'execution_gateway_alpaca_request_duration_seconds',
-      help: 'Duration of one broker API request (one attempt), by endpoint.',
-      labelNames: ['endpoint'],
-      buckets: ALPACA_REQUEST_BUCKETS,
-      registers,
-    }),
+    alpacaRequestDuration: new RecordedHistogram(
+      {
+        name: 'execution_gateway_alpaca_request_duration_seconds',
+        help: 'Duration of one broker API request (one attempt), by endpoint.',
+        labelNames: ['endpoint'],
+        buckets: ALPACA_REQUEST_BUCKETS,
+        registers,
+      },
+      exact,
+    ),
     databaseStatus: new Gauge({ name: 'execution_gateway_database_connection_status', help: '1 if Postgres answered the last probe, else 0.', registers }),
     alpacaStatus: new Gauge({ name: 'execution_gateway_alpaca_connection_status', help: '1 if the broker answered the last probe without a 5xx, else 0.', registers }),
     redisStatus: new Gauge({ name: 'execution_gateway_redis_connection_status', help: '1 if Redis answered the last probe, else 0.', registers }),

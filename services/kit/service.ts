@@ -6,6 +6,7 @@ import Router from '@koa/router';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { HttpError } from './errors.ts';
+import { recorderOf } from './tuning.ts';
 
 export type ReadinessCheck = () => Promise<void>;
 
@@ -84,6 +85,14 @@ export function createService(opts: ServiceOptions): Service {
     ctx.type = opts.registry.contentType;
     ctx.body = await opts.registry.metrics();
   });
+
+  // Only in tuning mode (TUNING_EXACT=1): the exact observations behind every histogram, for verify/tune.
+  const exact = recorderOf(opts.registry);
+  if (exact) {
+    router.get('/tuning', (ctx) => {
+      ctx.body = { service: opts.name, histograms: exact.snapshot() };
+    });
+  }
 
   app.use(router.routes());
   app.use(router.allowedMethods());

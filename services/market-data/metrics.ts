@@ -1,5 +1,7 @@
 // market-data's own prom-client registry and metrics (names fixed by docs/DESIGN "Metrics").
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { bucketsFor } from '../kit/buckets.ts';
+import { RecordedHistogram, tuningRecorder } from '../kit/tuning.ts';
 
 /** Closed set of stream message types; anything else is counted as "other". */
 export const MESSAGE_TYPES = ['q', 't', 'b', 'success', 'subscription', 'error', 'other'] as const;
@@ -19,12 +21,15 @@ export function createMarketDataMetrics() {
       labelNames: ['status'],
       registers: [registry],
     }),
-    subscriptionDuration: new Histogram({
-      name: 'market_data_subscription_duration_seconds',
-      help: 'Time from a subscription request to the stream confirming it (or giving up).',
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers: [registry],
-    }),
+    subscriptionDuration: new RecordedHistogram(
+      {
+        name: 'market_data_subscription_duration_seconds',
+        help: 'Time from a subscription request to the stream confirming it (or giving up).',
+        buckets: bucketsFor('market_data_subscription_duration_seconds'),
+        registers: [registry],
+      },
+      tuningRecorder(registry),
+    ),
     subscribedSymbols: new Gauge({
       name: 'market_data_subscribed_symbols_current',
       help: 'Symbols market-data is subscribed to and re-subscribes after every reconnect; whether quotes flow is market_data_websocket_connection_status.',

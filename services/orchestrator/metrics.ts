@@ -1,5 +1,7 @@
 // orchestrator's own prom-client registry and metrics (names fixed by docs/DESIGN "Metrics").
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { bucketsFor } from '../kit/buckets.ts';
+import { RecordedHistogram, tuningRecorder } from '../kit/tuning.ts';
 
 export const RUN_STATUSES = ['completed', 'partial', 'failed'] as const;
 /** accepted: 200/201; pending: 202 (gateway kept it, broker down); rejected: 4xx; failed: gateway unreachable or 5xx. */
@@ -15,12 +17,15 @@ export function createOrchestratorMetrics() {
   const m = {
     registry,
     runs: new Counter({ name: 'orchestrator_runs_total', help: 'Orchestration runs by final status.', labelNames: ['status'], registers: [registry] }),
-    duration: new Histogram({
-      name: 'orchestrator_orchestration_duration_seconds',
-      help: 'Wall time of one run: signals, sizing, order submission and recording.',
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers: [registry],
-    }),
+    duration: new RecordedHistogram(
+      {
+        name: 'orchestrator_orchestration_duration_seconds',
+        help: 'Wall time of one run: signals, sizing, order submission and recording.',
+        buckets: bucketsFor('orchestrator_orchestration_duration_seconds'),
+        registers: [registry],
+      },
+      tuningRecorder(registry),
+    ),
     signalsReceived: new Counter({ name: 'orchestrator_signals_received_total', help: 'Signals received from the signal service.', registers: [registry] }),
     ordersSubmitted: new Counter({
       name: 'orchestrator_orders_submitted_total',

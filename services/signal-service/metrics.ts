@@ -1,5 +1,7 @@
 // The signal service's own prom-client registry and metrics, with every label bounded to a small closed set.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { bucketsFor } from '../kit/buckets.ts';
+import { RecordedHistogram, tuningRecorder } from '../kit/tuning.ts';
 
 /** Route names used as the `endpoint` label; the closed set of everything the service counts. */
 export const ENDPOINTS = [
@@ -15,7 +17,7 @@ export type Endpoint = (typeof ENDPOINTS)[number];
 export const STATUS_CLASSES = ['2xx', '4xx', '5xx'] as const;
 
 /** Generation reads a few Redis lists and sorts a small universe: ~1 ms normally, up to Redis' 1.5 s command timeout when degraded. */
-export const GENERATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+export const GENERATION_BUCKETS = bucketsFor('signal_service_signal_generation_duration_seconds');
 
 /** Model names come from users; at most this many get their own series, the rest are "other". */
 export const MAX_MODEL_NAME_LABELS = 16;
@@ -51,12 +53,15 @@ export function createSignalMetrics(): SignalMetrics {
     registers,
   });
   for (const endpoint of ENDPOINTS) for (const status of STATUS_CLASSES) requests.inc({ endpoint, status }, 0);
-  const generationDuration = new Histogram({
-    name: 'signal_service_signal_generation_duration_seconds',
-    help: 'Time to generate one signal set (read price history, score, rank, cache), failed attempts included.',
-    buckets: GENERATION_BUCKETS,
-    registers,
-  });
+  const generationDuration = new RecordedHistogram(
+    {
+      name: 'signal_service_signal_generation_duration_seconds',
+      help: 'Time to generate one signal set (read price history, score, rank, cache), failed attempts included.',
+      buckets: GENERATION_BUCKETS,
+      registers,
+    },
+    tuningRecorder(registry),
+  );
   const signalsGenerated = new Counter({
     name: 'signal_service_signals_generated_total',
     help: 'Actionable signals (symbols given a non-zero target weight) by the version of the model that produced them.',

@@ -1,0 +1,207 @@
+// Baseline measurement: a stack in tuning mode, the baseline load for a bounded time, then the exact samples (GET /tuning),
+// the client's raw timings, and what Prometheus saw over the same interval (bucket counts, quantile estimates, alert peaks).
+import fs from 'node:fs';
+import path from 'node:path';
+import { startLoad } from '../../load/runner/engine.ts';
+import { loadConfig, SERVICES, type ServiceUrls } from '../../load/lib/config.ts';
+import { baseline } from '../../load/scenarios/baseline.ts';
+import { CATALOG } from '../../alerts/catalog.ts';
+import { ROOT_DIR, type Tuning } from '../../alerts/model.ts';
+import { PrometheusApi, type Labels } from '../prometheus-api.ts';
+import { startStack, type ServiceName, type Stack } from '../stack/index.ts';
+import { QUANTILES, exactQuantile } from './fit.ts';
+import { tunableAlerts } from './thresholds.ts';
+
+export const BUCKETS_JSON = path.join(ROOT_DIR, 'services', 'buckets.json');
+/** Services whose histograms the tuner reads (fake-alpaca has none). */
+const TUNED_SERVICES: ServiceName[] = ['execution-gateway', 'signal-service', 'orchestrator', 'market-data'];
+
+export interface SeriesSlice {
+  labels: Labels;
+  /** Observations inside the measured interval (the histogram's _count grew by exactly this many). */
+  n: number;
+}
+
+export interface HistogramMeasurement {
+  metric: string;
+  service: string;
+  /** Finite bucket bounds the running service exposes. */
+  bounds: number[];
+  series: SeriesSlice[];
+  /** Every series' exact observations in the interval, merged (what `sum by (le)` aggregates). */
+  values: number[];
+  times: number[];
+  /** histogram_quantile over the interval's bucket increase, as Prometheus computes it, per quantile. */
+  promEstimates: Array<{ q: number; value: number }>;
+}
+
+export interface ClientTiming {
+  name: string;
+  flow: string;
+  n: number;
+  failures: number;
+  /** Milliseconds, client side (network and queueing included). */
+  quantiles: Array<{ q: number; ms: number }>;
+}
+
+export interface Measurement {
+  startedAt: string;
+  durationS: number;
+  /** Unix seconds of the two Prometheus samples bracketing the interval. */
+  fromS: number;
+  toS: number;
+  rates: Record<string, number>;
+  histograms: HistogramMeasurement[];
+  /** Largest value each rate/count alert's expression took over the interval (0 when it never yielded a series). */
+  alertPeaks: Record<string, number>;
+  client: ClientTiming[];
+  rawFile: string;
+}
+
+export interface MeasureOptions {
+  durationS: number;
+  /** Where the client's raw NDJSON goes. */
+  outDir: string;
+  thresholds: Record<string, Tuning>;
+  log?: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Histogram names the services define, from services/buckets.json (the one place for bucket bounds). */
+export function histogramNames(file = BUCKETS_JSON): string[] {
+  return Object.keys(JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function key(labels: Labels): string {
+  const { job: _job, instance: _instance, __name__: _name, le: _le, ...rest } = labels;
+  return JSON.stringify(Object.fromEntries(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b))));
+}
+
+interface ExactSeries {
+  name: string;
+  labels: Record<string, string>;
+  values: number[];
+  times: number[];
+  dropped: number;
+}
+
+async function exactSeries(url: string, service: string): Promise<ExactSeries[]> {
+  const res = await fetch(`${url}/tuning`, { signal: AbortSignal.timeout(10_000) });
+  if (res.status === 404) throw new Error(`${service} at ${url} has no /tuning endpoint; it must run with TUNING_EXACT=1`);
+  if (!res.ok) throw new Error(`${service} GET /tuning answered ${res.status}`);
+  return ((await res.json()) as { histograms: ExactSeries[] }).histograms;
+}
+
+export async function measureBaseline(opts: MeasureOptions): Promise<Measurement> {
+  const log = opts.log ?? (() => undefined);
+  const names = histogramNames();
+  const serviceEnv = Object.fromEntries(TUNED_SERVICES.map((s) => [s, { TUNING_EXACT: '1' }]));
+  const stack: Stack = await startStack({ prometheus: { config: path.join(ROOT_DIR, 'alerts', 'prometheus.yml') }, serviceEnv, log });
+  try {
+    const prom = new PrometheusApi(stack.prometheus!.url);
+    const scrapeS = 5;
+    // Every histogram series must be in Prometheus before the interval starts, or its start count would be missing.
+    await prom.waitUntil(async () => {
+      const found = await Promise.all(names.map(async (m) => (await prom.query(`${m}_count`)).length > 0));
+      return found.every(Boolean);
+    }, 60_000, 'every histogram scraped once');
+
+    const cfg = loadConfig(opts.env ?? process.env);
+    const urls = {} as ServiceUrls;
+    for (const s of SERVICES) urls[s] = stack.services[s]!.url;
+    fs.mkdirSync(opts.outDir, { recursive: true });
+    const rawFile = path.join(opts.outDir, 'raw-timings.ndjson');
+    const startedAt = new Date().toISOString();
+    const run = startLoad(baseline(cfg), { urls, durationS: opts.durationS, rawFile, reportDir: null });
+    await run.started;
+    const fromS = Date.now() / 1000;
+    log(`baseline load for ${opts.durationS} s (${Object.entries(cfg.rates).map(([f, r]) => `${f} ${r}/s`).join(', ')})`);
+    const summary = await run.done;
+    const failed = summary.metrics.http_req_failed.failed;
+    log(`load done (${summary.metrics.http_reqs.count} requests, ${failed} failed); waiting one scrape so Prometheus holds the final counts`);
+    await sleep((scrapeS + 1.5) * 1000);
+    const toS = Date.now() / 1000;
+
+    const exact = new Map<string, ExactSeries>();
+    for (const service of TUNED_SERVICES) {
+      for (const s of await exactSeries(stack.services[service]!.url, service)) exact.set(`${s.name}${key(s.labels)}`, { ...s, name: `${service}:${s.name}` });
+    }
+
+    const histograms: HistogramMeasurement[] = [];
+    for (const metric of names) {
+      const [before, after] = await Promise.all([prom.query(`${metric}_count`, fromS), prom.query(`${metric}_count`, toS)]);
+      const startCount = new Map(before.map((s) => [key(s.metric), Number(s.value[1])]));
+      const series: SeriesSlice[] = [];
+      const values: number[] = [];
+      const times: number[] = [];
+      let service = '';
+      for (const s of after) {
+        const k = key(s.metric);
+        const from = startCount.get(k) ?? 0;
+        const to = Number(s.value[1]);
+        const e = exact.get(`${metric}${k}`);
+        if (to > from && !e) throw new Error(`${metric}${k}: Prometheus counted ${to - from} observations but /tuning has no such series`);
+        service = s.metric.job ?? service;
+        if (!e) continue;
+        if (e.values.length < to) throw new Error(`${metric}${k}: /tuning holds ${e.values.length} observations, Prometheus counted ${to}${e.dropped ? ` (${e.dropped} dropped over the cap)` : ''}`);
+        values.push(...e.values.slice(from, to));
+        times.push(...e.times.slice(from, to));
+        series.push({ labels: JSON.parse(k) as Labels, n: to - from });
+      }
+      const boundsSamples = await prom.query(`sum by (le) (${metric}_bucket)`, toS);
+      const bounds = boundsSamples.map((s) => Number(s.metric.le)).filter((b) => Number.isFinite(b)).sort((a, b) => a - b);
+      const promEstimates = await Promise.all(
+        QUANTILES.map(async (q) => {
+          const r = await prom.query(`histogram_quantile(${q}, sum by (le) (${metric}_bucket - ${metric}_bucket @ ${fromS.toFixed(3)}))`, toS);
+          return { q, value: r.length ? Number(r[0]!.value[1]) : NaN };
+        }),
+      );
+      histograms.push({ metric, service, bounds, series, values, times, promEstimates });
+      log(`${metric}: ${values.length} observations`);
+    }
+
+    // Peaks of each rate/count alert's own expression with its threshold at 0 (the value it compares is returned).
+    const alertPeaks: Record<string, number> = {};
+    const rangeS = Math.max(scrapeS, Math.round(toS - fromS));
+    for (const a of tunableAlerts(opts.thresholds).filter((x) => x.kind !== 'latency')) {
+      const def = CATALOG.find((d) => d.name === a.name)!;
+      const expr = def.expr({ ...a.tuning, threshold: 0 });
+      const r = await prom.query(`max(max_over_time((${expr})[${rangeS}s:${scrapeS}s]))`, toS);
+      alertPeaks[a.name] = r.length ? Number(r[0]!.value[1]) : 0;
+    }
+
+    return { startedAt, durationS: opts.durationS, fromS, toS, rates: cfg.rates, histograms, alertPeaks, client: clientTimings(rawFile), rawFile };
+  } finally {
+    await stack.stop();
+  }
+}
+
+interface RawLine {
+  t: number;
+  flow: string;
+  name: string;
+  status: number | string;
+  durationMs: number;
+  ok: boolean;
+}
+
+/** Per request name: client-side quantiles from the load runner's raw NDJSON. */
+export function clientTimings(rawFile: string): ClientTiming[] {
+  const byName = new Map<string, { flow: string; ms: number[]; failures: number }>();
+  for (const line of fs.readFileSync(rawFile, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const r = JSON.parse(line) as RawLine;
+    let g = byName.get(r.name);
+    if (!g) byName.set(r.name, (g = { flow: r.flow, ms: [], failures: 0 }));
+    g.ms.push(r.durationMs);
+    if (!r.ok) g.failures++;
+  }
+  return [...byName.entries()]
+    .map(([name, g]) => {
+      const sorted = g.ms.sort((a, b) => a - b);
+      return { name, flow: g.flow, n: sorted.length, failures: g.failures, quantiles: QUANTILES.map((q) => ({ q, ms: exactQuantile(sorted, q) })) };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
