@@ -70,6 +70,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
   let webhook: WebhookReceiver | undefined;
   let load: BaselineLoad | undefined;
   let stack: Stack | undefined;
+  let observer: { stop(): void } | undefined;
   try {
     const rulesCopy = owner.tempDir('rules');
     for (const f of fs.readdirSync(opts.rulesDir).filter((x) => /\.ya?ml$/.test(x))) fs.copyFileSync(path.join(opts.rulesDir, f), path.join(rulesCopy, f));
@@ -98,6 +99,8 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
       timeline.notify(n.alerts, n.receivedAt);
       for (const a of n.alerts) log(`  ${a.status === 'firing' ? '!' : '~'} notified ${a.status}: ${formatExpected({ alertname: a.labels.alertname ?? '?', service: a.labels.service })}`);
     });
+    // Observe from the start: the Watchdog (and any start-up alert) notifies within seconds of the rules loading.
+    observer = observe(prom, timeline, log);
 
     const checks = await preflight(prom, stack, rules);
     // Stack-level checks block the matrix; an unexposed metric fails only the rules that reference it.
@@ -109,9 +112,8 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
     checks.push(exposure);
     for (const c of checks) log(`preflight ${c.ok ? 'ok' : 'FAILED'}: ${c.name}${c.detail ? ` (${c.detail})` : ''}`);
 
-    const observer = observe(prom, timeline, log);
     const reports: RunReport[] = [];
-    try {
+    {
       await warmUp(prom, log, Math.max(...rules.map((r) => r.longestRangeS)));
       const controlS = opts.controlS ?? controlWindowS(rules);
       const controlStart = Date.now();
@@ -161,8 +163,6 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
         const files = writeReports(dir, report);
         log(`\n${renderStdout(report)}\nreports: ${files.md}, ${files.html}, ${files.json}`);
       }
-    } finally {
-      observer.stop();
     }
     const passed = reports.reduce((a, r) => a + r.passed, 0);
     const failed = reports.reduce((a, r) => a + r.failed, 0);
@@ -172,6 +172,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
     }
     return { reports, reportDir, passed, failed };
   } finally {
+    observer?.stop();
     await load?.stop().catch(() => undefined);
     await webhook?.close().catch(() => undefined);
     await stack?.stop().catch(() => undefined);
@@ -326,6 +327,7 @@ async function runMatrix(scenarios: Scenario[], rules: RuleInfo[], ctx: FaultCon
     windows.push(...(await Promise.all(wave.map((p) => runScenario(p, n, ctx, timeline)))));
     await settle(prom, ctx.log);
   }
+  await resolutionNotifications(timeline, windows, ctx.log);
   for (const w of windows) w.firstBadSample = await firstBadSamples(prom, w);
   return windows;
 }
@@ -347,8 +349,9 @@ async function runScenario(p: PlannedScenario, wave: number, ctx: FaultContext, 
     window.recoveredAt = Date.now();
     log(`recover (${((window.recoveredAt - window.injectedAt) / 1000).toFixed(1)} s after inject)`);
     await s.recover(ctx);
+    // Resolution notifications keep arriving while the next wave runs; runMatrix waits for stragglers at the end.
     const resetDeadline = Date.now() + (resetS + 5) * 1000;
-    while (Date.now() < resetDeadline && !all((ep) => ep.endedAt !== undefined && ep.resolvedNotifiedAt !== undefined)) await sleep(500);
+    while (Date.now() < resetDeadline && !all((ep) => ep.endedAt !== undefined)) await sleep(500);
   } catch (err) {
     window.error = (err as Error).message;
     log(`ERROR: ${window.error}`);
@@ -395,6 +398,14 @@ async function quiet(prom: PrometheusApi, timeoutMs: number, streakMs = 6000): P
     await sleep(1000);
   }
   return false;
+}
+
+/** Waits (within each scenario's reset budget) for resolution notifications of alerts that were notified firing. */
+async function resolutionNotifications(timeline: AlertTimeline, windows: ScenarioWindow[], log: (l: string) => void): Promise<void> {
+  const first = Math.min(...windows.map((w) => w.injectedAt));
+  const outstanding = (): boolean => timeline.episodes().some((ep) => ep.activeAt >= first && ep.notifiedAt !== undefined && ep.endedAt !== undefined && ep.resolvedNotifiedAt === undefined && Date.now() - ep.endedAt < DEFAULT_RESET_S * 1000);
+  if (outstanding()) log('waiting for the last resolution notifications');
+  while (outstanding()) await sleep(500);
 }
 
 /** First evaluation at which each expected alert's expression held: query_range of the rule expression at 1 s steps. */

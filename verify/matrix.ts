@@ -253,6 +253,7 @@ export const SCENARIOS: Scenario[] = [
       ctx.load?.resumeFlow('runs');
     },
   },
+  // A 3 s round trip also fails the orchestrator's 1 s health probe of the signal service: unavailable, rightly.
   { ...proxyFault('signal-link-latency', 'signal-service', { kind: 'latency', ms: 1500 }, 'link to the signal service adds 1.5 s each way',
-    ['SlowOrchestration'], ['OrchestrationRunsFailing']), touches: ['link:signal-service', 'load:runs'] },
+    ['SlowOrchestration'], ['OrchestratorSignalServiceUnavailable', 'OrchestrationRunsFailing']), touches: ['link:signal-service', 'load:runs'] },
 ];
