@@ -1,10 +1,11 @@
 // `npm run verify-alerts [-- options]`: the product's main job. See README for the options.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { runVerifyAlerts, type VerifyOptions } from './harness.ts';
+import { planMatrix, runVerifyAlerts, selectScenarios, type VerifyOptions } from './harness.ts';
+import { formatExpected } from './evaluate.ts';
 import { SCENARIOS } from './matrix.ts';
 import { MUTATION_KINDS, mutateRulesDir, type MutationKind } from './mutate.ts';
-import { metricsInExpr } from './rules.ts';
+import { loadRules, metricsInExpr } from './rules.ts';
 import type { Backend } from './stack/index.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -16,7 +17,8 @@ const USAGE = `usage: npm run verify-alerts -- [options]
   --mutate [kind]           mutation check: break every rule (${MUTATION_KINDS.join('|')}, default all) and prove the run fails for each
   --control <seconds>       length of the quiet control window (default: longest rule window + for + 10 s)
   --backend process|container
-  --max-per-wave <n>        scenarios run together at most (default 6)`;
+  --max-per-wave <n>        scenarios run together at most (default 6)
+  --list                    print the fault matrix planned into waves, and exit`;
 
 function fail(msg: string): never {
   process.stderr.write(`verify-alerts: ${msg}\n${USAGE}\n`);
@@ -36,6 +38,7 @@ async function main(): Promise<void> {
         backend: { type: 'string' },
         'max-per-wave': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        list: { type: 'boolean', default: false },
       },
       allowPositionals: true,
     });
@@ -69,6 +72,18 @@ async function main(): Promise<void> {
     maxPerWave: args.values['max-per-wave'] ? Number(args.values['max-per-wave']) : undefined,
     log: (l) => process.stdout.write(`${l}\n`),
   };
+
+  if (args.values.list) {
+    const waves = planMatrix(selectScenarios(base.scenarios, base.only), loadRules(base.rulesDir), base.maxPerWave);
+    for (const [i, wave] of waves.entries()) {
+      process.stdout.write(`wave ${i + 1}\n`);
+      for (const p of wave) {
+        const may = p.mayAlsoFire.length ? `; may also fire ${p.mayAlsoFire.map(formatExpected).join(', ')}` : '';
+        process.stdout.write(`  ${p.id}: ${p.scenario.description}\n    expects ${p.expect.map(formatExpected).join(', ')}${may}\n`);
+      }
+    }
+    return;
+  }
 
   if (kinds.length === 0) {
     const res = await runVerifyAlerts(base);

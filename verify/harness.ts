@@ -287,7 +287,7 @@ function observe(prom: PrometheusApi, timeline: AlertTimeline, log: (l: string) 
   return { stop: () => void (stopped = true) };
 }
 
-interface PlannedScenario {
+export interface PlannedScenario {
   id: string;
   touches: string[];
   excludes: string[];
@@ -306,7 +306,8 @@ function alertTags(expect: ExpectedAlert[], rules: RuleInfo[]): string[] {
   return [...new Set(labels.filter((l): l is string => Boolean(l)).map((l) => `alerts:${l}`))];
 }
 
-async function runMatrix(scenarios: Scenario[], rules: RuleInfo[], ctx: FaultContext, prom: PrometheusApi, timeline: AlertTimeline, opts: VerifyOptions, iteration: number): Promise<ScenarioWindow[]> {
+/** The matrix as it will run: scenarios planned into waves (also what `--list` prints). */
+export function planMatrix(scenarios: Scenario[], rules: RuleInfo[], maxPerWave = 6): PlannedScenario[][] {
   const planned: PlannedScenario[] = scenarios.map((s) => {
     const expect = s.expect.map(parseExpected);
     return {
@@ -319,7 +320,11 @@ async function runMatrix(scenarios: Scenario[], rules: RuleInfo[], ctx: FaultCon
       scenario: s,
     };
   });
-  const waves = planWaves(planned, opts.maxPerWave ?? 6);
+  return planWaves(planned, maxPerWave);
+}
+
+async function runMatrix(scenarios: Scenario[], rules: RuleInfo[], ctx: FaultContext, prom: PrometheusApi, timeline: AlertTimeline, opts: VerifyOptions, iteration: number): Promise<ScenarioWindow[]> {
+  const waves = planMatrix(scenarios, rules, opts.maxPerWave);
   const windows: ScenarioWindow[] = [];
   for (const [i, wave] of waves.entries()) {
     const n = i + 1;
