@@ -139,13 +139,13 @@ async function main(): Promise<void> {
       bare: orderSender(DEFAULT_SYMBOLS.split(',')),
       gateway: orderSender(DEFAULT_SYMBOLS.split(',')),
     };
-    const window = (target: Target, durationS: number): ReturnType<typeof runClosedLoop> =>
+    const measureWindow = (target: Target, durationS: number): ReturnType<typeof runClosedLoop> =>
       runClosedLoop({ transport, baseUrl: urls[target], concurrency: opts.concurrency, durationS, send: senders[target] });
 
     let clientRequests = 0;
     if (opts.warmupSeconds > 0) {
       for (const target of ['bare', 'gateway'] as const) {
-        const w = await window(target, opts.warmupSeconds);
+        const w = await measureWindow(target, opts.warmupSeconds);
         if (target === 'gateway') clientRequests += w.result.requests;
         log(`warm-up ${target}: ${w.result.requests} requests`);
       }
@@ -156,7 +156,7 @@ async function main(): Promise<void> {
       // Alternate which goes first, so drift in the machine's other load falls on both sides alike.
       const order: Target[] = round % 2 === 1 ? ['bare', 'gateway'] : ['gateway', 'bare'];
       for (const target of order) {
-        const { result, latency } = await window(target, opts.roundSeconds);
+        const { result, latency } = await measureWindow(target, opts.roundSeconds);
         if (target === 'gateway') clientRequests += result.requests;
         trends[target].push(latency);
         rounds.push({ round, target, ...result });
