@@ -69,7 +69,10 @@ export function recommendBuckets(samples: readonly number[], opts: BucketOptions
   const hi = max * 1.2;
   // Between the observed maximum and the thresholds nothing happens on baseline: doubling steps are enough there.
   const sparse: number[] = [];
-  for (let v = hi * 2; v < Math.max(maxThreshold, ceiling); v *= 2) sparse.push(nice(v));
+  for (let v = hi * 2; v < Math.max(maxThreshold, ceiling); v *= 2) {
+    // A doubling step right next to a required boundary (0.51 beside 0.5) adds a bucket and no resolution.
+    if (required.every((r) => Math.abs(Math.log(v / r)) >= Math.log(1.5))) sparse.push(nice(v));
+  }
   // The fill keeps at least its lowest point, so the anchors may take all but one place; thin the sparse steps until they do.
   while (sparse.length > 0 && dedupe([...required, ...sparse]).length + 1 > opts.maxBuckets) sparse.splice(sparse.length - 1 - Math.floor((sparse.length - 1) / 2), 1);
   if (required.length + 1 > opts.maxBuckets) throw new Error(`${required.length} required boundaries leave no room for a fill within ${opts.maxBuckets}; raise maxBuckets`);

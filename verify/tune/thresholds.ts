@@ -49,7 +49,7 @@ export function detectionFor(alert: TunableAlert, tuning: Tuning, timing: Timing
     crossFraction === undefined
       ? undefined
       : row.sourceDelayS + timing.scrapeS / 2 + Math.ceil((crossFraction * windowS) / timing.scrapeS) * timing.scrapeS + timing.evalS / 2 + row.forS + row.notifyS + row.deliveryS;
-  return { worstCaseS: row.totalS, ...(stepFaultS === undefined ? {} : { stepFaultS: Math.round(stepFaultS * 10) / 10 }), problems: row.problems };
+  return { worstCaseS: Math.round(row.totalS * 1000) / 1000, ...(stepFaultS === undefined ? {} : { stepFaultS: Math.round(stepFaultS * 10) / 10 }), problems: row.problems };
 }
 
 export interface TimedSamples {
