@@ -39,6 +39,18 @@ function life(tl: AlertTimeline, name: string, service: string | undefined, p: n
   tl.notify([{ status: 'resolved', labels }], at(r));
 }
 
+test('a notification that arrives before the poll that sees its alert still counts', () => {
+  const tl = new AlertTimeline();
+  const labels = { alertname: 'DatabaseDown', service: 'execution-gateway' };
+  tl.notify([{ status: 'firing', labels }], at(12));
+  tl.observe([{ labels, state: 'firing', activeAt: iso(7) }], at(13));
+  tl.observe([], at(30));
+  tl.notify([{ status: 'resolved', labels }], at(35));
+  const ep = tl.episodes()[0]!;
+  assert.is(ep.notifiedAt, at(12));
+  assert.is(ep.resolvedNotifiedAt, at(35));
+});
+
 test('an alert notified inside the deadline and resolved inside the reset budget passes', () => {
   const tl = new AlertTimeline();
   life(tl, 'DatabaseDown', 'execution-gateway', 6, 16, 21, 50, 55);

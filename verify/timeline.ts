@@ -28,9 +28,14 @@ export interface Episode {
 
 export const alertKey = (alertname: string, service: string | undefined): string => `${alertname}|${service ?? ''}`;
 
+/** How long a notification that matched no episode yet is kept for the poll that will create its episode. */
+const UNMATCHED_KEEP_MS = 60_000;
+
 export class AlertTimeline {
   private readonly all: Episode[] = [];
   private readonly open = new Map<string, Episode>();
+  /** Notifications can arrive before the poll that first sees their alert; they wait here for it. */
+  private unmatched: { alert: NotifiedAlert; receivedAt: number }[] = [];
 
   /** Feeds one poll of Prometheus' /api/v1/alerts taken at `now` (ms). */
   observe(alerts: ObservedAlert[], now: number): void {
@@ -59,23 +64,31 @@ export class AlertTimeline {
         this.open.delete(key);
       }
     }
+    const waiting = this.unmatched;
+    this.unmatched = [];
+    for (const u of waiting) if (!this.match(u.alert, u.receivedAt) && now - u.receivedAt < UNMATCHED_KEEP_MS) this.unmatched.push(u);
   }
 
   /** Feeds one webhook notification received at `receivedAt` (ms). */
   notify(alerts: NotifiedAlert[], receivedAt: number): void {
     for (const a of alerts) {
-      const alertname = a.labels.alertname;
-      if (!alertname) continue;
-      const key = alertKey(alertname, a.labels.service);
-      const candidates = this.all.filter((e) => alertKey(e.alertname, e.service) === key && e.firstSeenAt <= receivedAt + 5000);
-      if (a.status === 'firing') {
-        const ep = [...candidates].reverse().find((e) => e.notifiedAt === undefined && (e.endedAt === undefined || e.endedAt >= receivedAt - 15_000));
-        if (ep) ep.notifiedAt = receivedAt;
-      } else if (a.status === 'resolved') {
-        const ep = [...candidates].reverse().find((e) => e.resolvedNotifiedAt === undefined && e.notifiedAt !== undefined);
-        if (ep) ep.resolvedNotifiedAt = receivedAt;
-      }
+      if (!a.labels.alertname) continue;
+      if (!this.match(a, receivedAt)) this.unmatched.push({ alert: a, receivedAt });
     }
+  }
+
+  /** Attaches a notification to the episode it reports; false when that episode has not been seen yet. */
+  private match(a: NotifiedAlert, receivedAt: number): boolean {
+    const key = alertKey(a.labels.alertname ?? '', a.labels.service);
+    const candidates = this.all.filter((e) => alertKey(e.alertname, e.service) === key && e.activeAt <= receivedAt + 1000).reverse();
+    if (a.status === 'firing') {
+      const ep = candidates.find((e) => e.notifiedAt === undefined && (e.endedAt === undefined || e.endedAt >= receivedAt - 15_000));
+      if (ep) ep.notifiedAt = receivedAt;
+      return ep !== undefined;
+    }
+    const ep = candidates.find((e) => e.resolvedNotifiedAt === undefined && e.notifiedAt !== undefined);
+    if (ep) ep.resolvedNotifiedAt = receivedAt;
+    return ep !== undefined;
   }
 
   episodes(): readonly Episode[] {
