@@ -17,6 +17,8 @@ import type { FalsePositive, RunReport } from './results.ts';
 import { renderStdout, writeReports } from './report/index.ts';
 import { startBaselineLoad, type BaselineLoad } from './load.ts';
 import { sleep } from './stack/ports.ts';
+import { alertPanelChange, checkDashboards } from './dashboards.ts';
+import type { AlertOutcome } from './results.ts';
 
 export interface VerifyOptions {
   scenarios: Scenario[];
@@ -120,6 +122,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
       log(`control window: ${controlS} s of baseline load with no fault`);
       await sleep(controlS * 1000);
       const control = { start: controlStart, end: Date.now() };
+      const dashboards = await dashboardCheck(prom.url, log);
       const watchdogWindow: ScenarioWindow | undefined = ruleNames.includes('Watchdog')
         ? { id: 'watchdog', description: 'always firing dead man\'s switch, from rule load', wave: 0, injectedAt: checks.rulesLoadedAt, endedAt: Date.now(), expect: [{ alertname: 'Watchdog' }], mayAlsoFire: [], deadlineS: DEFAULT_DEADLINE_S, resetS: DEFAULT_RESET_S }
         : undefined;
@@ -142,6 +145,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
           if (missing.length) r.reasons.unshift(`references metrics no service exposes: ${[...new Set(missing)].join(', ')}`);
           r.passed = r.reasons.length === 0;
         }
+        await panelChecks(prom.url, rules, ev.scenarios.flatMap((sc) => sc.alerts));
         const controlFps: FalsePositive[] = ev.falsePositives.filter((f) => f.during === 'control');
         const passed = ev.rules.filter((r) => r.passed).length;
         const report: RunReport = {
@@ -155,6 +159,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
           control: { durationS: controlS, falsePositives: controlFps },
           ...ev,
           load: load.summary(),
+          dashboards,
           passed,
           failed: ev.rules.length - passed,
         };
@@ -403,6 +408,36 @@ async function quiet(prom: PrometheusApi, timeoutMs: number, streakMs = 6000): P
     await sleep(1000);
   }
   return false;
+}
+
+/** Every dashboard query must parse and return data on the loaded, healthy stack (dashboards/*.json). */
+async function dashboardCheck(promUrl: string, log: (l: string) => void): Promise<RunReport['dashboards']> {
+  try {
+    const r = await checkDashboards(promUrl, { lookbackS: 60 });
+    const failures = r.failures.map((f) => ({ where: `${f.query.dashboardUid} ${f.query.where}`, promql: f.promql, error: f.error ?? 'failed' }));
+    log(`dashboards: ${r.checks.length - failures.length}/${r.checks.length} panel queries parse and return data`);
+    for (const f of failures) log(`  dashboard query FAILED: ${f.where}: ${f.error}`);
+    return { queries: r.checks.length, failures, notes: r.notes };
+  } catch (err) {
+    const error = (err as Error).message;
+    log(`dashboards: check failed: ${error}`);
+    return { queries: 0, failures: [{ where: 'dashboards/*.json', promql: '', error }], notes: [] };
+  }
+}
+
+/** For each alert that fired: did the panel its dashboard_url names show the fault (value before vs. at firing)? */
+async function panelChecks(promUrl: string, rules: RuleInfo[], outcomes: AlertOutcome[]): Promise<void> {
+  for (const o of outcomes) {
+    const url = rules.find((r) => r.alertname === o.alertname)?.annotations.dashboard_url;
+    if (!url || o.stages.firingS === undefined) continue;
+    const faultAt = Date.parse(o.faultAt);
+    try {
+      const change = await alertPanelChange(promUrl, url, new Date(faultAt - 5000), new Date(faultAt + o.stages.firingS * 1000));
+      o.panel = { where: change.where, changed: change.changed };
+    } catch (err) {
+      o.panel = { where: url, changed: false, error: (err as Error).message };
+    }
+  }
 }
 
 /** Waits (within each scenario's reset budget) for resolution notifications of alerts that were notified firing. */

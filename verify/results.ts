@@ -26,6 +26,8 @@ export interface AlertOutcome {
   stages: AlertStages;
   deadlineS: number;
   resetS: number;
+  /** Whether the dashboard panel the alert links to showed the fault (its value before vs. while firing). */
+  panel?: { where: string; changed: boolean; error?: string };
 }
 
 export interface FalsePositive {
@@ -80,6 +82,8 @@ export interface RunReport {
   rules: RuleVerdict[];
   quality: QualityMeasures;
   load?: unknown;
+  /** Every dashboard query run against the loaded stack: parses, and returns data where data is expected. */
+  dashboards?: { queries: number; failures: { where: string; promql: string; error: string }[]; notes: string[] };
   passed: number;
   failed: number;
 }

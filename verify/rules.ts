@@ -12,6 +12,7 @@ export interface RuleInfo {
   longestRangeS: number;
   metrics: string[];
   labels: Record<string, string>;
+  annotations: Record<string, string>;
 }
 
 const UNIT_S: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
@@ -55,7 +56,7 @@ export function metricsInExpr(expr: string): string[] {
 }
 
 interface RuleFile {
-  groups?: { name: string; rules?: { alert?: string; expr: string | number; for?: string; labels?: Record<string, string> }[] }[];
+  groups?: { name: string; rules?: { alert?: string; expr: string | number; for?: string; labels?: Record<string, string>; annotations?: Record<string, string> }[] }[];
 }
 
 export function loadRules(dir: string): RuleInfo[] {
@@ -76,6 +77,7 @@ export function loadRules(dir: string): RuleInfo[] {
           longestRangeS: Math.max(0, ...ranges),
           metrics: metricsInExpr(expr),
           labels: r.labels ?? {},
+          annotations: r.annotations ?? {},
         });
       }
     }
