@@ -87,8 +87,11 @@ async function main(): Promise<void> {
 
   if (kinds.length === 0) {
     const res = await runVerifyAlerts(base);
+    // Dashboard queries that fail on the loaded stack fail the run too; the count line stays over alert rules.
+    const dashboardFailures = res.reports.reduce((n, r) => n + (r.dashboards?.failures.length ?? 0), 0);
+    if (dashboardFailures) process.stdout.write(`\n${dashboardFailures} dashboard queries failed (see the report)`);
     process.stdout.write(`\n${res.passed} passed, ${res.failed} failed\n`);
-    process.exit(res.failed > 0 ? 1 : 0);
+    process.exit(res.failed > 0 || dashboardFailures > 0 ? 1 : 0);
   }
 
   // Mutation check: each kind breaks every rule it applies to; a mutant "survives" when its rule still passes.

@@ -18,5 +18,6 @@ export function writeReports(dir: string, report: RunReport): { json: string; md
 export function renderStdout(report: RunReport): string {
   const lines = [textTable(allAlerts(report).map(alertRow), COLUMNS), '', ...qualityLines(report)];
   for (const r of report.rules.filter((x) => !x.passed)) lines.push(`FAILED ${r.alertname}: ${r.reasons.join('; ')}`);
+  for (const f of report.dashboards?.failures ?? []) lines.push(`FAILED dashboard query ${f.where}: ${f.error}`);
   return lines.join('\n');
 }

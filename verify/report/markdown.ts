@@ -22,6 +22,10 @@ export function renderMarkdown(report: RunReport): string {
     out.push('', '## Failures', '');
     for (const r of failedRules) out.push(`- **${r.alertname}**: ${r.reasons.map(cell).join('; ')}`);
   }
+  if (report.dashboards?.failures.length) {
+    out.push('', '## Dashboard queries that failed', '');
+    for (const f of report.dashboards.failures) out.push(`- ${cell(f.where)}: ${cell(f.error)} (\`${cell(f.promql)}\`)`);
+  }
   const wavesFp = report.falsePositives.filter((f) => f.during !== 'control');
   if (wavesFp.length) {
     out.push('', '## Alerts that fired without their fault', '');

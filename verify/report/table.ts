@@ -1,7 +1,7 @@
 // Rows of the per-alert table shared by the stdout and markdown reports.
 import type { AlertOutcome, RunReport } from '../results.ts';
 
-export const COLUMNS = ['alert', 'service', 'scenario', 'verdict', 'bad sample', 'pending', 'firing', 'notified', 'resolved', 'res. notified'] as const;
+export const COLUMNS = ['alert', 'service', 'scenario', 'verdict', 'bad sample', 'pending', 'firing', 'notified', 'resolved', 'res. notified', 'panel'] as const;
 
 const fmt = (s: number | undefined): string => (s === undefined ? '-' : `${s.toFixed(1)}s`);
 
@@ -17,6 +17,7 @@ export function alertRow(a: AlertOutcome): string[] {
     fmt(a.stages.notifiedS),
     fmt(a.stages.resolvedAfterRecoveryS),
     fmt(a.stages.resolutionNotifiedAfterRecoveryS),
+    a.panel === undefined ? '-' : a.panel.error ? 'error' : a.panel.changed ? 'changed' : 'unchanged',
   ];
 }
 
@@ -27,7 +28,10 @@ export function allAlerts(report: RunReport): AlertOutcome[] {
 export function qualityLines(report: RunReport): string[] {
   const q = report.quality;
   const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+  const d = report.dashboards;
+  const panels = allAlerts(report).filter((a) => a.panel);
   return [
+    ...(d ? [`dashboards: ${d.queries - d.failures.length}/${d.queries} queries return data; ${panels.filter((a) => a.panel?.changed).length}/${panels.length} alert panels showed their fault`] : []),
     `recall ${pct(q.recall)}, precision ${pct(q.precision)}`,
     `detection (fault -> notification): median ${fmt(q.detectionMedianS)}, max ${fmt(q.detectionMaxS)}`,
     `reset (recovery -> resolved): median ${fmt(q.resetMedianS)}, max ${fmt(q.resetMaxS)}`,
