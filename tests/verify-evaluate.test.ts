@@ -94,12 +94,15 @@ test('an alert no fault names is a false positive; collateral it may fire is not
   const labels = (n: string) => ({ alertname: n });
   tl.observe([
     { labels: labels('OrchestrationFailures'), state: 'firing', activeAt: iso(10) },
-    { labels: labels('HighLatency'), state: 'pending', activeAt: iso(12) },
+    { labels: labels('HighLatency'), state: 'firing', activeAt: iso(12) },
+    { labels: labels('Blip'), state: 'pending', activeAt: iso(12) },
     { labels: labels('Watchdog'), state: 'firing', activeAt: iso(-100) },
   ], at(12));
   tl.observe([], at(30));
-  const ev = evaluate({ windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown', 'HighLatency'] });
+  const ev = evaluate({ windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown', 'HighLatency', 'Blip'] });
   assert.equal(ev.falsePositives.map((f) => f.alertname), ['HighLatency']);
+  assert.equal(ev.nearMisses.map((f) => f.alertname), ['Blip'], 'pending that never fired is a near miss, not a failure');
+  assert.is(ev.rules[2]!.passed, false, 'Blip still fails coverage');
   assert.is(ev.falsePositives[0]!.during, 'wave 1');
   assert.equal(ev.scenarios[0]!.collateral, ['OrchestrationFailures']);
   assert.is(ev.quality.precision, 0.5);

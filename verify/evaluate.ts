@@ -37,6 +37,8 @@ export interface ScenarioWindow {
 export interface Evaluation {
   scenarios: ScenarioOutcome[];
   falsePositives: FalsePositive[];
+  /** Unexplained alerts that went pending but never fired (absorbed by `for`). */
+  nearMisses: { alertname: string; service?: string; at: string }[];
   rules: RuleVerdict[];
   quality: QualityMeasures;
 }
@@ -140,7 +142,13 @@ export function evaluate(args: {
     };
   });
 
-  const counted = args.episodes.filter((ep) => !always.has(ep.alertname) && (ep.endedAt === undefined || ep.endedAt > since));
+  // Precision is about alerts that fired: a condition that went pending and cleared within its `for` paged nobody,
+  // which is what `for` is for. Pending-only episodes are still listed (nearMisses) for whoever tunes the rules.
+  const judged = args.episodes.filter((ep) => !always.has(ep.alertname) && (ep.endedAt === undefined || ep.endedAt > since));
+  const counted = judged.filter((ep) => ep.firingAt !== undefined);
+  const nearMisses = judged
+    .filter((ep) => ep.firingAt === undefined && !explained(ep, args.windows))
+    .map((ep) => ({ alertname: ep.alertname, service: ep.service, at: iso(ep.activeAt) }));
   const falsePositives: FalsePositive[] = counted
     .filter((ep) => !explained(ep, args.windows))
     .map((ep) => {
@@ -176,5 +184,5 @@ export function evaluate(args: {
     resetMedianS: median(reset),
     resetMaxS: reset.length ? Math.max(...reset) : undefined,
   };
-  return { scenarios, falsePositives, rules, quality };
+  return { scenarios, falsePositives, nearMisses, rules, quality };
 }

@@ -79,6 +79,8 @@ export interface RunReport {
   control: { durationS: number; falsePositives: FalsePositive[] };
   scenarios: ScenarioOutcome[];
   falsePositives: FalsePositive[];
+  /** Unexplained alerts that went pending but never fired (absorbed by their `for`); not failures. */
+  nearMisses: { alertname: string; service?: string; at: string }[];
   rules: RuleVerdict[];
   quality: QualityMeasures;
   load?: unknown;

@@ -1,7 +1,7 @@
 // Starts market-data: Redis, the stream client, quote writer, subscriptions, probes, position sync and HTTP.
 import { createLogger } from '../kit/logger.ts';
 import { startProbes } from '../kit/probes.ts';
-import { createRedis, pingRedis } from '../kit/redis.ts';
+import { createRedis, pingRedis, redisReady } from '../kit/redis.ts';
 import { listen, type RunningServer } from '../kit/service.ts';
 import { createApp } from './app.ts';
 import type { MarketDataConfig } from './config.ts';
@@ -43,6 +43,9 @@ export async function startMarketData(config: MarketDataConfig): Promise<{ url: 
       })
     : undefined;
   const app = createApp({ registry: metrics.registry, logger, redis, stream, subscriptions, quotes });
+  // The first scrape must see the real Redis state, not the gauge's initial 0 (a false "disconnected" after a restart).
+  await redisReady(redis, 5000).catch(() => undefined);
+  await probes.runOnce();
   let server: RunningServer;
   try {
     server = await listen(app, config.host, config.port);
@@ -53,7 +56,6 @@ export async function startMarketData(config: MarketDataConfig): Promise<{ url: 
     throw err;
   }
   stream.start();
-  void probes.runOnce();
   return {
     url: server.url,
     async close() {

@@ -31,6 +31,10 @@ export function renderMarkdown(report: RunReport): string {
     out.push('', '## Alerts that fired without their fault', '');
     for (const f of wavesFp) out.push(`- ${f.alertname}${f.service ? ` (${f.service})` : ''} ${f.state} at ${f.at} during ${f.during}`);
   }
+  if (report.nearMisses.length) {
+    out.push('', '## Near misses (pending without a fault, never fired)', '');
+    for (const n of report.nearMisses) out.push(`- ${n.alertname}${n.service ? ` (${n.service})` : ''} pending at ${n.at}`);
+  }
   out.push('', '## Scenarios', '');
   for (const s of report.scenarios) {
     out.push(`- wave ${s.wave} \`${s.id}\`: ${s.description}${s.error ? ` — ERROR: ${cell(s.error)}` : ''}${s.collateral.length ? ` (collateral: ${s.collateral.join(', ')})` : ''}`);
