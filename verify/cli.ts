@@ -105,14 +105,20 @@ async function main(): Promise<void> {
       keep: false,
       controlS: controlS ?? 20,
       mutateRules: (dir) => (mutated = mutateRulesDir(dir, kind, metricsInExpr)),
+      // A renamed metric is caught by the pre-flight's exposure check, before any fault.
+      skipMatrix: kind === 'metric',
     });
     const rules = res.reports[0]?.rules ?? [];
     for (const name of mutated) {
       const verdict = rules.find((r) => r.alertname === name);
-      if (verdict && !verdict.passed) caught++;
+      // With --only, rules outside the selection get no verdict: not tested, neither caught nor survived.
+      if (!verdict) continue;
+      // Caught only for the reason the mutation should cause, so an unrelated failure cannot pass for a catch.
+      const why = kind === 'metric' ? /references metrics no service exposes/ : /: (missed|late) \(/;
+      if (verdict.reasons.some((r) => why.test(r))) caught++;
       else {
         survived++;
-        process.stdout.write(`mutant survived: ${kind} mutation of ${name} still passed\n`);
+        process.stdout.write(`mutant survived: ${kind} mutation of ${name}: ${verdict.passed ? 'still passed' : `failed for another reason: ${verdict.reasons.join('; ')}`}\n`);
       }
     }
     process.stdout.write(`mutation ${kind}: ${mutated.length} rules mutated; report ${res.reportDir}\n`);

@@ -37,6 +37,8 @@ export interface VerifyOptions {
   maxPerWave?: number;
   /** Rewrites the rule files in the run's copy before Prometheus loads them (mutation testing). */
   mutateRules?: (dir: string) => string[];
+  /** Stop after pre-flight and the control window (the metric mutation is caught there; no fault needs injecting). */
+  skipMatrix?: boolean;
   log: (line: string) => void;
 }
 
@@ -129,7 +131,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
 
       for (let iteration = 1; iteration <= opts.repeat; iteration++) {
         const iterStart = Date.now();
-        const windows = preflightOk ? await runMatrix(scenarios, rules, ctx, prom, timeline, opts, iteration) : [];
+        const windows = preflightOk && !opts.skipMatrix ? await runMatrix(scenarios, rules, ctx, prom, timeline, opts, iteration) : [];
         const ev = evaluate({
           windows: [...(watchdogWindow && iteration === 1 ? [watchdogWindow] : []), ...windows],
           episodes: timeline.episodes(),
