@@ -1,8 +1,7 @@
 // Container backend (testcontainers): Postgres and Redis in Docker behind the same handles as the process backend.
 import fs from 'node:fs';
-import pg from 'pg';
 import { GenericContainer, Wait, getContainerRuntimeClient, type StartedTestContainer } from 'testcontainers';
-import type { PostgresHandle } from './postgres.ts';
+import { createDatabase, postgresUrl, type PostgresHandle } from './postgres.ts';
 import type { RedisHandle } from './redis.ts';
 import { freePort, waitForPort } from './ports.ts';
 
@@ -67,22 +66,11 @@ export async function startPostgresContainer(host = '127.0.0.1'): Promise<Contai
     .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2))
     .start();
   const ctl = await controls(container, port);
-  const url = `postgres://postgres@${host}:${port}/postgres`;
   return {
     host,
     port,
-    url,
-    async createDatabase(name) {
-      if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`invalid database name ${name}`);
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        await client.query(`CREATE DATABASE ${name}`);
-      } finally {
-        await client.end();
-      }
-      return `postgres://postgres@${host}:${port}/${name}`;
-    },
+    url: postgresUrl(host, port),
+    createDatabase: (name) => createDatabase(host, port, name),
     ...ctl,
   };
 }

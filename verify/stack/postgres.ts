@@ -25,6 +25,24 @@ export interface PostgresHandle {
   resume(): void;
 }
 
+/** Both backends run with trust auth for the "postgres" superuser, so host, port and database name make the whole URL. */
+export function postgresUrl(host: string, port: number, database = 'postgres'): string {
+  return `postgres://postgres@${host}:${port}/${database}`;
+}
+
+/** CREATE DATABASE on the server at host:port (either backend); returns the new database's URL. */
+export async function createDatabase(host: string, port: number, name: string): Promise<string> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`invalid database name ${name}`);
+  const client = new pg.Client({ connectionString: postgresUrl(host, port) });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  return postgresUrl(host, port, name);
+}
+
 export function findPgBin(tool: string): string {
   const root = '/usr/lib/postgresql';
   const versions = fs.existsSync(root) ? fs.readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
@@ -64,7 +82,7 @@ export async function startPostgres(owner: ProcessOwner, host = '127.0.0.1'): Pr
     '-c', 'max_connections=200', '-c', 'shared_buffers=64MB',
   ];
   let proc = owner.spawn({ name: `postgres-${port}`, command: findPgBin('postgres'), args, ...ids });
-  const url = `postgres://postgres@${host}:${port}/postgres`;
+  const url = postgresUrl(host, port);
   await waitForPostgres(url, proc);
   const handle: PostgresHandle = {
     host,
@@ -73,17 +91,7 @@ export async function startPostgres(owner: ProcessOwner, host = '127.0.0.1'): Pr
     get process() {
       return proc;
     },
-    async createDatabase(name) {
-      if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`invalid database name ${name}`);
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        await client.query(`CREATE DATABASE ${name}`);
-      } finally {
-        await client.end();
-      }
-      return `postgres://postgres@${host}:${port}/${name}`;
-    },
+    createDatabase: (name) => createDatabase(host, port, name),
     async stop() {
       // SIGINT is Postgres' "fast shutdown": clients are disconnected at once.
       await proc.stop(5000, 'SIGINT');
