@@ -167,7 +167,9 @@ test('DELETE /subscriptions/:symbol unsubscribes and the stream confirms it', as
 });
 
 test('position sync subscribes symbols held at the gateway, and counts failures without crashing when the gateway is down', async (ctx) => {
-  assert.ok(((await metric(ctx, 'market_data_position_syncs_total', { status: 'success' })) ?? 0) >= 1);
+  // The first sync runs POSITION_SYNC_MS after start and needs a gateway round trip: on a loaded machine the tests
+  // above can finish before it has, so wait for it rather than assume it.
+  await waitMetric(ctx, 'market_data_position_syncs_total', (v) => v >= 1, 10000, { status: 'success' });
   // A DRY_RUN fill needs a price; market-data is not subscribed to TSLA, so seed its quote by hand.
   await ctx.client.hset('quote:TSLA', { bid: 199.5, ask: 200.5, price: 200, ts: new Date().toISOString() });
   const order = await fetch(`${ctx.gateway!.url}/orders`, json({ client_order_id: 'md-test-1', symbol: 'TSLA', side: 'buy', qty: 3, type: 'market' }));
@@ -189,12 +191,16 @@ test('reconnects after wsDrop: status goes 0, reconnect attempts climb, then sta
   await waitMetric(ctx, 'market_data_websocket_connection_status', (v) => v === 1);
   const before = (await metric(ctx, 'market_data_reconnect_attempts_total')) ?? 0;
   await ctx.fake.setFaults({ wsDrop: true });
-  await waitMetric(ctx, 'market_data_websocket_connection_status', (v) => v === 0, 2000);
-  await waitMetric(ctx, 'market_data_reconnect_attempts_total', (v) => v >= before + 2, 3000);
-  assert.is((await fetch(`${ctx.md.url}/ready`)).status, 503);
-  // The wanted set survives the outage: absence alerts gate on it, so it must not drop to 0 with the socket.
-  assert.ok(((await metric(ctx, 'market_data_subscribed_symbols_current')) ?? 0) >= 2, 'subscribed symbols kept while disconnected');
-  await ctx.fake.setFaults({ wsDrop: false });
+  try {
+    await waitMetric(ctx, 'market_data_websocket_connection_status', (v) => v === 0, 2000);
+    await waitMetric(ctx, 'market_data_reconnect_attempts_total', (v) => v >= before + 2, 3000);
+    assert.is((await fetch(`${ctx.md.url}/ready`)).status, 503);
+    // The wanted set survives the outage: absence alerts gate on it, so it must not drop to 0 with the socket.
+    assert.ok(((await metric(ctx, 'market_data_subscribed_symbols_current')) ?? 0) >= 2, 'subscribed symbols kept while disconnected');
+  } finally {
+    // Cleared even when an assertion fails, so the tests after this one do not inherit a dead feed.
+    await ctx.fake.setFaults({ wsDrop: false });
+  }
   const t0 = Date.now();
   await waitMetric(ctx, 'market_data_websocket_connection_status', (v) => v === 1, 6000);
   process.stdout.write(`    reconnected ${Date.now() - t0} ms after the drop ended\n`);
@@ -209,15 +215,18 @@ test('a silent stream (wsSilent) is detected as stale: status 0 and a reconnect,
   const before = (await metric(ctx, 'market_data_reconnect_attempts_total')) ?? 0;
   const t0 = Date.now();
   await ctx.fake.setFaults({ wsSilent: true });
-  await waitMetric(ctx, 'market_data_websocket_connection_status', (v) => v === 0, STALE_AFTER_MS + 2000, {});
-  const detectedMs = Date.now() - t0;
-  process.stdout.write(`    stale stream detected after ${detectedMs} ms (STALE_AFTER_MS ${STALE_AFTER_MS})\n`);
-  assert.ok(detectedMs >= STALE_AFTER_MS - 50, `not before STALE_AFTER_MS (${detectedMs} ms)`);
-  await waitMetric(ctx, 'market_data_reconnect_attempts_total', (v) => v > before, 3000);
-  // Reconnected sockets stay silent too, so the status must not flap back to 1 while the fault lasts.
-  await new Promise((r) => setTimeout(r, STALE_AFTER_MS));
-  assert.is(await metric(ctx, 'market_data_websocket_connection_status'), 0);
-  await ctx.fake.setFaults({ wsSilent: false });
+  try {
+    await waitMetric(ctx, 'market_data_websocket_connection_status', (v) => v === 0, STALE_AFTER_MS + 2000, {});
+    const detectedMs = Date.now() - t0;
+    process.stdout.write(`    stale stream detected after ${detectedMs} ms (STALE_AFTER_MS ${STALE_AFTER_MS})\n`);
+    assert.ok(detectedMs >= STALE_AFTER_MS - 50, `not before STALE_AFTER_MS (${detectedMs} ms)`);
+    await waitMetric(ctx, 'market_data_reconnect_attempts_total', (v) => v > before, 3000);
+    // Reconnected sockets stay silent too, so the status must not flap back to 1 while the fault lasts.
+    await new Promise((r) => setTimeout(r, STALE_AFTER_MS));
+    assert.is(await metric(ctx, 'market_data_websocket_connection_status'), 0);
+  } finally {
+    await ctx.fake.setFaults({ wsSilent: false });
+  }
   await waitMetric(ctx, 'market_data_websocket_connection_status', (v) => v === 1, 6000);
 });
 
