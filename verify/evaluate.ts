@@ -50,7 +50,7 @@ const iso = (t: number): string => new Date(t).toISOString();
 const SKEW_MS = 1000;
 
 function outcomeFor(w: ScenarioWindow, exp: ExpectedAlert, episodes: readonly Episode[]): AlertOutcome {
-  const base = {
+  const base: Omit<AlertOutcome, 'verdict' | 'detail' | 'stages'> = {
     alertname: exp.alertname,
     service: exp.service,
     scenario: w.id,
@@ -70,6 +70,8 @@ function outcomeFor(w: ScenarioWindow, exp: ExpectedAlert, episodes: readonly Ep
     return { ...base, verdict: 'missed', detail: 'never became pending', stages: { firstBadSampleS: secs(w.injectedAt, bad) } };
   }
   const recovered = w.recoveredAt;
+  // The expectation may leave the service open; the alert's own label names it.
+  if (base.service === undefined && ep.service) base.service = ep.service;
   const stages = {
     firstBadSampleS: secs(w.injectedAt, bad),
     pendingS: Math.max(0, secs(w.injectedAt, ep.activeAt) ?? 0),

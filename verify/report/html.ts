@@ -9,10 +9,11 @@ const STAGE_COLORS = { detect: '#f0ad4e', pending: '#5bc0de', firing: '#d9534f',
 
 function timeline(a: AlertOutcome): string {
   const s = a.stages;
-  const width = 640;
+  const width = 980;
+  const labelW = 340;
   const height = 34;
   const maxS = Math.max(90, a.deadlineS * 1.5, (s.notifiedS ?? 0) + 5);
-  const x = (t: number): number => 130 + (Math.min(t, maxS) / maxS) * (width - 140);
+  const x = (t: number): number => labelW + (Math.min(t, maxS) / maxS) * (width - labelW - 10);
   const bars: string[] = [];
   const bar = (from: number | undefined, to: number | undefined, color: string, label: string): void => {
     if (from === undefined || to === undefined || to < from) return;
@@ -26,19 +27,20 @@ function timeline(a: AlertOutcome): string {
   const label = `${a.alertname}${a.service ? ` (${a.service})` : ''}`;
   const color = a.verdict === 'pass' ? '#222' : '#b00';
   return `<svg width="${width}" height="${height}" role="img" aria-label="${esc(label)}">
-<text x="0" y="20" font-size="11" fill="${color}">${esc(label.length > 22 ? `${label.slice(0, 21)}…` : label)}</text>
-<line x1="130" y1="26" x2="${width - 10}" y2="26" stroke="#ccc"/>
+<text x="0" y="20" font-size="11" fill="${color}">${esc(label.length > 56 ? `${label.slice(0, 55)}…` : label)}</text>
+<line x1="${labelW}" y1="26" x2="${width - 10}" y2="26" stroke="#ccc"/>
 ${bars.join('\n')}
 <line x1="${deadline.toFixed(1)}" y1="2" x2="${deadline.toFixed(1)}" y2="30" stroke="#b00" stroke-dasharray="3,2"><title>${a.deadlineS}s deadline</title></line>
-${s.notifiedS !== undefined ? `<text x="${(x(s.notifiedS) + 4).toFixed(1)}" y="20" font-size="10">${s.notifiedS.toFixed(1)}s</text>` : '<text x="140" y="20" font-size="10" fill="#b00">never notified</text>'}
+${s.notifiedS !== undefined ? `<text x="${(x(s.notifiedS) + 4).toFixed(1)}" y="20" font-size="10">${s.notifiedS.toFixed(1)}s</text>` : `<text x="${labelW + 10}" y="20" font-size="10" fill="#b00">never notified</text>`}
 </svg>`;
 }
 
 export function renderHtml(report: RunReport): string {
   const alerts = allAlerts(report);
   const rows = alerts
-    .map((a) => `<tr class="${a.verdict === 'pass' ? 'ok' : 'bad'}">${alertRow(a).map((c) => `<td>${esc(c)}</td>`).join('')}<td>${timeline(a)}</td></tr>`)
+    .map((a) => `<tr class="${a.verdict === 'pass' ? 'ok' : 'bad'}">${alertRow(a).map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`)
     .join('\n');
+  const timelines = alerts.map((a) => `<div class="tl">${timeline(a)}<span class="sc">${esc(a.scenario)}</span></div>`).join('\n');
   const failures = report.rules.filter((r) => !r.passed).map((r) => `<li><b>${esc(r.alertname)}</b>: ${esc(r.reasons.join('; '))}</li>`).join('');
   const fps = report.falsePositives.map((f) => `<li>${esc(f.alertname)}${f.service ? ` (${esc(f.service)})` : ''} ${f.state} at ${esc(f.at)} during ${esc(f.during)}</li>`).join('');
   const legend = Object.entries({ 'fault → pending': STAGE_COLORS.detect, 'pending → firing': STAGE_COLORS.pending, 'firing → notified': STAGE_COLORS.notify })
@@ -50,16 +52,19 @@ export function renderHtml(report: RunReport): string {
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}
 table{border-collapse:collapse}td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:middle;white-space:nowrap}
 tr.bad td{background:#fff3f3}.summary{font-size:18px}.legend span{margin-right:14px}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}
+.tl{display:flex;align-items:center;gap:8px}.tl .sc{font-size:11px;color:#666}
 </style></head><body>
 <h1>verify-alerts run ${esc(report.runId)}</h1>
 <p class="summary"><b>${report.passed} passed, ${report.failed} failed</b> · wall ${report.wallS.toFixed(0)} s · started ${esc(report.startedAt)}</p>
 <ul>${qualityLines(report).map((l) => `<li>${esc(l)}</li>`).join('')}</ul>
 ${failures ? `<h2>Failures</h2><ul>${failures}</ul>` : ''}
 ${fps ? `<h2>Alerts that fired without their fault</h2><ul>${fps}</ul>` : ''}
-<h2>Alerts</h2><p class="legend">${legend} <span>red dashed line: deadline</span></p>
-<table><thead><tr>${[...COLUMNS, 'timeline (s after fault)'].map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>
+<h2>Alerts</h2>
+<table><thead><tr>${COLUMNS.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>
 ${rows}
 </tbody></table>
+<h2>Timelines (seconds after the fault)</h2><p class="legend">${legend} <span>red dashed line: deadline</span></p>
+${timelines}
 <h2>Pre-flight</h2><ul>${report.preflight.checks.map((c) => `<li>${c.ok ? 'ok' : '<b>FAILED</b>'}: ${esc(c.name)} ${esc(c.detail)}</li>`).join('')}</ul>
 </body></html>
 `;
