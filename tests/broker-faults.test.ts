@@ -25,7 +25,7 @@ test.after(async (ctx) => {
 });
 
 test('reads the fault-free state', async (ctx) => {
-  assert.equal(await ctx.faults!.get(), { latencyMs: 0, errorRate: 0, rejectRate: 0, refuseConnections: false, wsDrop: false, wsSilent: false, marketOpen: true });
+  assert.equal(await ctx.faults!.get(), { latencyMs: 0, errorRate: 0, errorSymbols: [], rejectRate: 0, refuseConnections: false, wsDrop: false, wsSilent: false, marketOpen: true });
 });
 
 test('merges partial updates and the broker applies them', async (ctx) => {

@@ -66,7 +66,7 @@ function upgradeOutcome(url: string): Promise<number | 'open'> {
 
 test('admin API reads, merges, validates and clears faults', async ({ fake }) => {
   const initial = await admin(fake!, 'GET');
-  assert.equal(initial.body, { latencyMs: 0, errorRate: 0, rejectRate: 0, refuseConnections: false, wsDrop: false, wsSilent: false, marketOpen: true });
+  assert.equal(initial.body, { latencyMs: 0, errorRate: 0, errorSymbols: [], rejectRate: 0, refuseConnections: false, wsDrop: false, wsSilent: false, marketOpen: true });
   await admin(fake!, 'PUT', { latencyMs: 10 });
   const merged = await admin(fake!, 'PUT', { errorRate: 0.1 });
   assert.is(merged.status, 200);
@@ -120,6 +120,29 @@ test('fails about errorRate of REST requests with 500/503 Alpaca bodies', async 
   assert.ok((await metric(fake!, /fake_alpaca_requests_total\{endpoint="GET \/v2\/account",status="503"\} (\d+)/)) > 0);
   await fake!.clearFaults();
   for (let i = 0; i < 50; i++) assert.is((await api(fake!.url, 'GET', '/v2/account')).status, 200);
+});
+
+test('errorSymbols answers 503 to orders for those symbols only, and the metric shows it', async ({ fake }) => {
+  const set = await admin(fake!, 'PUT', { errorSymbols: ['spy'] });
+  assert.is(set.status, 200);
+  assert.equal(set.body.errorSymbols, ['SPY'], 'symbols are upper-cased like order symbols');
+  assert.is(await metric(fake!, /fake_alpaca_fault_active\{fault="error_symbols"\} (\d+)/), 1);
+  const countBefore = ((await api(fake!.url, 'GET', '/v2/orders?status=all&limit=500')).body as Json[]).length;
+  for (let i = 0; i < 3; i++) {
+    const r = await api(fake!.url, 'POST', '/v2/orders', { ...sell, side: 'buy' });
+    assert.is(r.status, 503);
+    assert.equal(r.body, { code: 50300000, message: 'service unavailable for orders in SPY (injected fault errorSymbols)' });
+  }
+  assert.is(((await api(fake!.url, 'GET', '/v2/orders?status=all&limit=500')).body as Json[]).length, countBefore, 'no order created');
+  const other = await api(fake!.url, 'POST', '/v2/orders', { ...sell, symbol: 'AAPL', side: 'buy' });
+  assert.is(other.status, 200, 'other symbols trade normally');
+  assert.is((await api(fake!.url, 'GET', '/v2/account')).status, 200, 'non-order endpoints are untouched');
+  const bad = await admin(fake!, 'PUT', { errorSymbols: [''] });
+  assert.is(bad.status, 400);
+  assert.match(String((bad.body.error as Json).message), /errorSymbols/);
+  await fake!.clearFaults();
+  assert.is(await metric(fake!, /fake_alpaca_fault_active\{fault="error_symbols"\} (\d+)/), 0);
+  assert.is((await api(fake!.url, 'POST', '/v2/orders', { ...sell, side: 'buy' })).status, 200);
 });
 
 test('rejects orders with 403 insufficient buying power at about rejectRate', async ({ fake }) => {

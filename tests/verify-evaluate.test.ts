@@ -3,6 +3,8 @@ import * as assert from 'uvu/assert';
 import { AlertTimeline } from '../verify/timeline.ts';
 import { evaluate, parseExpected, type ScenarioWindow } from '../verify/evaluate.ts';
 import { planWaves } from '../verify/waves.ts';
+import { stuckBatch } from '../verify/matrix.ts';
+import { loadThresholds } from '../alerts/model.ts';
 import { renderHtml } from '../verify/report/html.ts';
 import { renderMarkdown } from '../verify/report/markdown.ts';
 import type { RunReport } from '../verify/results.ts';
@@ -147,6 +149,14 @@ test('shared collateral does not split a wave; an excluded part does', () => {
     s('runs', ['link'], ['RunsFailing']),
   ]);
   assert.equal(waves.map((w) => w.map((x) => x.id)), [['pg', 'redis'], ['kill-gw', 'runs']]);
+});
+
+test('broker-symbol-outage leaves a backlog above the stuck-orders threshold and below ten times it', () => {
+  const threshold = loadThresholds().OrdersStuckPendingSubmit?.threshold ?? NaN;
+  const n = stuckBatch();
+  assert.ok(n > threshold && n < 10 * threshold, `batch ${n} against threshold ${threshold}`);
+  assert.is(stuckBatch({ OrdersStuckPendingSubmit: { for: '5s', threshold: 2.5 } }), 10);
+  assert.throws(() => stuckBatch({}), /OrdersStuckPendingSubmit needs "threshold"/);
 });
 
 test('reports render every alert and the summary', () => {

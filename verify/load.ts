@@ -40,7 +40,11 @@ export async function startBaselineLoad(stack: Stack, log: (line: string) => voi
   log(`baseline load running (${Object.entries(cfg.rates).map(([f, r]) => `${f} ${r}/s`).join(', ')})`);
   let stopped: Promise<void> | undefined;
   return {
-    control: { pauseFlow: (n) => run.pauseFlow(n), resumeFlow: (n) => run.resumeFlow(n) },
+    control: {
+      pauseFlow: (n) => run.pauseFlow(n),
+      resumeFlow: (n) => run.resumeFlow(n),
+      untradedSymbols: cfg.symbols.filter((s) => !cfg.tradeSymbols.includes(s)),
+    },
     summary: () => last,
     stop() {
       stopped ??= run.stop().then((s) => {

@@ -4,6 +4,7 @@ import pg from 'pg';
 import type { ServiceName } from './stack/index.ts';
 import { service, setProxy, passProxy, type Dependency, type FaultContext, type Scenario } from './scenario.ts';
 import { sleep } from './stack/ports.ts';
+import { loadThresholds, numberOf } from '../alerts/model.ts';
 
 /** Kill (SIGKILL) or freeze (SIGSTOP) a service; it inhibits its own alerts while down, so it excludes them. */
 function serviceDown(name: ServiceName, alert: string, how: 'kill' | 'pause', mayAlsoFire: string[], extraTouches: string[] = []): Scenario {
@@ -55,6 +56,11 @@ async function rememberActive(ctx: FaultContext, scenario: string): Promise<void
   const { rows } = await withSignalsDb(ctx, (c) => c.query<{ id: number }>('SELECT id FROM models WHERE active'));
   if (!rows[0]) throw new Error(`${scenario}: the signal service has no active model to begin with`);
   activeBefore.set(scenario, rows[0].id);
+}
+
+/** How many orders broker-symbol-outage leaves stuck: well above OrdersStuckPendingSubmit's threshold, well below ten times it. */
+export function stuckBatch(thresholds = loadThresholds()): number {
+  return Math.ceil(4 * numberOf(thresholds.OrdersStuckPendingSubmit ?? {}, 'threshold', 'OrdersStuckPendingSubmit'));
 }
 
 /** Runs that trade nothing: while order flow is stopped, the harness keeps orchestration runs going on one symbol. */
@@ -163,6 +169,32 @@ export const SCENARIOS: Scenario[] = [
     resetS: 90,
     inject: (ctx) => ctx.broker.set({ errorRate: 1 }).then(() => undefined),
     recover: (ctx) => ctx.broker.set({ errorRate: 0 }).then(() => undefined),
+  },
+  {
+    id: 'broker-symbol-outage',
+    description: 'fake Alpaca answers 503 to orders for one symbol the load does not trade, and the harness places a fixed batch of them',
+    // The backlog is bounded (4x the alert threshold), unlike broker-5xx where it grows with the load: a threshold
+    // raised tenfold never fires here, so this scenario is what proves the threshold itself matters.
+    touches: ['broker:rest', 'order-flow'],
+    expect: ['OrdersStuckPendingSubmit'],
+    // The gateway retries every stuck order each second, and every retry is a broker 503.
+    mayAlsoFire: ['AlpacaApiErrorRateHigh'],
+    async inject(ctx) {
+      const symbol = ctx.load?.untradedSymbols.at(-1);
+      if (!symbol) throw new Error('broker-symbol-outage needs the baseline load running with a symbol it does not trade (SYMBOLS has one left over)');
+      const n = stuckBatch();
+      await ctx.broker.set({ errorSymbols: [symbol] });
+      const stamp = Date.now().toString(36);
+      const placed = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          ctx.call('execution-gateway', 'POST', '/orders', { client_order_id: `verify-stuck-${stamp}-${i}`, symbol, side: 'buy', qty: 1, type: 'market' }),
+        ),
+      );
+      const pending = placed.filter((o) => (o as { status?: string }).status === 'pending_submit').length;
+      if (pending !== n) throw new Error(`broker-symbol-outage: ${pending} of ${n} orders for ${symbol} were kept pending_submit; expected all of them`);
+      ctx.log(`  [broker-symbol-outage] ${n} orders for ${symbol} pending_submit`);
+    },
+    recover: (ctx) => ctx.broker.set({ errorSymbols: [] }).then(() => undefined),
   },
   proxyFault('gateway-link-down', 'execution-gateway', { kind: 'down' }, 'orchestrator and market-data cannot connect to the gateway (link refused)',
     ['OrchestratorExecutionGatewayUnavailable', 'MarketDataPositionSyncFailing'], ['OrchestrationRunsFailing']),

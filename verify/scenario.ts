@@ -10,6 +10,8 @@ export type Dependency = 'postgres' | 'redis' | 'broker' | 'execution-gateway' |
 export interface LoadControl {
   pauseFlow(name: string): void;
   resumeFlow(name: string): void;
+  /** Symbols of the universe the load never orders (neither direct orders nor orchestration runs trade them). */
+  untradedSymbols: readonly string[];
 }
 
 export interface FaultContext {

@@ -7,6 +7,8 @@ import type { FakeAlpacaMetrics, FaultLabel } from './metrics.ts';
 export interface Faults {
   latencyMs: number;
   errorRate: number;
+  /** Orders for these symbols are answered 503, as a partial broker outage (one routing shard down) would. */
+  errorSymbols: string[];
   rejectRate: number;
   refuseConnections: boolean;
   wsDrop: boolean;
@@ -17,6 +19,7 @@ export interface Faults {
 export const NO_FAULTS: Readonly<Faults> = Object.freeze({
   latencyMs: 0,
   errorRate: 0,
+  errorSymbols: [],
   rejectRate: 0,
   refuseConnections: false,
   wsDrop: false,
@@ -29,6 +32,7 @@ export const faultsPatchSchema = z
   .object({
     latencyMs: z.number().int().min(0).max(120_000),
     errorRate: z.number().min(0).max(1),
+    errorSymbols: z.array(z.string().trim().min(1, 'a symbol must not be empty').transform((v) => v.toUpperCase())).max(100),
     rejectRate: z.number().min(0).max(1),
     refuseConnections: z.boolean(),
     wsDrop: z.boolean(),
@@ -42,6 +46,7 @@ export function activeFaults(f: Faults): Record<FaultLabel, boolean> {
   return {
     latency: f.latencyMs > 0,
     error_rate: f.errorRate > 0,
+    error_symbols: f.errorSymbols.length > 0,
     reject_rate: f.rejectRate > 0,
     refuse_connections: f.refuseConnections,
     ws_drop: f.wsDrop,

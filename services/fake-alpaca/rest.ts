@@ -262,6 +262,9 @@ export function createRestApp(deps: RestDeps): Koa {
     if (body.type === 'market' && body.limit_price !== undefined && body.limit_price !== null) {
       throw new BrokerError(422, 40010001, 'limit_price must not be given for market orders');
     }
+    if (deps.faults().errorSymbols.includes(body.symbol)) {
+      throw new BrokerError(503, 50300000, `service unavailable for orders in ${body.symbol} (injected fault errorSymbols)`);
+    }
     if (deps.faults().rejectRate > 0 && deps.random() < deps.faults().rejectRate) {
       metrics.orders.inc({ status: 'rejected' });
       throw insufficientBuyingPower();

@@ -7,6 +7,8 @@ export interface Faults {
   latencyMs: number;
   /** Share (0..1) of REST requests answered 5xx. */
   errorRate: number;
+  /** Orders for these symbols are answered 503 (a partial outage); other symbols trade normally. */
+  errorSymbols: string[];
   /** Share (0..1) of orders rejected 403 "insufficient buying power". */
   rejectRate: number;
   /** Main listener closed: clients get ECONNREFUSED. */
@@ -48,6 +50,7 @@ function isFaults(v: unknown): v is Faults {
   const f = v as Record<string, unknown>;
   return (
     ['latencyMs', 'errorRate', 'rejectRate'].every((k) => typeof f[k] === 'number') &&
+    Array.isArray(f.errorSymbols) && f.errorSymbols.every((s) => typeof s === 'string') &&
     ['refuseConnections', 'wsDrop', 'wsSilent', 'marketOpen'].every((k) => typeof f[k] === 'boolean')
   );
 }
