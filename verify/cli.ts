@@ -105,6 +105,7 @@ async function main(): Promise<void> {
       keep: false,
       controlS: controlS ?? 20,
       mutateRules: (dir) => (mutated = mutateRulesDir(dir, kind, metricsInExpr)),
+      onlyMutated: true,
       // A renamed metric is caught by the pre-flight's exposure check, before any fault.
       skipMatrix: kind === 'metric',
     });

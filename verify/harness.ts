@@ -37,6 +37,8 @@ export interface VerifyOptions {
   maxPerWave?: number;
   /** Rewrites the rule files in the run's copy before Prometheus loads them (mutation testing). */
   mutateRules?: (dir: string) => string[];
+  /** Without `only`, run just the scenarios that expect a rule mutateRules broke (the others cannot catch a mutant). */
+  onlyMutated?: boolean;
   /** Stop after pre-flight and the control window (the metric mutation is caught there; no fault needs injecting). */
   skipMatrix?: boolean;
   log: (line: string) => void;
@@ -81,7 +83,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
     const mutated = opts.mutateRules?.(rulesCopy) ?? [];
     const rules = loadRules(rulesCopy);
     const ruleNames = [...new Set(rules.map((r) => r.alertname))];
-    const scenarios = selectScenarios(opts.scenarios, opts.only);
+    const scenarios = selectScenarios(opts.scenarios, opts.only?.length ? opts.only : opts.onlyMutated && mutated.length ? mutated : undefined);
     log(`verify-alerts ${runId}: ${ruleNames.length} alert rules, ${scenarios.length} scenarios${mutated.length ? `, ${mutated.length} rules mutated` : ''}`);
 
     webhook = await startWebhookReceiver();
