@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { ALERTS_DIR, loadThresholds } from '../alerts/model.ts';
 import { nice, recommendBuckets, snapUp125 } from '../verify/tune/buckets.ts';
 import { bucketize, exactQuantile, fitHistogram, histogramQuantile } from '../verify/tune/fit.ts';
-import { detectionFor, recommendLatency, recommendRate, replayLatencyWindows, tunableAlerts } from '../verify/tune/thresholds.ts';
+import { detectionFor, peakWindowQuantile, recommendLatency, recommendRate, replayLatencyWindows, tunableAlerts } from '../verify/tune/thresholds.ts';
 
 const test = suite('tune: fit and recommendation math');
 
@@ -121,7 +121,18 @@ function timed(seconds: number, value: (i: number) => number): { values: number[
   return { values: Array.from({ length: n }, (_, i) => value(i)), times: Array.from({ length: n }, (_, i) => 1_000_000 + i * 500) };
 }
 
-test('latency threshold: 2x the exact p95 snapped up to a boundary, quiet over every replayed window', () => {
+test('peak window p95: the largest exact p95 over the rule\'s windows, gated by its minimum rate', () => {
+  const a = alert('SlowOrderPlacement');
+  // A minute at 10 ms, then a minute at 30 ms: the windows inside the second minute all have p95 30 ms.
+  const step = timed(120, (i) => (i < 120 ? 0.01 : 0.03));
+  assert.is(peakWindowQuantile(step, a.tuning, 5), 0.03);
+  assert.is(peakWindowQuantile(timed(120, () => 0.01), a.tuning, 5), 0.01);
+  // 2 observations per second never reach a minRate of 5/s: no window counts.
+  assert.ok(Number.isNaN(peakWindowQuantile(step, { ...a.tuning, minRate: 5 }, 5)));
+  assert.ok(Number.isNaN(peakWindowQuantile({ values: [], times: [] }, a.tuning, 5)));
+});
+
+test('latency threshold: 2x the peak window p95 snapped up to a boundary, quiet over every replayed window', () => {
   const a = alert('SlowOrderPlacement');
   assert.is(a.kind, 'latency');
   assert.is(a.metric, 'execution_gateway_order_placement_duration_seconds');
@@ -130,24 +141,28 @@ test('latency threshold: 2x the exact p95 snapped up to a boundary, quiet over e
   const samples = { values: shuffled, times: shuffled.map((_, i) => 1_000_000 + i * 500) };
   const rec = recommendLatency(a, samples, (thr) => recommendBuckets(shuffled, { thresholds: [thr], targetRelError: 0.1, maxBuckets: 20 }).bounds);
   const p95 = exactQuantile([...values].sort((x, y) => x - y), 0.95);
-  assert.is(rec.baseline, p95);
-  assert.is(rec.recommended, snapUp125(2 * p95));
+  assert.is(rec.overallP95, p95);
+  assert.is(rec.baseline, Math.max(p95, peakWindowQuantile(samples, a.tuning, 5)));
+  assert.ok(rec.baseline >= p95);
+  assert.is(rec.recommended, snapUp125(2 * rec.baseline));
   assert.is(rec.replay!.firing, 0);
   assert.ok(rec.replay!.windows > 20);
   assert.ok(rec.applicable);
   assert.ok(rec.detectionRecommended.worstCaseS < rec.detectionNow.worstCaseS, 'a lower threshold completes sooner, so it is detected sooner');
 });
 
-test('latency threshold: a baseline burst that would page at 2x p95 raises it until no window fires', () => {
+test('latency threshold: a baseline burst sets the peak, so the threshold clears it instead of paging on it', () => {
   const a = alert('SlowOrderPlacement');
   // 2 minutes at 10 ms with one 5 s burst at 80 ms (4% of the run): p95 over the run stays 10 ms, but that burst's windows exceed 2x.
   const samples = timed(120, (i) => (i >= 100 && i < 110 ? 0.08 : 0.01));
   const boundsFor = (thr: number): number[] => recommendBuckets(samples.values, { thresholds: [thr], targetRelError: 0.1, maxBuckets: 20 }).bounds;
   const rec = recommendLatency(a, samples, boundsFor);
-  assert.is(rec.baseline, 0.01);
-  assert.is(rec.raw, 0.02);
-  assert.is(rec.recommended, 0.1);
-  assert.match(rec.notes.join(' '), /0\.02 s would have fired/);
+  assert.is(rec.overallP95, 0.01);
+  assert.is(rec.baseline, 0.08);
+  assert.is(rec.raw, 0.16);
+  assert.is(rec.recommended, 0.2);
+  assert.is(rec.replay!.firing, 0);
+  // 2x the whole-run p95 would have paged on the burst.
   assert.is(replayLatencyWindows(samples, boundsFor(0.02), { ...a.tuning, threshold: 0.02 }, 5).firing > 0, true);
 });
 

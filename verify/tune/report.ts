@@ -55,7 +55,7 @@ export function renderMarkdown(r: TuneResult): string {
     '|---|---|---|---|---|---|---|---|---|---|',
     ...r.thresholds.map(
       (t) =>
-        `| ${t.alert} | ${t.kind} | ${fmtThr(t, t.baseline)}${t.kind === 'latency' ? ' (p95)' : ' (peak)'} | ${fmtThr(t, t.raw)} | ${fmtThr(t, t.current)} | ${t.applicable ? '' : '(not applicable) '}${fmtThr(t, t.recommended)} | ${t.detectionNow.worstCaseS} s | ${t.detectionRecommended.worstCaseS} s | ${t.detectionRecommended.stepFaultS === undefined ? '-' : `${t.detectionRecommended.stepFaultS} s`} | ${t.notes.join('; ')} |`,
+        `| ${t.alert} | ${t.kind} | ${fmtThr(t, t.baseline)}${t.kind === 'latency' ? ` (peak window p95; run p95 ${fmtThr(t, t.overallP95 ?? NaN)})` : ' (peak)'} | ${fmtThr(t, t.raw)} | ${fmtThr(t, t.current)} | ${t.applicable ? '' : '(not applicable) '}${fmtThr(t, t.recommended)} | ${t.detectionNow.worstCaseS} s | ${t.detectionRecommended.worstCaseS} s | ${t.detectionRecommended.stepFaultS === undefined ? '-' : `${t.detectionRecommended.stepFaultS} s`} | ${t.notes.join('; ')} |`,
     ),
     '',
     '## Histograms',

@@ -97,12 +97,37 @@ export function replayLatencyWindows(samples: TimedSamples, bounds: readonly num
   return { windows, firing, maxP95 };
 }
 
+/**
+ * The baseline peak of the latency alert's own quantity: the exact p95 of the observations in each window the rule
+ * evaluates (gated by minRate like the rule), largest over the run. NaN when no window was gated in.
+ */
+export function peakWindowQuantile(samples: TimedSamples, tuning: Tuning, evalS: number, q = 0.95): number {
+  const windowMs = seconds(tuning.window ?? '0s') * 1000;
+  const minRate = tuning.minRate ?? 0;
+  const order = samples.times.map((t, i) => [t, samples.values[i]!] as const).sort((a, b) => a[0] - b[0]);
+  if (order.length === 0 || windowMs <= 0) return NaN;
+  let peak = NaN;
+  let lo = 0;
+  let hi = 0;
+  for (let t = order[0]![0] + windowMs; t <= order[order.length - 1]![0] + evalS * 1000; t += evalS * 1000) {
+    while (hi < order.length && order[hi]![0] <= t) hi++;
+    while (lo < hi && order[lo]![0] <= t - windowMs) lo++;
+    if ((hi - lo) / (windowMs / 1000) <= minRate) continue;
+    const p = exactQuantile(order.slice(lo, hi).map((x) => x[1]).sort((a, b) => a - b), q);
+    if (!(p <= peak)) peak = p;
+  }
+  return peak;
+}
+
 export interface ThresholdRecommendation {
   alert: string;
   kind: TunableAlert['kind'];
   current: number;
-  /** Latency: exact p95 of the baseline; rates/counts: the largest value the alert's expression took on baseline. */
+  /** The baseline peak of what the alert compares: latency, the largest exact p95 over the rule's windows; rates/counts,
+   * the largest value the alert's expression took. */
   baseline: number;
+  /** Latency only: exact p95 over the whole baseline, for reference (the peak is what a window actually sees). */
+  overallP95?: number;
   raw: number;
   recommended: number;
   notes: string[];
@@ -114,7 +139,12 @@ export interface ThresholdRecommendation {
   applicable: boolean;
 }
 
-/** Latency: 2x exact p95, snapped up to a 1-2-2.5-5 boundary, bumped further while any baseline window would fire. */
+/**
+ * Latency: 2x the baseline peak (the largest exact p95 over the rule's own windows), snapped up to a 1-2-2.5-5
+ * boundary, bumped further while any baseline window would fire through the buckets. The peak, not the p95 of the whole
+ * run: 2x a whole-run p95 of a few milliseconds sat inside ordinary jitter on a shared machine and paged on noise in
+ * verify-alerts (SlowAlpacaRequests at 10 ms, 2026-11-26).
+ */
 export function recommendLatency(alert: TunableAlert, samples: TimedSamples, boundsFor: (threshold: number) => number[], timing: Timing = loadTiming()): ThresholdRecommendation {
   const current = alert.tuning.threshold!;
   const sorted = [...samples.values].sort((a, b) => a - b);
@@ -123,7 +153,11 @@ export function recommendLatency(alert: TunableAlert, samples: TimedSamples, bou
   if (sorted.length === 0) {
     return { alert: alert.name, kind: alert.kind, current, baseline: NaN, raw: NaN, recommended: current, notes: ['no observations on baseline; threshold kept'], detectionNow, detectionRecommended: detectionNow, applicable: false };
   }
-  const baseline = exactQuantile(sorted, 0.95);
+  const overallP95 = exactQuantile(sorted, 0.95);
+  const peak = peakWindowQuantile(samples, alert.tuning, timing.evalS);
+  // No window busy enough for the rule's minRate gate: fall back to the whole-run p95, and say so.
+  const baseline = Number.isNaN(peak) ? overallP95 : Math.max(peak, overallP95);
+  if (Number.isNaN(peak)) notes.push(`no ${alert.tuning.window} window reached the rule's minimum rate; from the whole-run p95`);
   const raw = 2 * baseline;
   let recommended = snapUp125(raw);
   let replay = replayLatencyWindows(samples, boundsFor(recommended), { ...alert.tuning, threshold: recommended }, timing.evalS);
@@ -133,7 +167,7 @@ export function recommendLatency(alert: TunableAlert, samples: TimedSamples, bou
     recommended = next;
     replay = replayLatencyWindows(samples, boundsFor(recommended), { ...alert.tuning, threshold: recommended }, timing.evalS);
   }
-  return finish(alert, { current, baseline, raw, recommended, notes, detectionNow, replay }, timing);
+  return { ...finish(alert, { current, baseline, raw, recommended, notes, detectionNow, replay }, timing), overallP95 };
 }
 
 /**
