@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadThresholds } from '../alerts/model.ts';
 import { analyze, type TuneResult } from '../verify/tune/analyze.ts';
-import { histogramNames, measureBaseline, type Measurement } from '../verify/tune/measure.ts';
+import { histogramNames, measureBaseline, readSamples, writeSamples, type Measurement } from '../verify/tune/measure.ts';
 import { writeReport } from '../verify/tune/report.ts';
 
 interface Ctx {
@@ -52,6 +52,14 @@ test("Prometheus' histogram_quantile over the interval equals the replay of the 
     }
   }
   assert.ok(compared >= 15, `only ${compared} quantiles compared`);
+});
+
+test('a saved measurement reads back and gives the same analysis (tune-thresholds --from)', (ctx) => {
+  const dir = path.join(ctx.dir!, 'saved');
+  writeSamples(dir, ctx.m!);
+  const again = analyze(readSamples(dir), loadThresholds(), { targetRelError: 0.1, maxBuckets: 16 });
+  assert.equal(again, ctx.r);
+  assert.throws(() => readSamples(ctx.dir!), /no samples\.json there/);
 });
 
 test('client-side timings include the server time: place_order median is at least the placement median', (ctx) => {

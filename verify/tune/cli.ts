@@ -1,13 +1,12 @@
 // npm run tune-thresholds [-- --duration 60 --target-error 0.1 --max-buckets 16 --out DIR --from DIR --apply]: measure the
 // baseline (or reuse one saved by an earlier run with --from), report the histogram fit and recommended buckets/thresholds,
 // and with --apply write them and rerun the alert checks.
-import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadThresholds, ROOT_DIR } from '../../alerts/model.ts';
 import { analyze } from './analyze.ts';
 import { applyRecommendation } from './apply.ts';
-import { measureBaseline, type Measurement } from './measure.ts';
+import { measureBaseline, readSamples, writeSamples } from './measure.ts';
 import { writeReport } from './report.ts';
 
 /** Short enough for CI, long enough for a few hundred observations of the busier histograms. */
@@ -17,18 +16,6 @@ function positive(name: string, text: string): number {
   const v = Number(text);
   if (!(v > 0) || !Number.isFinite(v)) throw new Error(`--${name} must be a positive number (got "${text}")`);
   return v;
-}
-
-const SAMPLES_FILE = 'samples.json';
-
-function readSamples(dir: string): Measurement {
-  const file = path.join(dir, SAMPLES_FILE);
-  if (!fs.existsSync(file)) throw new Error(`--from ${dir}: no ${SAMPLES_FILE} there; point it at the folder of an earlier tune-thresholds run`);
-  const m = JSON.parse(fs.readFileSync(file, 'utf8')) as Measurement;
-  if (!Array.isArray(m.histograms) || !m.histograms.every((h) => Array.isArray(h.values) && Array.isArray(h.times))) {
-    throw new Error(`--from ${dir}: ${SAMPLES_FILE} holds no exact histogram samples`);
-  }
-  return m;
 }
 
 async function main(): Promise<void> {
@@ -48,9 +35,7 @@ async function main(): Promise<void> {
   const log = (line: string): void => void process.stdout.write(`${line}\n`);
   const thresholds = loadThresholds();
   const measurement = values.from ? readSamples(path.resolve(values.from)) : await measureBaseline({ durationS, outDir, thresholds, log });
-  fs.mkdirSync(outDir, { recursive: true });
-  // Every exact observation, so the analysis can be redone (other bucket budget, new rule) without a new baseline.
-  fs.writeFileSync(path.join(outDir, SAMPLES_FILE), JSON.stringify(measurement));
+  writeSamples(outDir, measurement);
   if (values.from) log(`reusing the baseline measured ${measurement.startedAt} (${measurement.durationS} s) from ${values.from}`);
   const result = analyze(measurement, thresholds, opts);
   const files = writeReport(outDir, result, measurement);

@@ -205,3 +205,24 @@ export function clientTimings(rawFile: string): ClientTiming[] {
     })
     .sort((a, b) => a.name.localeCompare(b.name));
 }
+
+const SAMPLES_FILE = 'samples.json';
+
+/** Every exact observation of a measurement, so the analysis can be redone (other bucket budget, new rule) without a new baseline. */
+export function writeSamples(dir: string, m: Measurement): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, SAMPLES_FILE);
+  fs.writeFileSync(file, JSON.stringify(m));
+  return file;
+}
+
+/** The measurement an earlier tune-thresholds run saved in `dir` (its report folder). */
+export function readSamples(dir: string): Measurement {
+  const file = path.join(dir, SAMPLES_FILE);
+  if (!fs.existsSync(file)) throw new Error(`--from ${dir}: no ${SAMPLES_FILE} there; point it at the report folder of an earlier tune-thresholds run`);
+  const m = JSON.parse(fs.readFileSync(file, 'utf8')) as Measurement;
+  if (!Array.isArray(m.histograms) || !m.histograms.every((h) => Array.isArray(h.values) && Array.isArray(h.times) && h.values.length === h.times.length)) {
+    throw new Error(`--from ${dir}: ${SAMPLES_FILE} holds no exact histogram samples`);
+  }
+  return m;
+}
