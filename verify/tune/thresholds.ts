@@ -72,28 +72,15 @@ export interface WindowReplay {
  * quantile is the same; `for` is ignored (a stricter check).
  */
 export function replayLatencyWindows(samples: TimedSamples, bounds: readonly number[], tuning: Tuning, evalS: number): WindowReplay {
-  const windowMs = seconds(tuning.window ?? '0s') * 1000;
   const threshold = tuning.threshold ?? Infinity;
-  const minRate = tuning.minRate ?? 0;
-  const order = samples.times.map((t, i) => [t, samples.values[i]!] as const).sort((a, b) => a[0] - b[0]);
-  if (order.length === 0 || windowMs <= 0) return { windows: 0, firing: 0, maxP95: NaN };
-  const first = order[0]![0];
-  const last = order[order.length - 1]![0];
   let windows = 0;
   let firing = 0;
   let maxP95 = NaN;
-  let lo = 0;
-  let hi = 0;
-  for (let t = first + windowMs; t <= last + evalS * 1000; t += evalS * 1000) {
-    while (hi < order.length && order[hi]![0] <= t) hi++;
-    while (lo < hi && order[lo]![0] <= t - windowMs) lo++;
-    windows++;
-    const inWindow = order.slice(lo, hi).map((x) => x[1]);
-    if (inWindow.length / (windowMs / 1000) <= minRate) continue;
+  eachGatedWindow(samples, tuning, evalS, (inWindow) => {
     const p95 = histogramQuantile(0.95, bucketize(inWindow, bounds));
     if (!(p95 <= maxP95)) maxP95 = p95;
     if (p95 > threshold) firing++;
-  }
+  }, () => windows++);
   return { windows, firing, maxP95 };
 }
 
@@ -102,21 +89,32 @@ export function replayLatencyWindows(samples: TimedSamples, bounds: readonly num
  * evaluates (gated by minRate like the rule), largest over the run. NaN when no window was gated in.
  */
 export function peakWindowQuantile(samples: TimedSamples, tuning: Tuning, evalS: number, q = 0.95): number {
+  let peak = NaN;
+  eachGatedWindow(samples, tuning, evalS, (inWindow) => {
+    const p = exactQuantile([...inWindow].sort((x, y) => x - y), q);
+    if (!(p <= peak)) peak = p;
+  });
+  return peak;
+}
+
+/**
+ * Steps through the run as the rule would, one evaluation interval at a time, and hands `fn` the observations of the
+ * rule's window at each step whose rate passes its minRate gate; `onWindow` sees every step.
+ */
+function eachGatedWindow(samples: TimedSamples, tuning: Tuning, evalS: number, fn: (inWindow: number[]) => void, onWindow: () => void = () => undefined): void {
   const windowMs = seconds(tuning.window ?? '0s') * 1000;
   const minRate = tuning.minRate ?? 0;
-  const order = samples.times.map((t, i) => [t, samples.values[i]!] as const).sort((a, b) => a[0] - b[0]);
-  if (order.length === 0 || windowMs <= 0) return NaN;
-  let peak = NaN;
+  const order = samples.times.map((t, i) => [t, samples.values[i]!] as const).sort((x, y) => x[0] - y[0]);
+  if (order.length === 0 || windowMs <= 0) return;
   let lo = 0;
   let hi = 0;
   for (let t = order[0]![0] + windowMs; t <= order[order.length - 1]![0] + evalS * 1000; t += evalS * 1000) {
     while (hi < order.length && order[hi]![0] <= t) hi++;
     while (lo < hi && order[lo]![0] <= t - windowMs) lo++;
+    onWindow();
     if ((hi - lo) / (windowMs / 1000) <= minRate) continue;
-    const p = exactQuantile(order.slice(lo, hi).map((x) => x[1]).sort((a, b) => a - b), q);
-    if (!(p <= peak)) peak = p;
+    fn(order.slice(lo, hi).map((x) => x[1]));
   }
-  return peak;
 }
 
 export interface ThresholdRecommendation {
