@@ -8,11 +8,13 @@ import { loadRules, missingMetrics, referencedMetrics, scrapeMetricNames } from 
 import { ALERTS_DIR, loadThresholds } from '../alerts/model.ts';
 import { PANELS } from '../alerts/panels.ts';
 import { startStack, type Stack } from '../verify/stack/index.ts';
+import { AlertTimeline, type ObservedAlert } from '../verify/timeline.ts';
+import { labelsFingerprint } from '../verify/fingerprint.ts';
 
 interface Notification {
   receiver: string;
   status: string;
-  alerts: Array<{ labels: Record<string, string> }>;
+  alerts: Array<{ status: string; labels: Record<string, string>; fingerprint: string; startsAt: string }>;
 }
 
 interface Ctx {
@@ -145,6 +147,23 @@ test('the Watchdog reaches the harness webhook through the watchdog route, stamp
   const n = await waitFor('Watchdog notification', 30_000, async () => ctx.notifications.find((x) => x.alerts.some((a) => a.labels.alertname === 'Watchdog')));
   assert.is(n.receiver, 'watchdog');
   assert.is(n.alerts[0]!.labels.run_id, RUN_ID);
+});
+
+test('a polled alert and its notification are one episode: same fingerprint (external labels included) and startsAt', async (ctx) => {
+  const n = await waitFor('Watchdog notification', 30_000, async () => ctx.notifications.find((x) => x.alerts.some((a) => a.labels.alertname === 'Watchdog')));
+  const notified = n.alerts.find((a) => a.labels.alertname === 'Watchdog')!;
+  assert.is(labelsFingerprint(notified.labels), notified.fingerprint, 'our fingerprint is Alertmanager\'s');
+  const polled = (await api<{ alerts: ObservedAlert[] }>(ctx, '/api/v1/alerts')).alerts;
+  const watchdog = polled.find((a) => a.labels.alertname === 'Watchdog')!;
+  assert.is(watchdog.labels.run_id, undefined, 'Prometheus adds external labels only when it sends');
+  const tl = new AlertTimeline({ run_id: RUN_ID });
+  tl.observe(polled, Date.now());
+  tl.notify([notified], Date.now());
+  const ep = tl.episodes().find((e) => e.alertname === 'Watchdog')!;
+  assert.is(ep.fingerprint, notified.fingerprint);
+  assert.ok(ep.activeAt <= Date.parse(notified.startsAt), 'FiredAt is not before activeAt');
+  assert.is(ep.startsAt, Date.parse(notified.startsAt));
+  assert.ok(ep.notifiedAt !== undefined && ep.observed);
 });
 
 test('a tripped circuit breaker is notified to the critical receiver within its static worst case', async (ctx) => {

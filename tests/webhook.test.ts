@@ -6,6 +6,7 @@ import { ProcessOwner } from '../verify/stack/processes.ts';
 import { startAlertmanager, type AlertmanagerHandle } from '../verify/stack/alertmanager.ts';
 import { startWebhookReceiver, type Notification, type WebhookReceiver } from '../verify/webhook.ts';
 import { AlertmanagerApi } from '../verify/alertmanager-api.ts';
+import { labelsFingerprint } from '../verify/fingerprint.ts';
 
 interface Ctx {
   owner?: ProcessOwner;
@@ -78,6 +79,7 @@ test('receives a firing notification after group_wait and the resolution after g
   assert.equal(firing.groupLabels, { alertname: 'WebhookProbe', service: 'svc-a' });
   assert.is(firing.alerts.length, 1);
   assert.is(firing.alerts[0]!.status, 'firing');
+  assert.is(firing.alerts[0]!.fingerprint, labelsFingerprint(alert.labels), 'Alertmanager fingerprints the labels as verify/fingerprint.ts does');
   assert.is(firing.alerts[0]!.annotations.summary, 'probe');
   assert.is(firing.alerts[0]!.fingerprint, held[0]!.fingerprint);
 
