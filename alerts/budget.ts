@@ -52,7 +52,12 @@ export interface BudgetRow {
 }
 
 export function loadTiming(file = path.join(ALERTS_DIR, 'prometheus.yml')): Timing {
-  const global = (parse(fs.readFileSync(file, 'utf8')) as { global?: Record<string, string> }).global ?? {};
+  return parseTiming(fs.readFileSync(file, 'utf8'));
+}
+
+/** Scrape and evaluation timing from a Prometheus config's text (a file, or what a running Prometheus reports). */
+export function parseTiming(yamlText: string): Timing {
+  const global = (parse(yamlText) as { global?: Record<string, string> } | null)?.global ?? {};
   // Prometheus' own defaults apply when a field is absent.
   return {
     scrapeS: seconds(global.scrape_interval ?? '1m'),

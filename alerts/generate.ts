@@ -6,7 +6,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
 import { CATALOG } from './catalog.ts';
-import { budgetRow, harnessRoute, loadTiming, type BudgetRow, type Rule, type Timing } from './budget.ts';
+import { BUDGET_S, budgetRow, harnessRoute, loadTiming, type BudgetRow, type Rule, type Timing } from './budget.ts';
 import { ALERTS_DIR, CATEGORIES, DASHBOARDS, GRAFANA_URL, loadThresholds, type AlertDef, type Category, type Tuning } from './model.ts';
 import { PANELS } from './panels.ts';
 import { STEP_S } from './series.ts';
@@ -172,7 +172,7 @@ export function renderAll(thresholds: Record<string, Tuning> = loadThresholds(),
     `${JSON.stringify(
       {
         generatedBy: 'alerts/generate.ts',
-        budgetS: 60,
+        budgetS: BUDGET_S,
         scrapeIntervalS: timing.scrapeS,
         evaluationIntervalS: timing.evalS,
         alerts: CATALOG.map((def, i) => ({

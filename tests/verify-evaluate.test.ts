@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AlertTimeline } from '../verify/timeline.ts';
+import { labelsFingerprint } from '../verify/fingerprint.ts';
 import { evaluate, parseExpected, type ScenarioWindow } from '../verify/evaluate.ts';
 import { planWaves } from '../verify/waves.ts';
 import { stuckBatch } from '../verify/matrix.ts';
@@ -13,6 +14,10 @@ const test = suite('verify evaluation');
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const at = (s: number): number => T0 + s * 1000;
 const iso = (s: number): string => new Date(at(s)).toISOString();
+/** Judging at a 5 s evaluation interval, with Watchdog always firing. */
+const J = { skewMs: 5000, alwaysFiring: ['Watchdog'] };
+/** One alert as Alertmanager's webhook carries it: status, labels, their fingerprint, and Prometheus' FiredAt. */
+const am = (status: string, labels: Record<string, string>, firedAtS: number) => ({ status, labels, fingerprint: labelsFingerprint(labels), startsAt: iso(firedAtS) });
 
 function window(over: Partial<ScenarioWindow> = {}): ScenarioWindow {
   return {
@@ -35,19 +40,19 @@ function life(tl: AlertTimeline, name: string, service: string | undefined, p: n
   const labels = { alertname: name, ...(service ? { service } : {}) };
   for (let s = p; s < e; s += 1) {
     tl.observe([{ labels, state: s >= f ? 'firing' : 'pending', activeAt: iso(p) }], at(s));
-    if (s === n) tl.notify([{ status: 'firing', labels }], at(n));
+    if (n >= s && n < s + 1) tl.notify([am('firing', labels, f)], at(n));
   }
   tl.observe([], at(e));
-  tl.notify([{ status: 'resolved', labels }], at(r));
+  tl.notify([am('resolved', labels, f)], at(r));
 }
 
 test('a notification that arrives before the poll that sees its alert still counts', () => {
   const tl = new AlertTimeline();
   const labels = { alertname: 'DatabaseDown', service: 'execution-gateway' };
-  tl.notify([{ status: 'firing', labels }], at(12));
+  tl.notify([am('firing', labels, 7)], at(12));
   tl.observe([{ labels, state: 'firing', activeAt: iso(7) }], at(13));
   tl.observe([], at(30));
-  tl.notify([{ status: 'resolved', labels }], at(35));
+  tl.notify([am('resolved', labels, 7)], at(35));
   const ep = tl.episodes()[0]!;
   assert.is(ep.notifiedAt, at(12));
   assert.is(ep.resolvedNotifiedAt, at(35));
@@ -56,7 +61,7 @@ test('a notification that arrives before the poll that sees its alert still coun
 test('an alert notified inside the deadline and resolved inside the reset budget passes', () => {
   const tl = new AlertTimeline();
   life(tl, 'DatabaseDown', 'execution-gateway', 6, 16, 21, 50, 55);
-  const ev = evaluate({ windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown'] });
+  const ev = evaluate({ ...J, windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown'] });
   const o = ev.scenarios[0]!.alerts[0]!;
   assert.is(o.verdict, 'pass');
   assert.is(o.stages.pendingS, 6);
@@ -72,14 +77,28 @@ test('an alert notified inside the deadline and resolved inside the reset budget
 test('a notification after 60 s is late and fails the rule', () => {
   const tl = new AlertTimeline();
   life(tl, 'DatabaseDown', 'execution-gateway', 30, 55, 61, 70, 72);
-  const ev = evaluate({ windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown'] });
+  const ev = evaluate({ ...J, windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown'] });
   assert.is(ev.scenarios[0]!.alerts[0]!.verdict, 'late');
   assert.is(ev.rules[0]!.passed, false);
   assert.is(ev.quality.recall, 0);
 });
 
+test('an alert notified inside 60 s but slower than its own budget is late and fails the rule', () => {
+  const tl = new AlertTimeline();
+  life(tl, 'DatabaseDown', 'execution-gateway', 6, 26, 31.2, 50, 55);
+  const budgetS = new Map([['DatabaseDown', 29]]);
+  const ev = evaluate({ ...J, budgetS, windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown'] });
+  const o = ev.scenarios[0]!.alerts[0]!;
+  assert.is(o.verdict, 'late');
+  assert.is(o.detail, 'slower than its budget: 31.2 s > 29 s');
+  assert.equal([o.budgetS, o.deadlineS], [29, 60]);
+  assert.match(ev.rules[0]!.reasons[0]!, /db-down \[execution-gateway\]: late \(slower than its budget/);
+  const inside = evaluate({ ...J, budgetS: new Map([['DatabaseDown', 31.2]]), windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown'] });
+  assert.is(inside.scenarios[0]!.alerts[0]!.verdict, 'pass', 'at its budget exactly still passes');
+});
+
 test('an alert that never fires is missed; a rule without a scenario fails coverage', () => {
-  const ev = evaluate({ windows: [window()], episodes: [], ruleNames: ['DatabaseDown', 'Orphan'] });
+  const ev = evaluate({ ...J, windows: [window()], episodes: [], ruleNames: ['DatabaseDown', 'Orphan'] });
   assert.is(ev.scenarios[0]!.alerts[0]!.verdict, 'missed');
   assert.match(ev.rules[1]!.reasons[0]!, /coverage/);
 });
@@ -87,7 +106,7 @@ test('an alert that never fires is missed; a rule without a scenario fails cover
 test('an alert that stays active after recovery is not resolved', () => {
   const tl = new AlertTimeline();
   life(tl, 'DatabaseDown', 'execution-gateway', 6, 16, 21, 95, 96);
-  const ev = evaluate({ windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown'] });
+  const ev = evaluate({ ...J, windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown'] });
   assert.is(ev.scenarios[0]!.alerts[0]!.verdict, 'not_resolved');
 });
 
@@ -101,7 +120,7 @@ test('an alert no fault names is a false positive; collateral it may fire is not
     { labels: labels('Watchdog'), state: 'firing', activeAt: iso(-100) },
   ], at(12));
   tl.observe([], at(30));
-  const ev = evaluate({ windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown', 'HighLatency', 'Blip'] });
+  const ev = evaluate({ ...J, windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown', 'HighLatency', 'Blip'] });
   assert.equal(ev.falsePositives.map((f) => f.alertname), ['HighLatency']);
   assert.equal(ev.nearMisses.map((f) => f.alertname), ['Blip'], 'pending that never fired is a near miss, not a failure');
   assert.is(ev.rules[2]!.passed, false, 'Blip still fails coverage');
@@ -116,14 +135,14 @@ test('start-up transients that ended before the control window are not judged', 
   tl.observe([{ labels: { alertname: 'NoOrders' }, state: 'firing', activeAt: iso(-50) }], at(-40));
   tl.observe([], at(-30));
   tl.observe([{ labels: { alertname: 'Noise' }, state: 'firing', activeAt: iso(-28) }], at(-28));
-  const ev = evaluate({ windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown'], since: at(-25), control: { start: at(-25), end: at(-1) } });
+  const ev = evaluate({ ...J, windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown'], since: at(-25), control: { start: at(-25), end: at(-1) } });
   assert.equal(ev.falsePositives.map((f) => [f.alertname, f.during]), [['Noise', 'between scenarios']]);
 });
 
 test('an alert already active before the fault cannot prove detection', () => {
   const tl = new AlertTimeline();
   tl.observe([{ labels: { alertname: 'DatabaseDown', service: 'execution-gateway' }, state: 'firing', activeAt: iso(-20) }], at(1));
-  const ev = evaluate({ windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown'] });
+  const ev = evaluate({ ...J, windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown'] });
   assert.is(ev.scenarios[0]!.alerts[0]!.verdict, 'preexisting');
 });
 
@@ -162,7 +181,7 @@ test('broker-symbol-outage leaves a backlog above the stuck-orders threshold and
 test('reports render every alert and the summary', () => {
   const tl = new AlertTimeline();
   life(tl, 'DatabaseDown', 'execution-gateway', 6, 16, 21, 50, 55);
-  const ev = evaluate({ windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown'] });
+  const ev = evaluate({ ...J, budgetS: new Map([['DatabaseDown', 36]]), windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown'] });
   const report: RunReport = {
     runId: 'r1', startedAt: iso(0), finishedAt: iso(100), wallS: 100, repeat: 1, options: {},
     preflight: { ok: true, checks: [{ name: 'targets up', ok: true, detail: '' }] },
@@ -173,6 +192,8 @@ test('reports render every alert and the summary', () => {
   assert.match(html, /<svg[^>]*aria-label="DatabaseDown \(execution-gateway\)"/);
   assert.not.match(html, /<script/);
   assert.match(renderMarkdown(report), /\| DatabaseDown \| execution-gateway \| db-down \| pass \|/);
+  assert.match(renderMarkdown(report), /\| 21\.0s \| 36\.0s \| 60\.0s \|/, 'notified, its own budget and the flat deadline side by side');
+  assert.match(html, /36s: this alert's own budget/);
 });
 
 test.run();

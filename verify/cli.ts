@@ -67,6 +67,7 @@ async function main(): Promise<void> {
     rulesDir: path.join(root, 'alerts/rules'),
     prometheusConfig: path.join(root, 'alerts/prometheus.yml'),
     alertmanagerConfig: path.join(root, 'alerts/alertmanager.yml'),
+    alertCatalog: path.join(root, 'alerts/alerts.json'),
     reportsDir: path.join(root, 'reports'),
     controlS,
     maxPerWave: args.values['max-per-wave'] ? Number(args.values['max-per-wave']) : undefined,

@@ -46,10 +46,20 @@ export interface Evaluation {
 const matches = (e: ExpectedAlert, ep: Episode): boolean => e.alertname === ep.alertname && (e.service === undefined || e.service === ep.service);
 const secs = (from: number, to: number | undefined): number | undefined => (to === undefined ? undefined : Math.round((to - from) / 100) / 10);
 const iso = (t: number): string => new Date(t).toISOString();
-/** Prometheus' activeAt can precede our inject timestamp by clock rounding; allow that much. */
-const SKEW_MS = 1000;
 
-function outcomeFor(w: ScenarioWindow, exp: ExpectedAlert, episodes: readonly Episode[]): AlertOutcome {
+/** What the judging needs beyond the observations: allowances and budgets (verify/judging.ts derives them). */
+export interface JudgingArgs {
+  /** How far an episode's activeAt may precede the fault and still be the fault's (ms). */
+  skewMs: number;
+  /** Each alert's own budget (static worst case plus allowance), seconds; an alert without one is held to the deadline only. */
+  budgetS?: ReadonlyMap<string, number>;
+  /** Alerts exempt from precision (the always-firing dead man's switch). */
+  alwaysFiring: readonly string[];
+}
+
+function outcomeFor(w: ScenarioWindow, exp: ExpectedAlert, episodes: readonly Episode[], j: JudgingArgs): AlertOutcome {
+  const skewMs = j.skewMs;
+  const budgetS = j.budgetS?.get(exp.alertname);
   const base: Omit<AlertOutcome, 'verdict' | 'detail' | 'stages'> = {
     alertname: exp.alertname,
     service: exp.service,
@@ -57,14 +67,18 @@ function outcomeFor(w: ScenarioWindow, exp: ExpectedAlert, episodes: readonly Ep
     faultAt: iso(w.injectedAt),
     recoveredAt: w.recoveredAt === undefined ? undefined : iso(w.recoveredAt),
     deadlineS: w.deadlineS,
+    ...(budgetS === undefined ? {} : { budgetS }),
     resetS: w.resetS,
   };
   const mine = episodes.filter((ep) => matches(exp, ep));
-  const preexisting = mine.find((ep) => ep.activeAt < w.injectedAt - SKEW_MS && (ep.endedAt === undefined || ep.endedAt > w.injectedAt));
+  const preexisting = mine.find((ep) => ep.activeAt < w.injectedAt - skewMs && (ep.endedAt === undefined || ep.endedAt > w.injectedAt));
   if (preexisting) {
     return { ...base, verdict: 'preexisting', detail: `already active since ${iso(preexisting.activeAt)}, before the fault`, stages: {} };
   }
-  const ep = mine.filter((e) => e.activeAt >= w.injectedAt - SKEW_MS && e.activeAt <= w.endedAt).sort((a, b) => a.activeAt - b.activeAt)[0];
+  // The fault's episode: the first one in the window that was notified (a blip that cleared unnotified before it is not
+  // what paged), else the first one at all.
+  const inWindow = mine.filter((e) => e.activeAt >= w.injectedAt - skewMs && e.activeAt <= w.endedAt).sort((a, b) => a.activeAt - b.activeAt);
+  const ep = inWindow.find((e) => e.notifiedAt !== undefined) ?? inWindow[0];
   const bad = w.firstBadSample?.[formatExpected(exp)];
   if (!ep) {
     return { ...base, verdict: 'missed', detail: 'never became pending', stages: { firstBadSampleS: secs(w.injectedAt, bad) } };
@@ -88,6 +102,10 @@ function outcomeFor(w: ScenarioWindow, exp: ExpectedAlert, episodes: readonly Ep
   } else if (stages.notifiedS > w.deadlineS) {
     verdict = 'late';
     detail = `notified ${stages.notifiedS}s after the fault, deadline ${w.deadlineS}s`;
+  } else if (budgetS !== undefined && stages.notifiedS > budgetS) {
+    // Inside the flat deadline but slower than the static model allows: the model or the alert is wrong.
+    verdict = 'late';
+    detail = `slower than its budget: ${stages.notifiedS} s > ${budgetS} s`;
   } else if (recovered !== undefined) {
     const resolved = stages.resolvedAfterRecoveryS;
     const resNotified = stages.resolutionNotifiedAfterRecoveryS;
@@ -102,32 +120,33 @@ function outcomeFor(w: ScenarioWindow, exp: ExpectedAlert, episodes: readonly Ep
   return { ...base, verdict, detail, stages };
 }
 
-function explained(ep: Episode, windows: readonly ScenarioWindow[]): boolean {
+function explained(ep: Episode, windows: readonly ScenarioWindow[], skewMs: number): boolean {
   return windows.some((w) => {
     const until = (w.recoveredAt ?? w.endedAt) + w.resetS * 1000;
     const named = [...w.expect, ...w.mayAlsoFire].some((e) => matches(e, ep));
-    return named && ep.activeAt >= w.injectedAt - SKEW_MS && ep.activeAt <= until;
+    return named && ep.activeAt >= w.injectedAt - skewMs && ep.activeAt <= until;
   });
 }
 
-export function evaluate(args: {
-  windows: readonly ScenarioWindow[];
-  episodes: readonly Episode[];
-  control?: { start: number; end: number };
-  ruleNames: readonly string[];
-  /** Alerts exempt from precision (the always-firing dead man's switch). */
-  alwaysFiring?: readonly string[];
-  /** Episodes over before this time (ms) are start-up transients, not judged. */
-  since?: number;
-}): Evaluation {
-  const always = new Set(args.alwaysFiring ?? ['Watchdog']);
+export function evaluate(
+  args: JudgingArgs & {
+    windows: readonly ScenarioWindow[];
+    episodes: readonly Episode[];
+    control?: { start: number; end: number };
+    ruleNames: readonly string[];
+    /** Episodes over before this time (ms) are start-up transients, not judged. */
+    since?: number;
+  },
+): Evaluation {
+  const skewMs = args.skewMs;
+  const always = new Set(args.alwaysFiring);
   const since = args.since ?? -Infinity;
   const scenarios: ScenarioOutcome[] = args.windows.map((w) => {
-    const alerts = w.expect.map((exp) => outcomeFor(w, exp, args.episodes));
+    const alerts = w.expect.map((exp) => outcomeFor(w, exp, args.episodes, args));
     const collateral = [
       ...new Set(
         args.episodes
-          .filter((ep) => ep.activeAt >= w.injectedAt - SKEW_MS && ep.activeAt <= w.endedAt && w.mayAlsoFire.some((m) => matches(m, ep)))
+          .filter((ep) => ep.activeAt >= w.injectedAt - skewMs && ep.activeAt <= w.endedAt && w.mayAlsoFire.some((m) => matches(m, ep)))
           .map((ep) => formatExpected({ alertname: ep.alertname, service: ep.service })),
       ),
     ];
@@ -149,10 +168,10 @@ export function evaluate(args: {
   const judged = args.episodes.filter((ep) => !always.has(ep.alertname) && (ep.endedAt === undefined || ep.endedAt > since));
   const counted = judged.filter((ep) => ep.firingAt !== undefined);
   const nearMisses = judged
-    .filter((ep) => ep.firingAt === undefined && !explained(ep, args.windows))
+    .filter((ep) => ep.firingAt === undefined && !explained(ep, args.windows, skewMs))
     .map((ep) => ({ alertname: ep.alertname, service: ep.service, at: iso(ep.activeAt) }));
   const falsePositives: FalsePositive[] = counted
-    .filter((ep) => !explained(ep, args.windows))
+    .filter((ep) => !explained(ep, args.windows, skewMs))
     .map((ep) => {
       const inControl = args.control && ep.activeAt >= args.control.start && ep.activeAt <= args.control.end;
       const wave = args.windows.find((w) => ep.activeAt >= w.injectedAt && ep.activeAt <= w.endedAt)?.wave;

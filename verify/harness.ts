@@ -2,6 +2,7 @@
 // control window, then the fault matrix in waves; time every alert stage and judge every rule.
 import fs from 'node:fs';
 import path from 'node:path';
+import YAML from 'yaml';
 import { startStack, type Stack, type ServiceName, type Backend } from './stack/index.ts';
 import { ProcessOwner } from './stack/processes.ts';
 import { startFaultProxy, type FaultProxy } from './faults/proxy.ts';
@@ -9,9 +10,12 @@ import { brokerFaults } from './faults/broker.ts';
 import { PrometheusApi } from './prometheus-api.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook.ts';
 import { AlertTimeline, alertKey, type Episode } from './timeline.ts';
+import { parseTiming } from '../alerts/budget.ts';
+import { loadAlertCatalog } from './alert-catalog.ts';
+import { POLL_MS, judgingFor, type Judging } from './judging.ts';
 import { evaluate, formatExpected, parseExpected, type ExpectedAlert, type ScenarioWindow } from './evaluate.ts';
 import { planWaves } from './waves.ts';
-import { DEFAULT_DEADLINE_S, DEFAULT_RESET_S, type Dependency, type FaultContext, type Scenario } from './scenario.ts';
+import { DEFAULT_RESET_S, type Dependency, type FaultContext, type Scenario } from './scenario.ts';
 import { loadRules, type RuleInfo } from './rules.ts';
 import type { FalsePositive, RunReport } from './results.ts';
 import { renderStdout, writeReports } from './report/index.ts';
@@ -30,6 +34,8 @@ export interface VerifyOptions {
   rulesDir: string;
   prometheusConfig: string;
   alertmanagerConfig: string;
+  /** alerts/alerts.json: the flat budget, each alert's static worst case, and the always-firing alerts. */
+  alertCatalog: string;
   reportsDir: string;
   /** Override the control window length (seconds); default derived from the rules. */
   controlS?: number;
@@ -51,7 +57,6 @@ export interface VerifyResult {
   failed: number;
 }
 
-const POLL_MS = 1000;
 const DEPENDENCIES: Dependency[] = ['postgres', 'redis', 'broker', 'execution-gateway', 'signal-service'];
 
 export function selectScenarios(all: Scenario[], only: string[] | undefined): Scenario[] {
@@ -100,7 +105,10 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
       log: (l) => log(`  stack: ${l}`),
     });
     const prom = new PrometheusApi(stack.prometheus!.url);
-    const timeline = new AlertTimeline();
+    // Allowances and episode identity come from the config Prometheus actually runs, not from this repo's source file.
+    const runningConfig = await prom.config();
+    const judging = judgingFor(parseTiming(runningConfig), loadAlertCatalog(opts.alertCatalog));
+    const timeline = new AlertTimeline(externalLabels(runningConfig));
     webhook.on('notification', (n) => {
       timeline.notify(n.alerts, n.receivedAt);
       for (const a of n.alerts) log(`  ${a.status === 'firing' ? '!' : '~'} notified ${a.status}: ${formatExpected({ alertname: a.labels.alertname ?? '?', service: a.labels.service })}`);
@@ -120,27 +128,31 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
 
     const reports: RunReport[] = [];
     {
-      await warmUp(prom, log, Math.max(...rules.map((r) => r.longestRangeS)));
+      await warmUp(prom, judging, log, Math.max(...rules.map((r) => r.longestRangeS)));
       const controlS = opts.controlS ?? controlWindowS(rules);
       const controlStart = Date.now();
       log(`control window: ${controlS} s of baseline load with no fault`);
       await sleep(controlS * 1000);
       const control = { start: controlStart, end: Date.now() };
       const dashboards = await dashboardCheck(prom.url, log);
-      const watchdogWindow: ScenarioWindow | undefined = ruleNames.includes('Watchdog')
-        ? { id: 'watchdog', description: 'always firing dead man\'s switch, from rule load', wave: 0, injectedAt: checks.rulesLoadedAt, endedAt: Date.now(), expect: [{ alertname: 'Watchdog' }], mayAlsoFire: [], deadlineS: DEFAULT_DEADLINE_S, resetS: DEFAULT_RESET_S }
+      const always = ruleNames.filter((n) => judging.alwaysFiring.includes(n));
+      const alwaysWindow: ScenarioWindow | undefined = always.length
+        ? { id: 'watchdog', description: 'always firing dead man\'s switch, from rule load', wave: 0, injectedAt: checks.rulesLoadedAt, endedAt: Date.now(), expect: always.map((alertname) => ({ alertname })), mayAlsoFire: [], deadlineS: judging.deadlineS, resetS: DEFAULT_RESET_S }
         : undefined;
 
       for (let iteration = 1; iteration <= opts.repeat; iteration++) {
         const iterStart = Date.now();
-        const windows = preflightOk && !opts.skipMatrix ? await runMatrix(scenarios, rules, ctx, prom, timeline, opts, iteration) : [];
+        const windows = preflightOk && !opts.skipMatrix ? await runMatrix(scenarios, rules, ctx, prom, timeline, judging, opts, iteration) : [];
         const ev = evaluate({
-          windows: [...(watchdogWindow && iteration === 1 ? [watchdogWindow] : []), ...windows],
+          windows: [...(alwaysWindow && iteration === 1 ? [alwaysWindow] : []), ...windows],
           episodes: timeline.episodes(),
           control: iteration === 1 ? control : undefined,
           since: iteration === 1 ? control.start : iterStart,
-          // The Watchdog's one episode spans every repeat; it is judged once, from the rules loading.
-          ruleNames: iteration === 1 ? ruleNames : ruleNames.filter((n) => n !== 'Watchdog'),
+          // An always-firing alert's one episode spans every repeat; it is judged once, from the rules loading.
+          ruleNames: iteration === 1 ? ruleNames : ruleNames.filter((n) => !judging.alwaysFiring.includes(n)),
+          skewMs: judging.skewMs,
+          budgetS: judging.budgetS,
+          alwaysFiring: judging.alwaysFiring,
         });
         // With --only, rules no selected scenario expects are judged on noise alone (a false positive still fails).
         if (opts.only) ev.rules = ev.rules.filter((r) => windows.some((w) => w.expect.some((e) => e.alertname === r.alertname)) || ev.falsePositives.some((f) => f.alertname === r.alertname));
@@ -150,7 +162,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
           if (missing.length) r.reasons.unshift(`references metrics no service exposes: ${[...new Set(missing)].join(', ')}`);
           r.passed = r.reasons.length === 0;
         }
-        await panelChecks(prom.url, rules, ev.scenarios.flatMap((sc) => sc.alerts));
+        await panelChecks(prom.url, rules, ev.scenarios.flatMap((sc) => sc.alerts), judging.alwaysFiring);
         const controlFps: FalsePositive[] = ev.falsePositives.filter((f) => f.during === 'control');
         const passed = ev.rules.filter((r) => r.passed).length;
         const report: RunReport = {
@@ -333,28 +345,28 @@ export function planMatrix(scenarios: Scenario[], rules: RuleInfo[], maxPerWave 
   return planWaves(planned, maxPerWave);
 }
 
-async function runMatrix(scenarios: Scenario[], rules: RuleInfo[], ctx: FaultContext, prom: PrometheusApi, timeline: AlertTimeline, opts: VerifyOptions, iteration: number): Promise<ScenarioWindow[]> {
+async function runMatrix(scenarios: Scenario[], rules: RuleInfo[], ctx: FaultContext, prom: PrometheusApi, timeline: AlertTimeline, judging: Judging, opts: VerifyOptions, iteration: number): Promise<ScenarioWindow[]> {
   const waves = planMatrix(scenarios, rules, opts.maxPerWave);
   const windows: ScenarioWindow[] = [];
   for (const [i, wave] of waves.entries()) {
     const n = i + 1;
     ctx.log(`\n[run ${iteration}] wave ${n}/${waves.length}: ${wave.map((s) => s.id).join(', ')}`);
-    windows.push(...(await Promise.all(wave.map((p) => runScenario(p, n, ctx, timeline)))));
-    await settle(prom, ctx.log);
+    windows.push(...(await Promise.all(wave.map((p) => runScenario(p, n, ctx, timeline, judging)))));
+    await settle(prom, judging, ctx.log);
   }
-  await resolutionNotifications(timeline, windows, ctx.log);
+  await resolutionNotifications(timeline, windows, judging, ctx.log);
   for (const w of windows) w.firstBadSample = await firstBadSamples(prom, w);
   return windows;
 }
 
-async function runScenario(p: PlannedScenario, wave: number, ctx: FaultContext, timeline: AlertTimeline): Promise<ScenarioWindow> {
+async function runScenario(p: PlannedScenario, wave: number, ctx: FaultContext, timeline: AlertTimeline, judging: Judging): Promise<ScenarioWindow> {
   const s = p.scenario;
-  const deadlineS = s.deadlineS ?? DEFAULT_DEADLINE_S;
+  const deadlineS = s.deadlineS ?? judging.deadlineS;
   const resetS = s.resetS ?? DEFAULT_RESET_S;
   const window: ScenarioWindow = { id: s.id, description: s.description, wave, injectedAt: Date.now(), endedAt: 0, expect: p.expect, mayAlsoFire: p.mayAlsoFire, deadlineS, resetS };
   const log = (l: string): void => ctx.log(`  [${s.id}] ${l}`);
   const episodesOf = (e: ExpectedAlert): Episode[] =>
-    timeline.episodes().filter((ep) => ep.alertname === e.alertname && (!e.service || ep.service === e.service) && ep.activeAt >= window.injectedAt - 1000);
+    timeline.episodes().filter((ep) => ep.alertname === e.alertname && (!e.service || ep.service === e.service) && ep.activeAt >= window.injectedAt - judging.skewMs);
   const all = (pred: (ep: Episode) => boolean): boolean => p.expect.every((e) => episodesOf(e).some(pred));
   try {
     log(`inject: ${s.description}; expect ${s.expect.join(', ')}`);
@@ -389,32 +401,33 @@ async function runScenario(p: PlannedScenario, wave: number, ctx: FaultContext, 
  * loaded stack has been quiet for a whole evaluation; an alert that never clears is not hidden by this: it stays
  * active into the control window and counts as a false positive.
  */
-async function warmUp(prom: PrometheusApi, log: (l: string) => void, longestWindowS: number, maxS = 90): Promise<void> {
+async function warmUp(prom: PrometheusApi, judging: Judging, log: (l: string) => void, longestWindowS: number, maxS = 90): Promise<void> {
   const t0 = Date.now();
   log(`warm-up: at least ${longestWindowS} s (the longest rule window) of load, then quiet (at most ${maxS} s)`);
   await sleep(longestWindowS * 1000);
-  if (await quiet(prom, (maxS - longestWindowS) * 1000)) log(`warm-up done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  if (await quiet(prom, judging, (maxS - longestWindowS) * 1000)) log(`warm-up done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   else log(`warm-up: alerts still active after ${maxS} s; the control window will judge them`);
 }
 
-/** Waits until no alert but Watchdog is active and every target is up, so the next wave starts clean. */
-async function settle(prom: PrometheusApi, log: (l: string) => void): Promise<void> {
-  if (!(await quiet(prom, 90_000))) log('  (settle: alerts still active after 90 s; starting next wave anyway)');
+/** Waits until no alert but the always-firing ones is active and every target is up, so the next wave starts clean. */
+async function settle(prom: PrometheusApi, judging: Judging, log: (l: string) => void): Promise<void> {
+  if (!(await quiet(prom, judging, 90_000))) log('  (settle: alerts still active after 90 s; starting next wave anyway)');
 }
 
-/** True once two checks one evaluation interval apart both find no alert but Watchdog and every target up. */
-async function quiet(prom: PrometheusApi, timeoutMs: number, streakMs = 6000): Promise<boolean> {
+/** True once checks spanning judging.quietStreakMs all find no alert but the always-firing ones and every target up. */
+async function quiet(prom: PrometheusApi, judging: Judging, timeoutMs: number): Promise<boolean> {
+  const streakMs = judging.quietStreakMs;
   const deadline = Date.now() + timeoutMs;
   let quietSince: number | undefined;
   while (Date.now() < deadline) {
     const ok = await Promise.all([prom.alerts(), prom.targets()])
-      .then(([alerts, targets]) => alerts.every((a) => a.labels.alertname === 'Watchdog') && targets.every((t) => t.health === 'up'))
+      .then(([alerts, targets]) => alerts.every((a) => judging.alwaysFiring.includes(a.labels.alertname ?? '')) && targets.every((t) => t.health === 'up'))
       .catch(() => false);
     const now = Date.now();
     if (!ok) quietSince = undefined;
     else if (quietSince === undefined) quietSince = now;
     else if (now - quietSince >= streakMs) return true;
-    await sleep(1000);
+    await sleep(POLL_MS);
   }
   return false;
 }
@@ -435,11 +448,11 @@ async function dashboardCheck(promUrl: string, log: (l: string) => void): Promis
 }
 
 /** For each alert that fired: did the panel its dashboard_url names show the fault (value before vs. at firing)? */
-async function panelChecks(promUrl: string, rules: RuleInfo[], outcomes: AlertOutcome[]): Promise<void> {
+async function panelChecks(promUrl: string, rules: RuleInfo[], outcomes: AlertOutcome[], alwaysFiring: readonly string[]): Promise<void> {
   for (const o of outcomes) {
     const url = rules.find((r) => r.alertname === o.alertname)?.annotations.dashboard_url;
-    // The Watchdog always fires, so its panel has nothing to change.
-    if (!url || o.stages.firingS === undefined || o.alertname === 'Watchdog') continue;
+    // An always-firing alert's panel has nothing to change.
+    if (!url || o.stages.firingS === undefined || alwaysFiring.includes(o.alertname)) continue;
     const faultAt = Date.parse(o.faultAt);
     try {
       const change = await alertPanelChange(promUrl, url, new Date(faultAt - 5000), new Date(faultAt + o.stages.firingS * 1000));
@@ -450,10 +463,14 @@ async function panelChecks(promUrl: string, rules: RuleInfo[], outcomes: AlertOu
   }
 }
 
-/** Waits (within each scenario's reset budget) for resolution notifications of alerts that were notified firing. */
-async function resolutionNotifications(timeline: AlertTimeline, windows: ScenarioWindow[], log: (l: string) => void): Promise<void> {
-  const first = Math.min(...windows.map((w) => w.injectedAt));
-  const outstanding = (): boolean => timeline.episodes().some((ep) => ep.activeAt >= first && ep.notifiedAt !== undefined && ep.endedAt !== undefined && ep.resolvedNotifiedAt === undefined && Date.now() - ep.endedAt < DEFAULT_RESET_S * 1000);
+/** Waits, within each scenario's own reset budget, for resolution notifications of its alerts that were notified firing. */
+async function resolutionNotifications(timeline: AlertTimeline, windows: ScenarioWindow[], judging: Judging, log: (l: string) => void): Promise<void> {
+  const windowOf = (ep: Episode): ScenarioWindow | undefined => windows.find((w) => ep.activeAt >= w.injectedAt - judging.skewMs && ep.activeAt <= w.endedAt && [...w.expect, ...w.mayAlsoFire].some((e) => e.alertname === ep.alertname && (!e.service || e.service === ep.service)));
+  const outstanding = (): boolean =>
+    timeline.episodes().some((ep) => {
+      const w = windowOf(ep);
+      return w !== undefined && ep.notifiedAt !== undefined && ep.endedAt !== undefined && ep.resolvedNotifiedAt === undefined && Date.now() - ep.endedAt < w.resetS * 1000;
+    });
   if (outstanding()) log('waiting for the last resolution notifications');
   while (outstanding()) await sleep(500);
 }
@@ -477,4 +494,10 @@ async function firstBadSamples(prom: PrometheusApi, w: ScenarioWindow): Promise<
     }
   }
   return out;
+}
+
+/** Prometheus' external labels, which it adds to every alert it sends: Alertmanager's labels are the poll's plus these. */
+function externalLabels(configYaml: string): Record<string, string> {
+  const doc = YAML.parse(configYaml) as { global?: { external_labels?: Record<string, string> } } | null;
+  return doc?.global?.external_labels ?? {};
 }

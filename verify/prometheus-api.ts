@@ -134,6 +134,11 @@ export class PrometheusApi {
     return (await this.get<{ activeTargets: Target[] }>('/api/v1/targets?state=active')).activeTargets;
   }
 
+  /** The configuration Prometheus is running, as YAML (with its defaults filled in). */
+  async config(): Promise<string> {
+    return (await this.get<{ yaml: string }>('/api/v1/status/config')).yaml;
+  }
+
   /** Every metric name Prometheus holds a series for. */
   async seriesNames(): Promise<string[]> {
     return this.get<string[]>('/api/v1/label/__name__/values');

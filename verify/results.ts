@@ -25,6 +25,8 @@ export interface AlertOutcome {
   recoveredAt?: string;
   stages: AlertStages;
   deadlineS: number;
+  /** The alert's own budget: its static worst case (alerts/alerts.json) plus the stated poll allowance. */
+  budgetS?: number;
   resetS: number;
   /** Whether the dashboard panel the alert links to showed the fault (its value before vs. while firing). */
   panel?: { where: string; changed: boolean; error?: string };

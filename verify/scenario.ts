@@ -2,6 +2,7 @@
 import type { Stack, ServiceName } from './stack/index.ts';
 import type { FaultProxy, ProxyMode } from './faults/proxy.ts';
 import type { BrokerFaults } from './faults/broker.ts';
+import { BUDGET_S } from '../alerts/budget.ts';
 
 /** Every hop the harness routes through a fault proxy: the data stores, the broker, and two service-to-service links. */
 export type Dependency = 'postgres' | 'redis' | 'broker' | 'execution-gateway' | 'signal-service';
@@ -43,7 +44,7 @@ export interface Scenario {
   recover(ctx: FaultContext): Promise<void>;
 }
 
-export const DEFAULT_DEADLINE_S = 60;
+export const DEFAULT_DEADLINE_S = BUDGET_S;
 export const DEFAULT_RESET_S = 60;
 
 export function service(ctx: FaultContext, name: ServiceName) {

@@ -1,5 +1,5 @@
 // report.html: self-contained (inline CSS and SVG, no scripts or external assets); one timeline per alert
-// with its stages as bars against the 60 s line.
+// with its stages as bars against the 60 s line and the alert's own budget.
 import type { AlertOutcome, RunReport } from '../results.ts';
 import { COLUMNS, alertRow, allAlerts, qualityLines } from './table.ts';
 
@@ -31,6 +31,7 @@ function timeline(a: AlertOutcome): string {
 <line x1="${labelW}" y1="26" x2="${width - 10}" y2="26" stroke="#ccc"/>
 ${bars.join('\n')}
 <line x1="${deadline.toFixed(1)}" y1="2" x2="${deadline.toFixed(1)}" y2="30" stroke="#b00" stroke-dasharray="3,2"><title>${a.deadlineS}s deadline</title></line>
+${a.budgetS === undefined ? '' : `<line x1="${x(a.budgetS).toFixed(1)}" y1="2" x2="${x(a.budgetS).toFixed(1)}" y2="30" stroke="#6f42c1" stroke-dasharray="1,2"><title>${a.budgetS}s: this alert's own budget (static worst case plus allowance)</title></line>`}
 ${s.notifiedS !== undefined ? `<text x="${(x(s.notifiedS) + 4).toFixed(1)}" y="20" font-size="10">${s.notifiedS.toFixed(1)}s</text>` : `<text x="${labelW + 10}" y="20" font-size="10" fill="#b00">never notified</text>`}
 </svg>`;
 }

@@ -12,7 +12,7 @@ export function renderMarkdown(report: RunReport): string {
   out.push('## Pre-flight', '');
   for (const c of report.preflight.checks) out.push(`- ${c.ok ? 'ok' : 'FAILED'}: ${c.name}${c.detail ? ` — ${cell(c.detail)}` : ''}`);
   out.push('', `## Control window (${report.control.durationS} s of baseline load, no fault)`, '');
-  if (report.control.falsePositives.length === 0) out.push('No alert besides Watchdog fired.');
+  if (report.control.falsePositives.length === 0) out.push('No alert fired besides the always-firing ones.');
   for (const fp of report.control.falsePositives) out.push(`- FALSE POSITIVE: ${fp.alertname}${fp.service ? ` (${fp.service})` : ''} ${fp.state} at ${fp.at}`);
   out.push('', '## Alerts', '');
   out.push(`| ${COLUMNS.join(' | ')} |`, `|${COLUMNS.map(() => '---').join('|')}|`);

@@ -1,7 +1,7 @@
 // Rows of the per-alert table shared by the stdout and markdown reports.
 import type { AlertOutcome, RunReport } from '../results.ts';
 
-export const COLUMNS = ['alert', 'service', 'scenario', 'verdict', 'bad sample', 'pending', 'firing', 'notified', 'resolved', 'res. notified', 'panel'] as const;
+export const COLUMNS = ['alert', 'service', 'scenario', 'verdict', 'bad sample', 'pending', 'firing', 'notified', 'budget', 'deadline', 'resolved', 'res. notified', 'panel'] as const;
 
 const fmt = (s: number | undefined): string => (s === undefined ? '-' : `${s.toFixed(1)}s`);
 
@@ -15,6 +15,8 @@ export function alertRow(a: AlertOutcome): string[] {
     fmt(a.stages.pendingS),
     fmt(a.stages.firingS),
     fmt(a.stages.notifiedS),
+    fmt(a.budgetS),
+    fmt(a.deadlineS),
     fmt(a.stages.resolvedAfterRecoveryS),
     fmt(a.stages.resolutionNotifiedAfterRecoveryS),
     a.panel === undefined ? '-' : a.panel.error ? 'error' : a.panel.changed ? 'changed' : 'unchanged',
