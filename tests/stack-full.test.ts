@@ -91,14 +91,14 @@ test('a stopped or killed service restarts on the same URL', async (ctx) => {
 
 test('a paused service stops answering until resumed', async (ctx) => {
   const sig = ctx.stack!.services['signal-service']!;
-  sig.pause();
+  await sig.pause();
   const t0 = Date.now();
   await fetch(`${sig.url}/health`, { signal: AbortSignal.timeout(700) }).then(
     () => assert.unreachable('a paused service must not answer'),
     () => undefined,
   );
   assert.ok(Date.now() - t0 >= 600);
-  sig.resume();
+  await sig.resume();
   assert.is(await health(sig.url), 200);
 });
 

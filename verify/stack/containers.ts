@@ -22,8 +22,8 @@ export async function assertDockerReachable(): Promise<void> {
 interface Controls {
   stop(): Promise<void>;
   start(): Promise<void>;
-  pause(): void;
-  resume(): void;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
   /** Stops and removes the container. */
   remove(): Promise<void>;
 }
@@ -41,8 +41,13 @@ async function controls(container: StartedTestContainer, port: number): Promise<
       await client.container.start(raw);
       await waitForPort(port);
     },
-    pause: () => void raw.pause().catch(() => undefined),
-    resume: () => void raw.unpause().catch(() => undefined),
+    // docker pause answers once the cgroup freezer reports the container frozen.
+    async pause() {
+      await raw.pause();
+    },
+    async resume() {
+      await raw.unpause();
+    },
     async remove() {
       if (removed) return;
       removed = true;

@@ -13,8 +13,10 @@ export interface HttpDaemonHandle {
   stop(): Promise<void>;
   /** Starts it again on the same port and data dir. */
   start(): Promise<void>;
-  pause(): void;
-  resume(): void;
+  /** Resolves once the server is stopped and can answer nothing (see ManagedProcess.pause). */
+  pause(): Promise<void>;
+  /** Resolves once the server runs again. */
+  resume(): Promise<void>;
 }
 
 export interface HttpDaemonOptions {

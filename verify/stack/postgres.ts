@@ -21,8 +21,10 @@ export interface PostgresHandle {
   stop(): Promise<void>;
   /** Starts it again on the same port and data dir. */
   start(): Promise<void>;
-  pause(): void;
-  resume(): void;
+  /** Resolves once the server is stopped and can answer nothing (see ManagedProcess.pause). */
+  pause(): Promise<void>;
+  /** Resolves once the server runs again. */
+  resume(): Promise<void>;
 }
 
 /** Both backends run with trust auth for the "postgres" superuser, so host, port and database name make the whole URL. */

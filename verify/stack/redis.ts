@@ -11,8 +11,10 @@ export interface RedisHandle {
   process?: ManagedProcess;
   stop(): Promise<void>;
   start(): Promise<void>;
-  pause(): void;
-  resume(): void;
+  /** Resolves once the server is stopped and can answer nothing (see ManagedProcess.pause). */
+  pause(): Promise<void>;
+  /** Resolves once the server runs again. */
+  resume(): Promise<void>;
 }
 
 export async function startRedis(owner: ProcessOwner, host = '127.0.0.1'): Promise<RedisHandle> {

@@ -22,8 +22,10 @@ export interface ServiceHandle {
   start(): Promise<void>;
   /** SIGKILL, as a crash would. */
   kill(): Promise<void>;
-  pause(): void;
-  resume(): void;
+  /** Resolves once the server is stopped and can answer nothing (see ManagedProcess.pause). */
+  pause(): Promise<void>;
+  /** Resolves once the server runs again. */
+  resume(): Promise<void>;
 }
 
 export interface ServiceOptions {
