@@ -9,6 +9,7 @@ import { loadThresholds } from '../alerts/model.ts';
 import { renderHtml } from '../verify/report/html.ts';
 import { renderMarkdown } from '../verify/report/markdown.ts';
 import type { RunReport } from '../verify/results.ts';
+import { acrossRuns, renderAcrossRuns } from '../verify/report/across-runs.ts';
 
 const test = suite('verify evaluation');
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -194,6 +195,20 @@ test('reports render every alert and the summary', () => {
   assert.match(renderMarkdown(report), /\| DatabaseDown \| execution-gateway \| db-down \| pass \|/);
   assert.match(renderMarkdown(report), /\| 21\.0s \| 36\.0s \| 60\.0s \|/, 'notified, its own budget and the flat deadline side by side');
   assert.match(html, /36s: this alert's own budget/);
+});
+
+test('detection across runs: median and max per alert and scenario, against the own budget', () => {
+  const run = (notifiedAt: number): RunReport => {
+    const tl = new AlertTimeline();
+    life(tl, 'DatabaseDown', 'execution-gateway', 6, 16, notifiedAt, 50, 55);
+    const ev = evaluate({ ...J, budgetS: new Map([['DatabaseDown', 36]]), windows: [window()], episodes: tl.episodes(), ruleNames: ['DatabaseDown'] });
+    return { runId: 'r', startedAt: iso(0), finishedAt: iso(100), wallS: 100, repeat: 1, options: {}, preflight: { ok: true, checks: [] }, control: { durationS: 30, falsePositives: [] }, ...ev, passed: 1, failed: 0 };
+  };
+  const rows = acrossRuns([run(21), run(37), run(25)]);
+  assert.equal(rows.map((r) => [r.alertname, r.scenario, r.runs, r.passes, r.detectionMedianS, r.detectionMaxS, r.budgetS]), [['DatabaseDown', 'db-down', 3, 2, 25, 37, 36]]);
+  const md = renderAcrossRuns(rows, 3);
+  assert.match(md, /\| DatabaseDown \| db-down \| 2\/3 \| 25\.0 s \| 37\.0 s \| 36\.0 s \|/);
+  assert.match(md, /0\/1 alert-scenario pairs passed in every run/);
 });
 
 test.run();
