@@ -15,6 +15,7 @@ interface Ctx {
 
 const SYMBOLS = ['AAA', 'BBB'];
 const PROBE_INTERVAL_MS = 100;
+const POLL_ERRORS = 'signal_service_model_polls_total{status="error"}';
 const test = suite<Ctx>('signal-service through Redis and Postgres outages', {});
 
 type ErrorBody = { error: { code: string; message: string; details?: { dependency?: string } } };
@@ -117,6 +118,7 @@ test('Redis stopped: status 0 and signal requests 503 naming Redis; recovers whe
 
 test('Postgres stopped: database status 0, signals still served from the loaded model; recovers when it returns', async ({ svc, deps, db }) => {
   const failuresBefore = await metric(svc!.url, 'signal_service_model_reload_total{status="failure"}');
+  const pollErrorsBefore = (await metric(svc!.url, POLL_ERRORS))!;
   await deps!.pg.stop();
   const detectMs = await waitFor('database status 0', async () => (await metric(svc!.url, 'signal_service_database_connection_status')) === 0);
   const res = await call<{ model_version: number; signals: unknown[] }>(svc!.url, 'POST', '/signals', {});
@@ -127,8 +129,9 @@ test('Postgres stopped: database status 0, signals still served from the loaded 
   assert.is(list.status, 503);
   assert.is(list.body.error.details?.dependency, 'postgres');
   assert.is((await call(svc!.url, 'POST', '/models/reload')).status, 503);
-  // Several polls fail meanwhile; an unreachable registry is not a broken model, so no reload failure is counted.
-  await new Promise((r) => setTimeout(r, 400));
+  // Polls keep failing against the stopped registry; once three have, check that an unreachable registry was not
+  // counted as a broken model.
+  await waitFor('three registry polls failing', async () => (await metric(svc!.url, POLL_ERRORS))! >= pollErrorsBefore + 3);
   assert.is(await metric(svc!.url, 'signal_service_model_reload_total{status="failure"}'), failuresBefore);
   assert.is(await metric(svc!.url, 'signal_service_model_loaded_status'), 1);
   assert.is((await fetch(`${svc!.url}/ready`)).status, 200);

@@ -305,6 +305,7 @@ test('exposes the exact metric names, label sets and histogram buckets', async (
     signal_service_signals_generated_total: 'counter',
     signal_service_model_predictions_total: 'counter',
     signal_service_model_reload_total: 'counter',
+    signal_service_model_polls_total: 'counter',
     signal_service_database_connection_status: 'gauge',
     signal_service_redis_connection_status: 'gauge',
     signal_service_model_loaded_status: 'gauge',
@@ -321,6 +322,7 @@ test('exposes the exact metric names, label sets and histogram buckets', async (
   const les = samples.filter((s) => s.name === 'signal_service_signal_generation_duration_seconds_bucket').map((s) => s.labels.le);
   assert.equal(les, [...GENERATION_BUCKETS.map(String), '+Inf']);
   assert.equal(samples.filter((s) => s.name === 'signal_service_model_reload_total').map((s) => s.labels.status).sort(), ['failure', 'success']);
+  assert.equal(samples.filter((s) => s.name === 'signal_service_model_polls_total').map((s) => s.labels.status).sort(), ['error', 'ok']);
   for (const s of samples.filter((x) => x.name === 'signal_service_signals_generated_total')) assert.match(s.labels.model_version!, /^\d+$/);
   assert.is(await metric(svc!.url, 'signal_service_database_connection_status'), 1);
   assert.is(await metric(svc!.url, 'signal_service_redis_connection_status'), 1);

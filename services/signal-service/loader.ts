@@ -50,7 +50,13 @@ export class ModelLoader {
     let stopped = false;
     const tick = (): void => {
       this.reload('poll')
-        .catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'model registry poll failed; keeping the loaded model'))
+        .then(
+          () => this.metrics.polls.inc({ status: 'ok' }),
+          (err: unknown) => {
+            this.metrics.polls.inc({ status: 'error' });
+            this.logger.warn({ err: (err as Error).message }, 'model registry poll failed; keeping the loaded model');
+          },
+        )
         .finally(() => {
           if (stopped) return;
           timer = setTimeout(tick, intervalMs);

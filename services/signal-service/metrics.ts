@@ -33,6 +33,7 @@ export interface SignalMetrics {
   signalsGenerated: Counter<'model_version'>;
   predictions: Counter<'model_name'>;
   reloads: Counter<'status'>;
+  polls: Counter<'status'>;
   databaseStatus: Gauge;
   redisStatus: Gauge;
   modelLoaded: Gauge;
@@ -82,6 +83,14 @@ export function createSignalMetrics(): SignalMetrics {
   });
   reloads.inc({ status: 'success' }, 0);
   reloads.inc({ status: 'failure' }, 0);
+  const polls = new Counter({
+    name: 'signal_service_model_polls_total',
+    help: 'Finished polls of the model registry: ok when the registry answered (whatever it held), error when it could not be read.',
+    labelNames: ['status'] as const,
+    registers,
+  });
+  polls.inc({ status: 'ok' }, 0);
+  polls.inc({ status: 'error' }, 0);
   const gauge = (name: string, help: string): Gauge => new Gauge({ name, help, registers });
   const databaseStatus = gauge('signal_service_database_connection_status', 'Postgres reachable (1) or not (0), from a periodic probe.');
   const redisStatus = gauge('signal_service_redis_connection_status', 'Redis reachable (1) or not (0), from a periodic probe.');
@@ -97,6 +106,7 @@ export function createSignalMetrics(): SignalMetrics {
     signalsGenerated,
     predictions,
     reloads,
+    polls,
     databaseStatus,
     redisStatus,
     modelLoaded,
