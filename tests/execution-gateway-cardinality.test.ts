@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { Redis } from 'ioredis';
 import type { HttpError } from '../services/kit/errors.ts';
 import type { RunningGateway } from '../services/execution-gateway/server.ts';
-import { metricsText, newId, SYMBOLS, startGatewayFixture, type GatewayFixture } from './execution-gateway-fixture.ts';
+import { eventually, metricsText, newId, sample, SYMBOLS, startGatewayFixture, type GatewayFixture } from './execution-gateway-fixture.ts';
 
 interface Ctx {
   fx?: GatewayFixture;
@@ -69,8 +69,13 @@ test('10,000 orders with random symbols leave the series set unchanged', async (
   assert.equal([...statuses.keys()].sort(), [201, 422], 'only placed or refused by the position limit');
   assert.ok((statuses.get(422) ?? 0) > 0, 'position limit reached for universe symbols');
 
-  // Let the background loop mark 10,000 positions, so position and P&L gauges are included.
-  await new Promise((r) => setTimeout(r, 1500));
+  // Wait for a background round that started after the last order, so the position and P&L gauges it sets from all
+  // those positions are in the scrape: the round in flight now may have listed positions before the last fills, the
+  // one after it cannot have.
+  const rounds = async (): Promise<number> => sample(await metricsText(gw!.url), 'execution_gateway_background_rounds_total')!;
+  const roundsAfterOrders = await rounds();
+  const marked = await eventually('a full background round after the orders', async () => (await rounds()) >= roundsAfterOrders + 2, 20_000);
+  console.log(`  measured: a full background round after the orders finished ${marked.ms} ms later`);
   const text = await metricsText(gw!.url);
   const after = series(text);
   console.log(`  measured: ${before.length} series before, ${after.length} after`);

@@ -243,6 +243,7 @@ test('metrics: exact names, closed label sets and placement buckets', async ({ g
     execution_gateway_pnl_realized_dollars: 'gauge',
     execution_gateway_pnl_unrealized_dollars: 'gauge',
     execution_gateway_pnl_total_dollars: 'gauge',
+    execution_gateway_background_rounds_total: 'counter',
   };
   for (const [name, type] of Object.entries(types)) assert.ok(m.includes(`# TYPE ${name} ${type}\n`), `${name} ${type}`);
   const symbols = new Set<string>();

@@ -159,6 +159,7 @@ export function createApp(deps: AppDeps): GatewayApp {
       // Without Redis the unrealized gauges keep their last values; the redis status gauge reports the outage.
       if (!isConnectionError(err)) note('gauge refresh', err);
     }
+    metrics.backgroundRounds.inc();
   });
 
   return {

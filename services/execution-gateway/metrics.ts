@@ -34,6 +34,7 @@ export interface GatewayMetrics {
   pnlRealized: Gauge<'symbol'>;
   pnlUnrealized: Gauge<'symbol'>;
   pnlTotal: Gauge<string>;
+  backgroundRounds: Counter<string>;
 }
 
 /** One registry per gateway instance, so several gateways (a restart in a test) never share counters. */
@@ -91,6 +92,11 @@ export function createGatewayMetrics(symbols: readonly string[]): GatewayMetrics
     pnlRealized: new Gauge({ name: 'execution_gateway_pnl_realized_dollars', help: 'Realized P&L in dollars by symbol.', labelNames: ['symbol'], registers }),
     pnlUnrealized: new Gauge({ name: 'execution_gateway_pnl_unrealized_dollars', help: 'Unrealized P&L in dollars by symbol, marked at the Redis quote.', labelNames: ['symbol'], registers }),
     pnlTotal: new Gauge({ name: 'execution_gateway_pnl_total_dollars', help: 'Realized plus unrealized P&L in dollars over all symbols.', registers }),
+    backgroundRounds: new Counter({
+      name: 'execution_gateway_background_rounds_total',
+      help: 'Finished rounds of the background loop (resubmit pending orders, sync open ones, refresh the position and P&L gauges).',
+      registers,
+    }),
   };
   // Every series exists from the start, so rate() and absence checks see zeros instead of missing data.
   for (const symbol of symbolLabels) {
