@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WebSocket } from 'ws';
 import { startFakeAlpaca, type FakeAlpaca } from '../services/fake-alpaca/server.ts';
-import { api, connectOutcome, json, StreamClient, type Json } from './helpers/fake-alpaca.ts';
+import { api, connectOutcome, json, StreamClient, ticksPass, type Json } from './helpers/fake-alpaca.ts';
 
 const test = suite<{ fake?: FakeAlpaca; clients: StreamClient[] }>('fake-alpaca faults', { clients: [] });
 
@@ -210,12 +210,14 @@ test('wsSilent keeps sockets open but sends nothing and answers no pings', async
   const fake = ctx.fake!;
   const c = await subscribed(ctx);
   await fake.setFaults({ wsSilent: true });
-  await sleep(100);
+  // A REST round trip lets batches written before the fault arrive first: they were on the wire before the request.
+  await api(fake.url, 'GET', '/v2/clock');
   const before = c.messages.length;
   let pongs = 0;
   c.ws.on('pong', () => pongs++);
   c.ws.ping();
-  await sleep(600);
+  // Each of these ticks would have sent the client a quote, and the ping reached the fake before them.
+  await ticksPass(fake.url, 3);
   assert.is(c.messages.length, before, 'no messages while silent');
   assert.is(pongs, 0, 'ping unanswered');
   assert.is(c.ws.readyState, WebSocket.OPEN);
@@ -233,7 +235,8 @@ test('marketOpen false closes the clock and holds market orders as accepted', as
   assert.is(await metric(fake!, /fake_alpaca_fault_active\{fault="market_closed"\} (\d)/), 1);
   const o = json(await api(fake!.url, 'POST', '/v2/orders', sell));
   assert.is(o.status, 'accepted');
-  await sleep(150);
+  // Ticks re-check resting orders; after two of them the closed market must still have held this one.
+  await ticksPass(fake!.url, 2, 'SPY');
   assert.is(json(await api(fake!.url, 'GET', `/v2/orders/${String(o.id)}`)).status, 'accepted');
   await fake!.clearFaults();
   assert.is(json(await api(fake!.url, 'GET', '/v2/clock')).is_open, true);

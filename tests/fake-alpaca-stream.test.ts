@@ -40,7 +40,8 @@ test('greets, authenticates, echoes the subscription and streams trades and quot
   assert.ok(!Number.isNaN(Date.parse(String(q.t))));
   const t = await c.waitFor((m) => m.T === 't' && m.S === 'AAPL');
   for (const f of ['i', 'x', 'p', 's', 'c', 'z', 't']) assert.ok(f in t, f);
-  await new Promise((r) => setTimeout(r, 200));
+  // Every tick steps MSFT too; over a few more batches it would have shown up had the filter let it through.
+  await c.waitForBatches(3);
   const data = c.messages.filter((m) => m.T === 'q' || m.T === 't');
   assert.ok(data.every((m) => (m.T === 't' ? m.S === 'AAPL' : m.S === 'AAPL' || m.S === 'SPY')), 'only subscribed symbols');
   assert.ok(c.frames.every((f) => !f.binary), 'JSON text frames');
@@ -55,7 +56,8 @@ test('stops sending a symbol after unsubscribe and echoes what is left', async (
   const echo = await c.waitFor((m) => m.T === 'subscription', 2000, from);
   assert.equal(echo.quotes, ['AAPL']);
   const after = c.messages.length;
-  await new Promise((r) => setTimeout(r, 500));
+  // Batches after the echo come from ticks after the unsubscribe; each tick steps MSFT as well.
+  await c.waitForBatches(3);
   const later = c.messages.slice(after);
   assert.ok(later.some((m) => m.S === 'AAPL'));
   assert.not.ok(later.some((m) => m.S === 'MSFT'));
@@ -71,11 +73,18 @@ test('streams every symbol for the "*" wildcard', async (ctx) => {
 test('answers bad credentials with error 402 and lets the client retry', async (ctx) => {
   const c = await open(ctx, {}, '/v2/test');
   await c.waitFor((m) => m.msg === 'connected');
+  // Connected after c, so its auth timer runs out after c's would have.
+  const witness = await open(ctx, {}, '/v2/test');
   c.send({ action: 'auth', key: KEY.id, secret: 'wrong' });
   assert.equal(await c.waitFor((m) => m.T === 'error'), { T: 'error', code: 402, msg: 'auth failed' });
   c.send({ action: 'auth', key: KEY.id, secret: KEY.secret });
   await c.waitFor((m) => m.msg === 'authenticated');
-  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(await witness.waitFor((m) => m.T === 'error', 2000), { T: 'error', code: 404, msg: 'auth timeout' });
+  // A reply sent after the witness timed out: had c's timer fired, its 404 and close would have come before it.
+  const from = c.messages.length;
+  c.send({ action: 'auth', key: KEY.id, secret: KEY.secret });
+  assert.equal(await c.waitFor((m) => m.T === 'error', 2000, from), { T: 'error', code: 403, msg: 'already authenticated' });
+  assert.not.ok(c.messages.some((m) => m.code === 404), 'no auth timeout for a client that authenticated');
   assert.is(c.closed, undefined, 'authenticated in time, so no auth timeout');
 });
 

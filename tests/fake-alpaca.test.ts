@@ -6,7 +6,7 @@ import { ConfigError } from '../services/kit/config.ts';
 import { loadFakeAlpacaConfig } from '../services/fake-alpaca/config.ts';
 import { startFakeAlpaca, type FakeAlpaca } from '../services/fake-alpaca/server.ts';
 import { PriceSimulator } from '../services/fake-alpaca/simulator.ts';
-import { api, json, type Json } from './helpers/fake-alpaca.ts';
+import { api, json, ticksPass, type Json } from './helpers/fake-alpaca.ts';
 
 interface Ctx {
   /** Ticks once an hour: prices stand still, so fills can be checked against the quote exactly. */
@@ -134,7 +134,8 @@ test('re-checks resting orders on ticks: orders placed while closed fill once th
   const limit = json(await api(live!.url, 'POST', '/v2/orders', order({ symbol: 'GOOGL', qty: 1, type: 'limit', limit_price: Math.round(q.ap * 110) / 100 })));
   assert.is(market.status, 'accepted');
   assert.is(limit.status, 'accepted');
-  await new Promise((r) => setTimeout(r, 200));
+  // Ticks re-check resting orders; after two of them the closed market must still have held the market order.
+  await ticksPass(live!.url, 2, 'GOOGL');
   assert.is(json(await api(live!.url, 'GET', `/v2/orders/${String(market.id)}`)).status, 'accepted');
   await live!.setFaults({ marketOpen: true });
   const deadline = Date.now() + 3000;
@@ -234,7 +235,8 @@ test('answers a wrong method on a known route with 405 in Alpaca form', async ({
 
 test('values positions with the listing exchange and the change since the session open', async ({ live }) => {
   await api(live!.url, 'POST', '/v2/orders', order({ symbol: 'SPY', qty: 1 }));
-  await new Promise((r) => setTimeout(r, 300));
+  // Let the price move off the fill, so the unrealized P&L checked below is not trivially zero.
+  await ticksPass(live!.url, 2, 'SPY');
   const p = json(await api(live!.url, 'GET', '/v2/positions/SPY'));
   assert.is(p.exchange, 'ARCA');
   const current = Number(p.current_price);

@@ -81,6 +81,23 @@ export class StreamClient {
     }
   }
 
+  /** Resolves once `count` more batches (frames) have arrived than when called; a subscriber gets one batch per tick. */
+  async waitForBatches(count: number, timeoutMs = 3000): Promise<void> {
+    const want = this.frames.length + count;
+    const deadline = Date.now() + timeoutMs;
+    while (this.frames.length < want) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`got ${count - (want - this.frames.length)} of ${count} stream batches within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
   async waitClosed(timeoutMs = 3000): Promise<{ code: number }> {
     const deadline = Date.now() + timeoutMs;
     while (!this.closed) {
@@ -119,5 +136,27 @@ export async function connectOutcome(url: string): Promise<string> {
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause;
     return cause?.code ?? String(err);
+  }
+}
+
+/**
+ * Resolves once the fake's simulator has ticked at least `ticks` times after the call, seen through REST as new latest
+ * trade ids of `symbol` (every tick prints one trade per symbol, and runs the broker's order checks in the same turn).
+ */
+export async function ticksPass(base: string, ticks: number, symbol = 'AAPL', timeoutMs = 5000): Promise<void> {
+  const latestTradeId = async (): Promise<number> => {
+    const r = await api(base, 'GET', `/v2/stocks/${symbol}/trades/latest`);
+    if (r.status !== 200) throw new Error(`fake-alpaca ${base} latest ${symbol} trade answered ${r.status}: ${JSON.stringify(r.body)}`);
+    return Number((json(r).trade as Json).i);
+  };
+  const deadline = Date.now() + timeoutMs;
+  let last = await latestTradeId();
+  let seen = 0;
+  while (seen < ticks) {
+    if (Date.now() > deadline) throw new Error(`fake-alpaca ${base} ticked ${seen} of ${ticks} times within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+    const id = await latestTradeId();
+    if (id !== last) seen += 1;
+    last = id;
   }
 }
