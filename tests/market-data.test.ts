@@ -9,7 +9,7 @@ import { ConfigError } from '../services/kit/config.ts';
 import { startExecutionGateway, type RunningGateway } from '../services/execution-gateway/server.ts';
 import { loadGatewayConfig } from '../services/execution-gateway/config.ts';
 import { startTestDeps, type TestDeps } from './helpers/stack.ts';
-import { metricValue, promtoolCheckMetrics, waitFor } from './helpers/scrape.ts';
+import { metricValue, promtoolCheckMetrics, sampleValue, waitFor } from './helpers/scrape.ts';
 
 interface Ctx {
   deps: TestDeps;
@@ -221,9 +221,15 @@ test('a silent stream (wsSilent) is detected as stale: status 0 and a reconnect,
     process.stdout.write(`    stale stream detected after ${detectedMs} ms (STALE_AFTER_MS ${STALE_AFTER_MS})\n`);
     assert.ok(detectedMs >= STALE_AFTER_MS - 50, `not before STALE_AFTER_MS (${detectedMs} ms)`);
     await waitMetric(ctx, 'market_data_reconnect_attempts_total', (v) => v > before, 3000);
-    // Reconnected sockets stay silent too, so the status must not flap back to 1 while the fault lasts.
-    await new Promise((r) => setTimeout(r, STALE_AFTER_MS));
-    assert.is(await metric(ctx, 'market_data_websocket_connection_status'), 0);
+    // Reconnected sockets stay silent too, so the status must not flap back to 1 while the fault lasts. Watched until
+    // a reconnected socket has itself been judged stale and replaced (a second reconnect attempt).
+    const statuses = new Set<number | undefined>();
+    await waitFor('a reconnected socket judged stale as well', async () => {
+      const text = await (await fetch(`${ctx.md.url}/metrics`)).text();
+      statuses.add(sampleValue(text, 'market_data_websocket_connection_status'));
+      return (sampleValue(text, 'market_data_reconnect_attempts_total') ?? 0) >= before + 2;
+    }, 3 * STALE_AFTER_MS + 5000, 20);
+    assert.equal([...statuses], [0], 'status while every reconnected socket stays silent');
   } finally {
     await ctx.fake.setFaults({ wsSilent: false });
   }
