@@ -117,8 +117,9 @@ test('shows a for: 2s alert pending, then firing, with activeAt at the first tru
   assert.equal(seen.map((s) => s.state), ['pending', 'firing']);
   const activeAt = Date.parse(seen[0]!.activeAt);
   assert.is(seen[1]!.activeAt, seen[0]!.activeAt);
-  // The flag is seen at the next scrape (<= 1 s) and evaluated at the next tick (<= 1 s).
-  assert.ok(activeAt >= raisedAt - 1000 && activeAt <= raisedAt + 2500, `activeAt ${activeAt - raisedAt} ms after the flag was raised`);
+  // The flag is seen at the next scrape (<= 1 s) and evaluated at the next tick (<= 1 s); a scrape slowed by a loaded
+  // machine can miss that tick and wait one more. A sample is stamped when its scrape starts, so it may predate the flag.
+  assert.ok(activeAt >= raisedAt - 1000 && activeAt <= raisedAt + 3000, `activeAt ${activeAt - raisedAt} ms after the flag was raised`);
   const pendingMs = seen[1]!.at - activeAt;
   console.log(`  FlagRaised: activeAt +${activeAt - raisedAt} ms after the flag, firing seen ${pendingMs} ms after activeAt (for: 2s, eval 1s)`);
   assert.ok(pendingMs >= 2000 && pendingMs < 4500, `pending for ${pendingMs} ms`);
