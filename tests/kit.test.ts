@@ -1,21 +1,21 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import pino from 'pino';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { createService, listen, type RunningServer } from '../services/kit/service.ts';
-import { createLogger } from '../services/kit/logger.ts';
-import { parseBody } from '../services/kit/validate.ts';
+import { idParam, parseBody, parseParams, parseQuery, limitParam, plainText } from '../services/kit/validate.ts';
 import { loadConfig, ConfigError, baseEnv } from '../services/kit/config.ts';
 import { boundedLabel, statusClass } from '../services/kit/labels.ts';
 import { unavailable } from '../services/kit/errors.ts';
 
-const test = suite<{ srv?: RunningServer; ready: boolean }>('service kit', { ready: true });
+const test = suite<{ srv?: RunningServer; ready: boolean; logLines: string[] }>('service kit', { ready: true, logLines: [] });
 
 test.before(async (ctx) => {
   const { app, router } = createService({
     name: 'kit-test',
     registry: new Registry(),
-    logger: createLogger('kit-test', 'silent'),
+    logger: pino({ level: 'warn' }, { write: (line: string) => void ctx.logLines.push(line) }),
     readiness: {
       thing: async () => {
         if (!ctx.ready) throw new Error('thing is down');
@@ -27,6 +27,15 @@ test.before(async (ctx) => {
   });
   router.get('/dep', () => {
     throw unavailable('thing', 'thing unavailable');
+  });
+  router.get('/boom', () => {
+    throw new Error('relation "secret_table" does not exist');
+  });
+  router.get('/teapot', () => {
+    throw Object.assign(new Error('short and stout'), { status: 418, expose: true });
+  });
+  router.get('/items/:id', (c) => {
+    c.body = { ...parseParams(z.object({ id: idParam() }), c.params), ...parseQuery(z.object({ limit: limitParam(20, 100) }), c.query) };
   });
   ctx.srv = await listen(app);
 });
@@ -65,6 +74,57 @@ test('dependency failure is a 503 naming the dependency', async (ctx) => {
   const res = await fetch(`${ctx.srv!.url}/dep`);
   assert.is(res.status, 503);
   assert.equal(((await res.json()) as { error: { details: unknown } }).error.details, { dependency: 'thing' });
+});
+
+test('an unexpected error answers 500 with a request id, never its message, and logs the message under that id', async (ctx) => {
+  const res = await fetch(`${ctx.srv!.url}/boom`);
+  assert.is(res.status, 500);
+  const text = await res.text();
+  assert.not.match(text, /secret_table/);
+  const body = JSON.parse(text) as { error: { code: string; message: string; request_id: string } };
+  assert.is(body.error.code, 'internal');
+  assert.is(res.headers.get('x-request-id'), body.error.request_id);
+  assert.match(body.error.message, new RegExp(`request id ${body.error.request_id}`));
+  const logged = ctx.logLines.map((l) => JSON.parse(l) as { requestId?: string; err?: { message?: string } }).find((l) => l.requestId === body.error.request_id);
+  assert.match(logged?.err?.message ?? '', /secret_table/);
+});
+
+test('every answer carries its own X-Request-Id', async (ctx) => {
+  const [a, b] = await Promise.all([fetch(`${ctx.srv!.url}/health`), fetch(`${ctx.srv!.url}/health`)]);
+  assert.match(a.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+  assert.is.not(a.headers.get('x-request-id'), b.headers.get('x-request-id'));
+});
+
+test('a library 4xx that says expose keeps its status and message', async (ctx) => {
+  const res = await fetch(`${ctx.srv!.url}/teapot`);
+  assert.is(res.status, 418);
+  assert.is(((await res.json()) as { error: { message: string } }).error.message, 'short and stout');
+});
+
+test('path and query parameters are parsed like bodies: a bad one is a 400 naming it', async (ctx) => {
+  assert.equal(await (await fetch(`${ctx.srv!.url}/items/7?limit=5`)).json(), { id: 7, limit: 5 });
+  assert.equal(await (await fetch(`${ctx.srv!.url}/items/7`)).json(), { id: 7, limit: 20 });
+  for (const [path, message] of [
+    ['/items/99999999999999999999', /^invalid path parameters: id: must be a positive integer up to 2147483647$/],
+    ['/items/2147483648', /^invalid path parameters: id: must be a positive integer up to 2147483647$/],
+    ['/items/1e3', /^invalid path parameters: id:/],
+    ['/items/%00', /^invalid path parameters: id:/],
+    ['/items/7?limit=0', /^invalid query: limit:/],
+    ['/items/7?limit=1&limit=2', /^invalid query: limit:/],
+  ] as const) {
+    const res = await fetch(`${ctx.srv!.url}${path}`);
+    assert.is(res.status, 400, path);
+    assert.match(((await res.json()) as { error: { message: string } }).error.message, message, path);
+  }
+});
+
+test('plainText refuses what Postgres or a log line cannot hold as sent: NUL, control characters, lone surrogates', () => {
+  const name = plainText({ max: 10 });
+  const id = plainText({ max: 10, spaces: false });
+  assert.ok(name.safeParse('a b Ω 💥').success);
+  for (const bad of ['a\u0000b', 'a\nb', '\u001b[0m', '\ud800', '', 'x'.repeat(11)]) assert.not.ok(name.safeParse(bad).success, JSON.stringify(bad));
+  assert.ok(id.safeParse('run-1-AAPL').success);
+  assert.not.ok(id.safeParse('run 1').success);
 });
 
 test('/ready reflects dependency checks', async (ctx) => {

@@ -168,7 +168,7 @@ test('activates a model and loads it at once; 404 for unknown ids and 400 for ba
   assert.is((await call(svc!.url, 'POST', '/models/99999/activate')).status, 404);
   const bad = await call<ErrorBody>(svc!.url, 'POST', '/models/abc/activate');
   assert.is(bad.status, 400);
-  assert.match(bad.body.error.message, /invalid model id "abc"/);
+  assert.match(bad.body.error.message, /invalid path parameters: id: must be a positive integer/);
 });
 
 test('the partial unique index refuses a second active model', async ({ db, modelIds }) => {

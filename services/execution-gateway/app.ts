@@ -8,11 +8,11 @@ import { isConnectionError, withDb } from '../kit/pg.ts';
 import { startProbes, type ProbeRunner } from '../kit/probes.ts';
 import { pingRedis } from '../kit/redis.ts';
 import { createService } from '../kit/service.ts';
-import { parseBody } from '../kit/validate.ts';
+import { limitParam, parseBody, parseParams, parseQuery, plainText } from '../kit/validate.ts';
 import { worstCaseSubmitMs, type Broker } from './broker.ts';
 import type { GatewayConfig } from './config.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { createOrderService, type Clock, type OrderService } from './orders.ts';
+import { clientOrderIdSchema, createOrderService, type Clock, type OrderService } from './orders.ts';
 import { computePnl, readPrices, setPnlGauges, setPositionGauges } from './pnl.ts';
 import { readBreaker, resetBreaker, tripBreaker } from './risk.ts';
 import type { OrderStore } from './store.ts';
@@ -36,8 +36,9 @@ export interface GatewayApp {
   close(): Promise<void>;
 }
 
-const limitQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
-const tripBody = z.object({ reason: z.string().trim().min(1).max(500) });
+const limitQuery = z.object({ limit: limitParam(50, 500) });
+const orderParams = z.object({ client_order_id: clientOrderIdSchema });
+const tripBody = z.object({ reason: z.string().trim().pipe(plainText({ max: 500 })) });
 
 /** A repeating task that never overlaps itself and whose stop() waits for the run in flight. */
 function every(ms: number, task: () => Promise<void>): { runNow(): Promise<void>; stop(): Promise<void> } {
@@ -86,12 +87,13 @@ export function createApp(deps: AppDeps): GatewayApp {
     ctx.body = result.order;
   });
   router.get('/orders', async (ctx) => {
-    const { limit } = parseBody(limitQuery, ctx.query, 'query');
+    const { limit } = parseQuery(limitQuery, ctx.query);
     ctx.body = { orders: await withDb(() => store.listOrders(limit)) };
   });
   router.get('/orders/:client_order_id', async (ctx) => {
-    const order = await withDb(() => store.getOrder(ctx.params.client_order_id!));
-    if (!order) throw notFound(`no order with client_order_id ${ctx.params.client_order_id}`);
+    const { client_order_id: id } = parseParams(orderParams, ctx.params);
+    const order = await withDb(() => store.getOrder(id));
+    if (!order) throw notFound(`no order with client_order_id ${id}`);
     ctx.body = order;
   });
   router.get('/positions', async (ctx) => {

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { conflict, HttpError } from '../kit/errors.ts';
 import { boundedLabel } from '../kit/labels.ts';
 import { withDb } from '../kit/pg.ts';
-import { parseBody } from '../kit/validate.ts';
+import { parseBody, plainText, tickerSchema } from '../kit/validate.ts';
 import { BrokerRejectedError, BrokerUnavailableError, type Broker, type BrokerOrder } from './broker.ts';
 import type { GatewayConfig } from './config.ts';
 import type { GatewayMetrics, OrderOutcome } from './metrics.ts';
@@ -47,13 +47,13 @@ export interface OrderDeps {
 
 const BATCH = 20;
 
+/** Alpaca's limit is 128 characters; printable, so Postgres stores it and a path can carry it. */
+export const clientOrderIdSchema = plainText({ max: 128, spaces: false });
+
 const orderSchema = z
   .object({
-    client_order_id: z.string().min(1).max(128).regex(/^\S+$/, 'must not contain whitespace'),
-    symbol: z
-      .string()
-      .transform((s) => s.trim().toUpperCase())
-      .pipe(z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/, 'must be a ticker like AAPL')),
+    client_order_id: clientOrderIdSchema,
+    symbol: tickerSchema,
     side: z.enum(['buy', 'sell']),
     qty: z.number().finite().positive(),
     type: z.enum(['market', 'limit']),

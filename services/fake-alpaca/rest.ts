@@ -1,8 +1,10 @@
 // The Alpaca v2 REST subset (trading + latest market data) as a Koa app, with Alpaca's field names and error bodies.
+import { randomUUID } from 'node:crypto';
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { limitParam, plainText, tickerSchema } from '../kit/validate.ts';
 import { Broker, BrokerError, insufficientBuyingPower, type Order, type Position } from './broker.ts';
 import type { Faults } from './faults.ts';
 import { faultMiddleware } from './faults.ts';
@@ -47,13 +49,17 @@ const orderSchema = z.object({
 
 const listSchema = z.object({
   status: z.enum(['open', 'closed', 'all']).default('open'),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  limit: limitParam(50, 500),
   direction: z.enum(['asc', 'desc']).default('desc'),
   symbols: z
     .string()
     .transform((s) => s.split(',').map((x) => x.trim().toUpperCase()).filter(Boolean))
     .optional(),
 });
+
+const orderIdParams = z.object({ id: plainText({ max: 128, spaces: false }) });
+const symbolParams = z.object({ symbol: tickerSchema });
+const clientOrderIdQuery = z.object({ client_order_id: plainText({ max: 128, spaces: false }) });
 
 function invalid(error: z.ZodError): BrokerError {
   const first = error.issues[0];
@@ -178,6 +184,13 @@ function clockJson(open: boolean, now = new Date()): Record<string, unknown> {
   };
 }
 
+/** Path parameters or a query, parsed like a body: a bad one is Alpaca's 422. */
+function parse<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, input: unknown): T {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw invalid(parsed.error);
+  return parsed.data;
+}
+
 /** Stable per-symbol asset id, shaped like Alpaca's UUIDs. */
 function assetId(symbol: string): string {
   const hex = Buffer.from(symbol.padEnd(16, '_')).toString('hex').slice(0, 32);
@@ -210,7 +223,10 @@ export function createRestApp(deps: RestDeps): Koa {
   };
 
   // Outermost: Alpaca's error body shape and the request counter see every response, injected ones included.
+  // Like Alpaca, every answer carries X-Request-ID; an unexpected error answers only that id, the log has the detail.
   app.use(async (ctx, next) => {
+    const requestId = randomUUID();
+    ctx.set('X-Request-ID', requestId);
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
@@ -224,9 +240,9 @@ export function createRestApp(deps: RestDeps): Koa {
         ctx.status = err.status;
         ctx.body = { code: err.code, message: err.message };
       } else {
-        deps.logger.error({ err, path: ctx.path }, 'unhandled error');
+        deps.logger.error({ err, requestId, method: ctx.method, path: ctx.path }, 'unhandled error');
         ctx.status = 500;
-        ctx.body = { code: 50000000, message: `internal server error: ${err instanceof Error ? err.message : String(err)}` };
+        ctx.body = { code: 50000000, message: `internal server error; the fake-alpaca log has the details under request id ${requestId}` };
       }
     }
     metrics.requests.inc({ endpoint: endpointOf(ctx.method, ctx.path), status: String(ctx.status) });
@@ -291,28 +307,25 @@ export function createRestApp(deps: RestDeps): Koa {
   });
 
   router.get('/v2/orders', (ctx) => {
-    const parsed = listSchema.safeParse(ctx.query);
-    if (!parsed.success) throw invalid(parsed.error);
-    ctx.body = broker.list(parsed.data).map(orderJson);
+    ctx.body = broker.list(parse(listSchema, ctx.query)).map(orderJson);
   });
 
   // path-to-regexp needs the colon escaped: Alpaca's route is literally "orders:by_client_order_id".
   router.get('/v2/orders\\:by_client_order_id', (ctx) => {
-    const id = ctx.query.client_order_id;
-    if (typeof id !== 'string' || id === '') throw new BrokerError(422, 40010001, 'client_order_id is required');
+    const { client_order_id: id } = parse(clientOrderIdQuery, ctx.query);
     const order = broker.getByClientOrderId(id);
     if (!order) throw new BrokerError(404, 40410000, 'order not found');
     ctx.body = orderJson(order);
   });
 
   router.get('/v2/orders/:id', (ctx) => {
-    const order = broker.get(ctx.params.id ?? '');
+    const order = broker.get(parse(orderIdParams, ctx.params).id);
     if (!order) throw new BrokerError(404, 40410000, 'order not found');
     ctx.body = orderJson(order);
   });
 
   router.delete('/v2/orders/:id', (ctx) => {
-    broker.cancel(ctx.params.id ?? '');
+    broker.cancel(parse(orderIdParams, ctx.params).id);
     ctx.status = 204;
   });
 
@@ -321,13 +334,13 @@ export function createRestApp(deps: RestDeps): Koa {
   });
 
   router.get('/v2/positions/:symbol', (ctx) => {
-    const pos = broker.position((ctx.params.symbol ?? '').toUpperCase());
+    const pos = broker.position(parse(symbolParams, ctx.params).symbol);
     if (!pos) throw new BrokerError(404, 40410000, 'position does not exist');
     ctx.body = positionJson(pos, broker, sim);
   });
 
   router.get('/v2/stocks/:symbol/quotes/latest', (ctx) => {
-    const symbol = (ctx.params.symbol ?? '').toUpperCase();
+    const { symbol } = parse(symbolParams, ctx.params);
     const q = sim.quote(symbol);
     if (!q) throw new BrokerError(404, 40410000, `symbol not found: ${symbol}`);
     ctx.body = {
@@ -337,7 +350,7 @@ export function createRestApp(deps: RestDeps): Koa {
   });
 
   router.get('/v2/stocks/:symbol/trades/latest', (ctx) => {
-    const symbol = (ctx.params.symbol ?? '').toUpperCase();
+    const { symbol } = parse(symbolParams, ctx.params);
     const t = sim.trade(symbol);
     if (!t) throw new BrokerError(404, 40410000, `symbol not found: ${symbol}`);
     ctx.body = { symbol, trade: { t: t.timestamp.toISOString(), x: EXCHANGE, p: t.price, s: t.size, c: ['@'], i: t.id, z: t.tape } };

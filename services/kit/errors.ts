@@ -1,4 +1,4 @@
-// HTTP errors that the service kit turns into JSON responses in one place.
+// HTTP errors that the service kit turns into JSON responses in one place; their messages are written for the client, so they are answered as is.
 export class HttpError extends Error {
   constructor(
     readonly status: number,

@@ -1,4 +1,5 @@
 // The shared service skeleton: Koa + router, JSON bodies, errors as JSON, /health, /ready, /metrics, graceful HTTP lifecycle.
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
@@ -32,7 +33,11 @@ export function createService(opts: ServiceOptions): Service {
   const router = new Router();
   const bodyLimit = opts.bodyLimit ?? 256 * 1024;
 
+  // Errors become responses here and only here (Koa's `err.expose ? err.message : generic`): an HttpError was written for
+  // the client and is answered as is; anything else is internal, so the client gets a request id and the log the detail.
   app.use(async (ctx, next) => {
+    const requestId = randomUUID();
+    ctx.set('X-Request-Id', requestId);
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
@@ -42,12 +47,18 @@ export function createService(opts: ServiceOptions): Service {
       if (err instanceof HttpError) {
         ctx.status = err.status;
         ctx.body = { error: { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) } };
-        if (err.status >= 500) opts.logger.warn({ path: ctx.path, code: err.code }, err.message);
+        if (err.status >= 500) opts.logger.warn({ requestId, method: ctx.method, path: ctx.path, code: err.code }, err.message);
         return;
       }
-      opts.logger.error({ err, path: ctx.path }, 'unhandled error');
+      const exposed = exposedClientError(err);
+      if (exposed) {
+        ctx.status = exposed.status;
+        ctx.body = { error: { code: 'bad_request', message: exposed.message } };
+        return;
+      }
+      opts.logger.error({ err, requestId, method: ctx.method, path: ctx.path }, 'unhandled error');
       ctx.status = 500;
-      ctx.body = { error: { code: 'internal', message: err instanceof Error ? err.message : String(err) } };
+      ctx.body = { error: { code: 'internal', message: `internal error in ${opts.name}; its log has the details under request id ${requestId}`, request_id: requestId } };
     }
   });
 
@@ -97,6 +108,14 @@ export function createService(opts: ServiceOptions): Service {
   app.use(router.routes());
   app.use(router.allowedMethods());
   return { app, router };
+}
+
+/** A 4xx thrown by Koa or a library in the http-errors style (status + expose), which says its message is fit for the client. */
+function exposedClientError(err: unknown): { status: number; message: string } | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const { status, expose } = err as Error & { status?: unknown; expose?: unknown };
+  if (typeof status !== 'number' || status < 400 || status > 499 || expose !== true) return undefined;
+  return { status, message: err.message };
 }
 
 declare module 'koa' {

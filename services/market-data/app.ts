@@ -2,9 +2,11 @@
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { badRequest, notFound } from '../kit/errors.ts';
+import { z } from 'zod';
+import { notFound } from '../kit/errors.ts';
 import { pingRedis, type Redis } from '../kit/redis.ts';
 import { createService } from '../kit/service.ts';
+import { parseParams, tickerSchema } from '../kit/validate.ts';
 import type { QuoteStore } from './quotes.ts';
 import type { MarketStream } from './stream.ts';
 import type { Subscriptions } from './subscriptions.ts';
@@ -17,6 +19,8 @@ export interface MarketDataDeps {
   subscriptions: Subscriptions;
   quotes: QuoteStore;
 }
+
+const symbolParams = z.object({ symbol: tickerSchema });
 
 export function createApp(deps: MarketDataDeps): Koa {
   const { app, router } = createService({
@@ -40,12 +44,11 @@ export function createApp(deps: MarketDataDeps): Koa {
   });
 
   router.delete('/subscriptions/:symbol', async (ctx) => {
-    ctx.body = await deps.subscriptions.remove(ctx.params.symbol ?? '');
+    ctx.body = await deps.subscriptions.remove(ctx.params);
   });
 
   router.get('/quotes/:symbol', async (ctx) => {
-    const symbol = (ctx.params.symbol ?? '').toUpperCase();
-    if (!/^[A-Z][A-Z0-9.]{0,9}$/.test(symbol)) throw badRequest(`"${ctx.params.symbol}" is not a ticker symbol`);
+    const { symbol } = parseParams(symbolParams, ctx.params);
     const quote = await deps.quotes.latest(symbol);
     if (!quote) throw notFound(`no quote for ${symbol} yet; subscribe it with POST /subscriptions`);
     ctx.body = quote;

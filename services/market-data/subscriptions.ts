@@ -1,7 +1,7 @@
 // Subscription requests (REST and position sync): validation against the universe, stream confirmation, metrics.
 import { z } from 'zod';
 import { badRequest, notFound } from '../kit/errors.ts';
-import { parseBody } from '../kit/validate.ts';
+import { parseBody, parseParams, tickerSchema } from '../kit/validate.ts';
 import type { MarketDataMetrics } from './metrics.ts';
 import type { MarketStream } from './stream.ts';
 
@@ -12,8 +12,10 @@ export interface SubscriptionResult {
 }
 
 const symbolsBody = z.object({
-  symbols: z.array(z.string().trim().toUpperCase().pipe(z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/, 'not a ticker symbol'))).min(1).max(100),
+  symbols: z.array(tickerSchema).min(1).max(100),
 });
+
+const symbolParams = z.object({ symbol: tickerSchema });
 
 export class Subscriptions {
   private readonly universe: ReadonlySet<string>;
@@ -45,9 +47,10 @@ export class Subscriptions {
     return this.timed(() => this.stream.subscribe(symbols, this.timeoutMs));
   }
 
-  async remove(rawSymbol: string): Promise<SubscriptionResult> {
+  /** DELETE /subscriptions/:symbol params -> unsubscribe; a malformed symbol or one outside the universe is a 400, one not subscribed a 404. */
+  async remove(params: unknown): Promise<SubscriptionResult> {
     const symbol = this.countInvalid(() => {
-      const s = rawSymbol.toUpperCase();
+      const s = parseParams(symbolParams, params).symbol;
       this.requireUniverse([s]);
       if (!this.stream.symbols.includes(s)) throw notFound(`${s} is not subscribed; GET /subscriptions lists what is`);
       return s;

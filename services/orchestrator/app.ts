@@ -3,11 +3,11 @@ import type Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
-import { badRequest, notFound } from '../kit/errors.ts';
+import { notFound } from '../kit/errors.ts';
 import { pingDb, type Pool } from '../kit/pg.ts';
 import { pingRedis, type Redis } from '../kit/redis.ts';
 import { createService } from '../kit/service.ts';
-import { parseBody } from '../kit/validate.ts';
+import { idParam, limitParam, parseBody, parseParams, parseQuery } from '../kit/validate.ts';
 import type { Runner } from './runs.ts';
 import type { RunStore } from './store.ts';
 
@@ -20,6 +20,10 @@ export interface OrchestratorDeps {
   runner: Runner;
   universe: string[];
 }
+
+const listQuery = z.object({ limit: limitParam(20, 500) });
+/** runs.id is a bigserial; JavaScript numbers are exact up to 2^53 - 1. */
+const runIdParams = z.object({ id: idParam(Number.MAX_SAFE_INTEGER) });
 
 export function createApp(deps: OrchestratorDeps): Koa {
   const universe = new Set(deps.universe);
@@ -49,15 +53,12 @@ export function createApp(deps: OrchestratorDeps): Koa {
   });
 
   router.get('/runs', async (ctx) => {
-    const raw = ctx.query.limit;
-    const limit = raw === undefined ? 20 : Number(raw);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw badRequest('limit must be an integer from 1 to 500');
+    const { limit } = parseQuery(listQuery, ctx.query);
     ctx.body = { runs: await deps.store.listRuns(limit) };
   });
 
   router.get('/runs/:id', async (ctx) => {
-    const id = Number(ctx.params.id);
-    if (!Number.isSafeInteger(id) || id < 1) throw badRequest(`run id must be a positive integer, got "${ctx.params.id}"`);
+    const { id } = parseParams(runIdParams, ctx.params);
     const run = await deps.store.getRun(id);
     if (!run) throw notFound(`run ${id} not found; GET /runs lists recent runs`);
     ctx.body = run;

@@ -3,12 +3,12 @@ import type Koa from 'koa';
 import type Router from '@koa/router';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { badRequest, conflict, HttpError, notFound, unprocessable } from '../kit/errors.ts';
+import { conflict, HttpError, notFound, unprocessable } from '../kit/errors.ts';
 import { withDb } from '../kit/pg.ts';
 import { pingRedis, withRedis, type Redis } from '../kit/redis.ts';
 import { createService } from '../kit/service.ts';
 import { statusClass } from '../kit/labels.ts';
-import { parseBody } from '../kit/validate.ts';
+import { idParam, parseBody, parseParams, TICKER } from '../kit/validate.ts';
 import type { Endpoint, SignalMetrics } from './metrics.ts';
 import { MAX_TOP_N, newModelSchema, validateModel, type LoadedModel } from './models.ts';
 import { DuplicateModelError, type ModelRegistry } from './registry.ts';
@@ -31,13 +31,16 @@ export const MAX_SIGNAL_SYMBOLS = 500;
 const signalRequestSchema = z
   .object({
     symbols: z
-      .array(z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/, 'must be an upper-case ticker like AAPL'))
+      .array(z.string().regex(TICKER, 'must be an upper-case ticker like AAPL'))
       .min(1)
       .max(MAX_SIGNAL_SYMBOLS)
       .optional(),
     topN: z.number().int().min(1).max(MAX_TOP_N).optional(),
   })
   .strict();
+
+/** models.id is a serial (int4) column. */
+const modelIdParams = z.object({ id: idParam() });
 
 const NO_MODEL_MESSAGE = 'no model is loaded: the registry has no valid active model; activate one with POST /models/:id/activate';
 
@@ -99,8 +102,7 @@ export function createApp(deps: SignalAppDeps): { app: Koa } {
   router.post(
     '/models/:id/activate',
     route('models_activate', async (ctx) => {
-      const id = Number(ctx.params.id);
-      if (!Number.isInteger(id) || id < 1) throw badRequest(`invalid model id "${ctx.params.id}": must be a positive integer`);
+      const { id } = parseParams(modelIdParams, ctx.params);
       const record = await withDb(() => deps.registry.get(id));
       if (!record) throw notFound(`model ${id} does not exist; list models with GET /models`);
       const validation = validateModel(record);

@@ -1,5 +1,6 @@
 // Model kinds, validation of registry rows into loadable models, and the scoring math of each kind.
 import { z } from 'zod';
+import { plainText } from '../kit/validate.ts';
 
 export const MODEL_KINDS = ['momentum', 'mean_reversion'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
@@ -19,7 +20,7 @@ export type ModelParams = z.infer<typeof modelParamsSchema>;
 /** Body of POST /models. */
 export const newModelSchema = z
   .object({
-    name: z.string().trim().min(1).max(100),
+    name: z.string().trim().pipe(plainText({ max: 100 })),
     version: z.number().int().min(1).max(2_147_483_647),
     kind: z.enum(MODEL_KINDS),
     params: modelParamsSchema,
