@@ -9,6 +9,7 @@ import { parseBody, plainText, tickerSchema } from '../kit/validate.ts';
 import { BrokerRejectedError, BrokerUnavailableError, type Broker, type BrokerOrder } from './broker.ts';
 import type { GatewayConfig } from './config.ts';
 import type { GatewayMetrics, OrderOutcome } from './metrics.ts';
+import { fromAlpacaStatus } from './order-states.ts';
 import { readPrices } from './pnl.ts';
 import { assertBreakerClosed, checkPositionLimit } from './risk.ts';
 import type { Order, OrderRequest, OrderStore, OrderUpdate, StoredStatus } from './store.ts';
@@ -83,11 +84,7 @@ function outcomeOfStatus(status: StoredStatus): OrderOutcome {
 function fromBroker(b: BrokerOrder): OrderUpdate {
   const filled = Number(b.filled_qty ?? 0);
   const avg = b.filled_avg_price === null || b.filled_avg_price === '' ? null : Number(b.filled_avg_price);
-  let status: StoredStatus = 'accepted';
-  if (b.status === 'filled') status = 'filled';
-  else if (b.status === 'rejected') status = 'rejected';
-  else if (['canceled', 'expired', 'replaced', 'done_for_day'].includes(b.status)) status = 'canceled';
-  return { status, broker_order_id: b.id, filled_qty: Number.isFinite(filled) ? filled : 0, filled_avg_price: avg !== null && Number.isFinite(avg) ? avg : null };
+  return { status: fromAlpacaStatus(b.status), broker_order_id: b.id, filled_qty: Number.isFinite(filled) ? filled : 0, filled_avg_price: avg !== null && Number.isFinite(avg) ? avg : null };
 }
 
 /** Dry-run fill price: the quote, or the limit price when there is no quote; undefined = a limit order that rests. */

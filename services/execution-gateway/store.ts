@@ -1,10 +1,11 @@
 // Postgres persistence for orders and positions: idempotent migrations, insert-before-submit, fills applied atomically.
 import type pg from 'pg';
 import type { Pool } from '../kit/pg.ts';
+import { nextOrderState, type StoredStatus } from './order-states.ts';
 
+export type { StoredStatus };
 export type Side = 'buy' | 'sell';
 export type OrderType = 'market' | 'limit';
-export type StoredStatus = 'pending_submit' | 'accepted' | 'filled' | 'rejected' | 'canceled';
 
 export interface OrderRequest {
   client_order_id: string;
@@ -230,26 +231,36 @@ export class OrderStore {
 
   /**
    * Records the broker's view of an order and applies any newly filled quantity to the position, in one transaction.
-   * Idempotent: a second report of the same fill changes nothing, so two submitters adopting one broker order never double-fill.
+   * The row lock serialises concurrent reports, and nextOrderState lets only forward moves through, so a late or
+   * repeated answer changes nothing: two submitters adopting one broker order never double-fill, and a filled order
+   * never goes back to accepted.
    */
   async applyUpdate(clientOrderId: string, u: OrderUpdate): Promise<Order> {
     return this.tx(async (c) => {
       const { rows } = await c.query<OrderRow>('SELECT * FROM orders WHERE client_order_id = $1 FOR UPDATE', [clientOrderId]);
       if (!rows[0]) throw new Error(`order ${clientOrderId} vanished from the orders table; was the database reset?`);
       const before = toOrder(rows[0]);
-      const delta = clean(u.filled_qty - before.filled_qty);
+      const next = nextOrderState(before, u);
+      if (!next.advanced && !next.filledMore) return before;
+      const delta = clean(next.filled_qty - before.filled_qty);
       if (delta > 0 && u.filled_avg_price !== null) {
         // Price of just the new part, from the broker's cumulative average.
         const price = (u.filled_qty * u.filled_avg_price - before.filled_qty * (before.filled_avg_price ?? 0)) / delta;
         await this.fillPosition(c, before.symbol, before.side === 'buy' ? delta : -delta, price);
       }
-      const filledQty = Math.max(before.filled_qty, u.filled_qty);
       const updated = await c.query<OrderRow>(
         `UPDATE orders SET status = $2, broker_order_id = COALESCE($3, broker_order_id), filled_qty = $4,
                 filled_avg_price = COALESCE($5, filled_avg_price), reject_reason = COALESCE($6, reject_reason),
                 submit_lease_until = NULL, updated_at = now()
          WHERE client_order_id = $1 RETURNING *`,
-        [clientOrderId, u.status, u.broker_order_id, filledQty, u.filled_avg_price, u.reject_reason ?? null],
+        [
+          clientOrderId,
+          next.status,
+          u.broker_order_id,
+          next.filled_qty,
+          next.filledMore ? u.filled_avg_price : null,
+          next.advanced ? (u.reject_reason ?? null) : null,
+        ],
       );
       return toOrder(updated.rows[0]!);
     });
