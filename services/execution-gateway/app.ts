@@ -4,7 +4,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { notFound, unavailable } from '../kit/errors.ts';
-import { isConnectionError, withDb } from '../kit/pg.ts';
+import { isPostgresUnavailable, isRedisUnavailable } from '../kit/outages.ts';
+import { withDb } from '../kit/pg.ts';
 import { startProbes, type ProbeRunner } from '../kit/probes.ts';
 import { pingRedis } from '../kit/redis.ts';
 import { createService } from '../kit/service.ts';
@@ -106,6 +107,7 @@ export function createApp(deps: AppDeps): GatewayApp {
     try {
       prices = await readPrices(redis, positions.filter((p) => p.qty !== 0).map((p) => p.symbol));
     } catch (err) {
+      if (!isRedisUnavailable(err)) throw err;
       throw unavailable('redis', `quotes for unrealized P&L unavailable: Redis unreachable (${(err as Error).message}); GET /positions still works`);
     }
     ctx.body = computePnl(positions, prices);
@@ -159,7 +161,7 @@ export function createApp(deps: AppDeps): GatewayApp {
       setPnlGauges(metrics, computePnl(positions, await readPrices(redis, open.map((p) => p.symbol))));
     } catch (err) {
       // Without Redis the unrealized gauges keep their last values; the redis status gauge reports the outage.
-      if (!isConnectionError(err)) note('gauge refresh', err);
+      if (!isPostgresUnavailable(err) && !isRedisUnavailable(err)) note('gauge refresh', err);
     }
     metrics.backgroundRounds.inc();
   });

@@ -1,6 +1,7 @@
 // Pre-trade risk checks: the Redis circuit breaker (fails closed when Redis is unreachable) and the per-symbol position limit.
 import type { Redis } from 'ioredis';
 import { HttpError, unavailable } from '../kit/errors.ts';
+import { isRedisUnavailable } from '../kit/outages.ts';
 import type { OrderRequest } from './store.ts';
 
 export const BREAKER_STATE_KEY = 'circuit_breaker:state';
@@ -15,6 +16,8 @@ async function redisCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
+    // Any error leaves the breaker state unknown, so the order is refused either way; only an outage is a 503 naming Redis.
+    if (!isRedisUnavailable(err)) throw err;
     throw unavailable('redis', `${what}: Redis unreachable (${(err as Error).message}); check the Redis at REDIS_URL`);
   }
 }

@@ -2,6 +2,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { HttpError, unavailable } from './errors.ts';
+import { isPostgresUnavailable } from './outages.ts';
 
 export type Pool = pg.Pool;
 
@@ -19,24 +20,15 @@ export function createPool(connectionString: string, logger: Logger, max = 10): 
   return pool;
 }
 
-/** Runs fn and turns connection-level failures into a 503 naming Postgres. */
+/** Runs fn and turns Postgres being unreachable or unable to serve into a 503 naming it; errors of the statement itself pass through. */
 export async function withDb<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if (err instanceof HttpError) throw err;
-    if (isConnectionError(err)) throw unavailable('postgres', `database unavailable: ${(err as Error).message}`);
+    if (isPostgresUnavailable(err)) throw unavailable('postgres', `database unavailable: ${(err as Error).message}`);
     throw err;
   }
-}
-
-export function isConnectionError(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const code = (err as Error & { code?: string }).code ?? '';
-  // Class 08 (connection exception), 57P0x (shutdown/cannot connect now), and socket-level errors.
-  if (/^08|^57P0/.test(code)) return true;
-  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code)) return true;
-  return /timeout|terminat|Connection|connect/i.test(err.message);
 }
 
 export async function pingDb(pool: pg.Pool): Promise<void> {

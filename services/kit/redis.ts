@@ -2,6 +2,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { HttpError, unavailable } from './errors.ts';
+import { isRedisUnavailable } from './outages.ts';
 
 export { Redis };
 
@@ -41,11 +42,12 @@ export function redisReady(redis: Redis, timeoutMs = 5000): Promise<void> {
   });
 }
 
+/** Runs fn and turns Redis being unreachable or unable to serve into a 503 naming it; reply errors of the command itself (WRONGTYPE, ...) pass through. */
 export async function withRedis<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof HttpError) throw err;
+    if (err instanceof HttpError || !isRedisUnavailable(err)) throw err;
     throw unavailable('redis', `redis unavailable: ${(err as Error).message}`);
   }
 }
