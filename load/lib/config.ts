@@ -74,6 +74,8 @@ const schema = z.object({
   LOAD_REPORT_DIR: z.string().min(1).optional(),
   LOAD_MAX_IN_FLIGHT: z.coerce.number().int().min(1).default(50),
   LOAD_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** The services' ADMIN_TOKEN, sent by setup when it activates a model; unset against a loopback stack without one. */
+  ADMIN_TOKEN: z.string().optional(),
 });
 
 export interface LoadConfig {
@@ -91,6 +93,7 @@ export interface LoadConfig {
   reportDir?: string;
   maxInFlight: number;
   requestTimeoutMs: number;
+  adminToken?: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadConfig {
@@ -128,5 +131,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadConfig {
     reportDir: e.LOAD_REPORT_DIR,
     maxInFlight: e.LOAD_MAX_IN_FLIGHT,
     requestTimeoutMs: e.LOAD_REQUEST_TIMEOUT_MS,
+    ...(e.ADMIN_TOKEN ? { adminToken: e.ADMIN_TOKEN } : {}),
   };
 }

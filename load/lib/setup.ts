@@ -1,6 +1,6 @@
 // Scenario setup (k6's setup()): makes sure the stack can serve the flows, i.e. the signal service has an active model.
 import { assertLoopbackUrl } from '../runner/loopback.ts';
-import type { ServiceUrls } from './config.ts';
+import type { LoadConfig, ServiceUrls } from './config.ts';
 
 /** The model the load registers when none is active; momentum over a short lookback needs only seconds of price history. */
 export const LOADGEN_MODEL = { name: 'loadgen-momentum', version: 1, kind: 'momentum', params: { lookback: 5, topN: 2 } } as const;
@@ -12,11 +12,14 @@ interface ModelRow {
   active: boolean;
 }
 
-async function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+async function call(base: string, method: string, path: string, body?: unknown, adminToken?: string): Promise<{ status: number; json: unknown }> {
   const url = new URL(path, assertLoopbackUrl(base, 'signal service URL'));
   const res = await fetch(url, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(adminToken === undefined ? {} : { authorization: `Bearer ${adminToken}` }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(10_000),
   });
@@ -36,8 +39,8 @@ function models(json: unknown): ModelRow[] {
   return list as ModelRow[];
 }
 
-/** Leaves an existing active model alone; otherwise registers (or reuses) the loadgen model and activates it. */
-export async function ensureActiveModel(signalServiceUrl: string): Promise<void> {
+/** Leaves an existing active model alone; otherwise registers (or reuses) the loadgen model and activates it (an admin route: adminToken when the service has one). */
+export async function ensureActiveModel(signalServiceUrl: string, adminToken?: string): Promise<void> {
   const listed = await call(signalServiceUrl, 'GET', '/models');
   if (listed.status !== 200) throw new Error(`signal service GET /models answered ${listed.status}: ${JSON.stringify(listed.json)}; is it ready?`);
   if (models(listed.json).some((m) => m.active)) return;
@@ -47,10 +50,11 @@ export async function ensureActiveModel(signalServiceUrl: string): Promise<void>
     if (created.status !== 201) throw new Error(`signal service refused the loadgen model (${created.status}): ${JSON.stringify(created.json)}`);
     model = (created.json as { model: ModelRow }).model;
   }
-  const activated = await call(signalServiceUrl, 'POST', `/models/${model.id}/activate`);
+  const activated = await call(signalServiceUrl, 'POST', `/models/${model.id}/activate`, undefined, adminToken);
   if (activated.status !== 200) throw new Error(`signal service could not activate model ${model.id} (${activated.status}): ${JSON.stringify(activated.json)}`);
 }
 
-export async function prepareStack(urls: ServiceUrls): Promise<void> {
-  await ensureActiveModel(urls['signal-service']);
+/** The scenarios' setup: cfg gives the admin token, if the stack has one. */
+export function prepareStack(cfg: Pick<LoadConfig, 'adminToken'>): (urls: ServiceUrls) => Promise<void> {
+  return (urls) => ensureActiveModel(urls['signal-service'], cfg.adminToken);
 }

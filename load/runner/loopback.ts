@@ -1,15 +1,7 @@
 // Load is only ever sent to this machine: any base URL whose host is not loopback is refused before a request is made.
-import net from 'node:net';
+import { isLoopbackHost } from '../../services/kit/loopback.ts';
 
 export class NonLoopbackUrlError extends Error {}
-
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost') return true;
-  if (net.isIPv4(host)) return host.split('.')[0] === '127';
-  if (net.isIPv6(host)) return host === '::1' || host === '0:0:0:0:0:0:0:1' || /^::ffff:127\./.test(host);
-  return false;
-}
 
 /** Parses and checks a base URL; throws with what was wrong and what to do. */
 export function assertLoopbackUrl(raw: string, what = 'base URL'): URL {

@@ -15,6 +15,6 @@ export function baseline(cfg: LoadConfig): Scenario<LoadService> {
     description: `constant arrival rates per flow (${Object.entries(cfg.rates).map(([f, r]) => `${f} ${r}/s`).join(', ')})`,
     flows: flowMix(cfg, BASELINE_DURATION_S),
     thresholds: BASELINE_SLO,
-    setup: prepareStack,
+    setup: prepareStack(cfg),
   };
 }

@@ -16,6 +16,6 @@ export function smoke(cfg: LoadConfig): Scenario<LoadService> {
       http_req_duration: ['p(95)<2000'],
     },
     gracefulStopS: 5,
-    setup: prepareStack,
+    setup: prepareStack(cfg),
   };
 }

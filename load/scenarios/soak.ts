@@ -14,6 +14,6 @@ export function soak(cfg: LoadConfig): Scenario<LoadService> {
     description: `baseline mix for ${durationS} s`,
     flows: flowMix(cfg, durationS),
     thresholds: BASELINE_SLO,
-    setup: prepareStack,
+    setup: prepareStack(cfg),
   };
 }

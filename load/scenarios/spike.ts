@@ -33,6 +33,6 @@ export function spike(cfg: LoadConfig): Scenario<LoadService> {
       checks: ['rate>0.98'],
       'http_req_duration{flow:orders,name:place_order}': ['p(99)<1500'],
     },
-    setup: prepareStack,
+    setup: prepareStack(cfg),
   };
 }

@@ -25,6 +25,6 @@ export function stress(cfg: LoadConfig): Scenario<LoadService> {
     thresholds: {},
     knee: { flow: 'orders', p99Ms: 500, maxErrorRate: 0.01, windowS: 5 },
     gracefulStopS: 15,
-    setup: prepareStack,
+    setup: prepareStack(cfg),
   };
 }

@@ -3,6 +3,7 @@ import type Koa from 'koa';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { requireAdmin } from '../kit/admin.ts';
 import { notFound, unavailable } from '../kit/errors.ts';
 import { isPostgresUnavailable, isRedisUnavailable } from '../kit/outages.ts';
 import { withDb } from '../kit/pg.ts';
@@ -115,12 +116,13 @@ export function createApp(deps: AppDeps): GatewayApp {
   router.get('/circuit-breaker', async (ctx) => {
     ctx.body = await readBreaker(redis);
   });
-  router.post('/circuit-breaker/trip', async (ctx) => {
+  const admin = requireAdmin(config.ADMIN_TOKEN);
+  router.post('/circuit-breaker/trip', admin, async (ctx) => {
     const { reason } = parseBody(tripBody, ctx.request.body);
     ctx.body = await tripBreaker(redis, reason);
     metrics.circuitBreakerStatus.set(1);
   });
-  router.post('/circuit-breaker/reset', async (ctx) => {
+  router.post('/circuit-breaker/reset', admin, async (ctx) => {
     ctx.body = await resetBreaker(redis);
     metrics.circuitBreakerStatus.set(0);
   });

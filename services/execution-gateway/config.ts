@@ -1,6 +1,8 @@
 // Execution gateway configuration from the environment (see docs/contracts.md "execution-gateway").
 import { z } from 'zod';
-import { baseEnv, DEFAULT_SYMBOLS, loadConfig, symbolList } from '../kit/config.ts';
+import { adminTokenEnv, requireAdminTokenBeyondLoopback } from '../kit/admin.ts';
+import { baseEnv, ConfigError, DEFAULT_SYMBOLS, loadConfig, symbolList, TEST_KEYS } from '../kit/config.ts';
+import { isLoopbackHost } from '../kit/loopback.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -9,11 +11,12 @@ const bool = z
 
 const schema = z.object({
   ...baseEnv,
+  ...adminTokenEnv,
   DATABASE_URL: z.string().url(),
   REDIS_URL: z.string().url(),
   ALPACA_BASE_URL: z.string().url(),
-  ALPACA_KEY_ID: z.string().min(1).default('test-key'),
-  ALPACA_SECRET_KEY: z.string().min(1).default('test-secret'),
+  ALPACA_KEY_ID: z.string().min(1).default(TEST_KEYS.keyId),
+  ALPACA_SECRET_KEY: z.string().min(1).default(TEST_KEYS.secretKey),
   SYMBOLS: symbolList.default(DEFAULT_SYMBOLS),
   DRY_RUN: bool,
   /** Largest absolute position per symbol, counting open orders, that risk checks allow. */
@@ -28,5 +31,13 @@ const schema = z.object({
 export type GatewayConfig = z.infer<typeof schema>;
 
 export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
-  return loadConfig('execution-gateway', schema, env);
+  const config = loadConfig('execution-gateway', schema, env);
+  requireAdminTokenBeyondLoopback('execution-gateway', config.HOST, config.ADMIN_TOKEN, 'POST /circuit-breaker/trip and /circuit-breaker/reset');
+  const broker = new URL(config.ALPACA_BASE_URL);
+  if (!isLoopbackHost(broker.hostname) && (config.ALPACA_KEY_ID === TEST_KEYS.keyId || config.ALPACA_SECRET_KEY === TEST_KEYS.secretKey)) {
+    throw new ConfigError(
+      `execution-gateway: ALPACA_BASE_URL ${broker.origin} is not loopback, so it is not fake-alpaca, yet ALPACA_KEY_ID/ALPACA_SECRET_KEY are fake-alpaca's test keys; set the broker's real ALPACA_KEY_ID and ALPACA_SECRET_KEY`,
+    );
+  }
+  return config;
 }

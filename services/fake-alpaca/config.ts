@@ -1,6 +1,7 @@
-// fake-alpaca options from the environment (HOST, PORT, ADMIN_PORT, SYMBOLS, SEED, TICK_MS, ALPACA_KEY_ID, ALPACA_SECRET_KEY, LOG_LEVEL).
+// fake-alpaca options from the environment (HOST, PORT, ADMIN_PORT, ADMIN_TOKEN, SYMBOLS, SEED, TICK_MS, ALPACA_KEY_ID, ALPACA_SECRET_KEY, LOG_LEVEL).
 import { z } from 'zod';
-import { baseEnv, DEFAULT_SYMBOLS, loadConfig, symbolList } from '../kit/config.ts';
+import { adminTokenEnv } from '../kit/admin.ts';
+import { baseEnv, DEFAULT_SYMBOLS, loadConfig, symbolList, TEST_KEYS } from '../kit/config.ts';
 import type { FakeAlpacaOptions } from './server.ts';
 
 const schema = z.object({
@@ -8,11 +9,12 @@ const schema = z.object({
   PORT: baseEnv.PORT,
   LOG_LEVEL: baseEnv.LOG_LEVEL,
   ADMIN_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  ...adminTokenEnv,
   SYMBOLS: symbolList.default(DEFAULT_SYMBOLS),
   SEED: z.coerce.number().int().min(0).max(0xffffffff).default(1),
   TICK_MS: z.coerce.number().int().min(10).max(60_000).default(200),
-  ALPACA_KEY_ID: z.string().min(1).default('test-key'),
-  ALPACA_SECRET_KEY: z.string().min(1).default('test-secret'),
+  ALPACA_KEY_ID: z.string().min(1).default(TEST_KEYS.keyId),
+  ALPACA_SECRET_KEY: z.string().min(1).default(TEST_KEYS.secretKey),
 });
 
 export function loadFakeAlpacaConfig(env: NodeJS.ProcessEnv): FakeAlpacaOptions {
@@ -21,6 +23,7 @@ export function loadFakeAlpacaConfig(env: NodeJS.ProcessEnv): FakeAlpacaOptions 
     host: c.HOST,
     port: c.PORT,
     adminPort: c.ADMIN_PORT,
+    adminToken: c.ADMIN_TOKEN,
     symbols: c.SYMBOLS,
     seed: c.SEED,
     tickMs: c.TICK_MS,

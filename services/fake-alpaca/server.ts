@@ -1,7 +1,8 @@
 // Starts fake-alpaca: the main listener (REST + stream, closable by a fault), the loopback admin listener, and the tick loop.
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { DEFAULT_SYMBOLS } from '../kit/config.ts';
+import { requireAdmin } from '../kit/admin.ts';
+import { DEFAULT_SYMBOLS, TEST_KEYS } from '../kit/config.ts';
 import { createLogger } from '../kit/logger.ts';
 import { createService, listen } from '../kit/service.ts';
 import { parseBody } from '../kit/validate.ts';
@@ -18,6 +19,8 @@ export interface FakeAlpacaOptions {
   host?: string;
   port?: number;
   adminPort?: number;
+  /** When set, PUT and DELETE /admin/faults need Authorization: Bearer <adminToken>. */
+  adminToken?: string | undefined;
   symbols?: string[];
   seed?: number;
   tickMs?: number;
@@ -90,8 +93,8 @@ class MainListener {
 
 export async function startFakeAlpaca(opts: FakeAlpacaOptions = {}): Promise<FakeAlpaca> {
   const host = opts.host ?? '127.0.0.1';
-  const keyId = opts.keyId ?? 'test-key';
-  const secretKey = opts.secretKey ?? 'test-secret';
+  const keyId = opts.keyId ?? TEST_KEYS.keyId;
+  const secretKey = opts.secretKey ?? TEST_KEYS.secretKey;
   const seed = opts.seed ?? 1;
   const tickMs = opts.tickMs ?? 200;
   const logger = createLogger('fake-alpaca', opts.logLevel ?? 'warn');
@@ -147,15 +150,17 @@ export async function startFakeAlpaca(opts: FakeAlpacaOptions = {}): Promise<Fak
   admin.router.get('/admin/faults', (ctx) => {
     ctx.body = faults;
   });
-  admin.router.put('/admin/faults', async (ctx) => {
+  const adminOnly = requireAdmin(opts.adminToken);
+  admin.router.put('/admin/faults', adminOnly, async (ctx) => {
     await apply(parseBody(faultsPatchSchema, ctx.request.body ?? {}, 'faults'));
     ctx.body = faults;
   });
-  admin.router.delete('/admin/faults', async (ctx) => {
+  admin.router.delete('/admin/faults', adminOnly, async (ctx) => {
     await apply({ ...NO_FAULTS });
     ctx.body = faults;
   });
-  // The admin API must stay reachable during every fault, so it is loopback-only and never closed by one.
+  // The admin API must stay reachable during every fault, so it is loopback-only and never closed by one; being
+  // loopback-only, it may run without ADMIN_TOKEN wherever the main listener binds.
   const adminServer = await listen(admin.app, '127.0.0.1', opts.adminPort ?? 0).catch(async (err: unknown) => {
     await main.shut();
     throw err;

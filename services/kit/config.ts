@@ -24,4 +24,7 @@ export const symbolList = z
   .transform((s) => s.split(',').map((x) => x.trim().toUpperCase()).filter(Boolean))
   .pipe(z.array(z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/)).min(1));
 
+/** fake-alpaca's keys, the defaults wherever Alpaca keys are read; never valid at a real broker. */
+export const TEST_KEYS = { keyId: 'test-key', secretKey: 'test-secret' } as const;
+
 export const DEFAULT_SYMBOLS = 'AAPL,MSFT,GOOGL,AMZN,NVDA,META,TSLA,JPM,V,SPY';

@@ -9,7 +9,9 @@ export interface Started {
 }
 
 export function runMain(service: string, start: () => Promise<Started>): void {
-  start()
+  // Through a promise, so a config error thrown while building start's arguments is reported in one line too.
+  Promise.resolve()
+    .then(start)
     .then((started) => {
       // One machine-readable line so launchers can find the URL without parsing logs.
       process.stdout.write(`${JSON.stringify({ msg: 'listening', service, url: started.url, ...started.extra })}\n`);

@@ -3,6 +3,7 @@ import type Koa from 'koa';
 import type Router from '@koa/router';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { assertAdmin } from '../kit/admin.ts';
 import { conflict, HttpError, notFound, unprocessable } from '../kit/errors.ts';
 import { withDb } from '../kit/pg.ts';
 import { pingRedis, withRedis, type Redis } from '../kit/redis.ts';
@@ -23,6 +24,8 @@ export interface SignalAppDeps {
   logger: Logger;
   /** Default universe for POST /signals. */
   symbols: readonly string[];
+  /** ADMIN_TOKEN: when set, activation and reload need it as a Bearer token. */
+  adminToken?: string | undefined;
 }
 
 /** Largest symbol list one POST /signals may score (a single Redis pipeline). */
@@ -94,6 +97,7 @@ export function createApp(deps: SignalAppDeps): { app: Koa } {
   router.post(
     '/models/reload',
     route('models_reload', async (ctx) => {
+      assertAdmin(ctx, deps.adminToken);
       const outcome = await withDb(() => deps.loader.reload('request'));
       ctx.body = { model: loadedOrThrow(outcome) };
     }),
@@ -102,6 +106,7 @@ export function createApp(deps: SignalAppDeps): { app: Koa } {
   router.post(
     '/models/:id/activate',
     route('models_activate', async (ctx) => {
+      assertAdmin(ctx, deps.adminToken);
       const { id } = parseParams(modelIdParams, ctx.params);
       const record = await withDb(() => deps.registry.get(id));
       if (!record) throw notFound(`model ${id} does not exist; list models with GET /models`);

@@ -1,9 +1,11 @@
 // Signal-service configuration from the environment (kit base fields plus its database, Redis, universe and poll interval).
 import { z } from 'zod';
+import { adminTokenEnv, requireAdminTokenBeyondLoopback } from '../kit/admin.ts';
 import { baseEnv, DEFAULT_SYMBOLS, loadConfig, symbolList } from '../kit/config.ts';
 
 const signalEnv = z.object({
   ...baseEnv,
+  ...adminTokenEnv,
   DATABASE_URL: z.string().url(),
   REDIS_URL: z.string().url(),
   SYMBOLS: symbolList.default(DEFAULT_SYMBOLS),
@@ -14,5 +16,7 @@ const signalEnv = z.object({
 export type SignalConfig = z.infer<typeof signalEnv>;
 
 export function loadSignalConfig(env: NodeJS.ProcessEnv): SignalConfig {
-  return loadConfig('signal-service', signalEnv, env);
+  const config = loadConfig('signal-service', signalEnv, env);
+  requireAdminTokenBeyondLoopback('signal-service', config.HOST, config.ADMIN_TOKEN, 'POST /models/:id/activate and /models/reload');
+  return config;
 }

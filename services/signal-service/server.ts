@@ -47,7 +47,7 @@ export async function startSignalService(config: SignalConfig): Promise<SignalSe
   );
   await probes.runOnce();
 
-  const { app } = createApp({ registry, loader, redis, metrics, logger, symbols: config.SYMBOLS });
+  const { app } = createApp({ registry, loader, redis, metrics, logger, symbols: config.SYMBOLS, adminToken: config.ADMIN_TOKEN });
   let server: RunningServer;
   try {
     server = await listen(app, config.HOST, config.PORT);
