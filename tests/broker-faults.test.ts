@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { NO_FAULTS } from '../services/fake-alpaca/faults.ts';
 import { startFakeAlpaca, type FakeAlpaca } from '../services/fake-alpaca/server.ts';
 import { brokerFaults, type BrokerFaults } from '../verify/faults/broker.ts';
 import { api, json } from './helpers/fake-alpaca.ts';
@@ -25,7 +26,7 @@ test.after(async (ctx) => {
 });
 
 test('reads the fault-free state', async (ctx) => {
-  assert.equal(await ctx.faults!.get(), { latencyMs: 0, errorRate: 0, errorSymbols: [], rejectRate: 0, refuseConnections: false, wsDrop: false, wsSilent: false, marketOpen: true });
+  assert.equal(await ctx.faults!.get(), { ...NO_FAULTS, errorSymbols: [] });
 });
 
 test('merges partial updates and the broker applies them', async (ctx) => {

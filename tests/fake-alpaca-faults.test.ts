@@ -66,7 +66,7 @@ function upgradeOutcome(url: string): Promise<number | 'open'> {
 
 test('admin API reads, merges, validates and clears faults', async ({ fake }) => {
   const initial = await admin(fake!, 'GET');
-  assert.equal(initial.body, { latencyMs: 0, errorRate: 0, errorSymbols: [], rejectRate: 0, refuseConnections: false, wsDrop: false, wsSilent: false, marketOpen: true });
+  assert.equal(initial.body, { latencyMs: 0, errorRate: 0, errorSymbols: [], rejectRate: 0, refuseConnections: false, wsDrop: false, wsDropAfterAuthMs: 0, wsSilent: false, marketOpen: true });
   await admin(fake!, 'PUT', { latencyMs: 10 });
   const merged = await admin(fake!, 'PUT', { errorRate: 0.1 });
   assert.is(merged.status, 200);
@@ -211,6 +211,36 @@ test('wsDrop terminates stream clients and refuses new upgrades until cleared', 
   await fake.clearFaults();
   assert.is(await upgradeOutcome(fake.wsUrl), 'open');
   await subscribed(ctx);
+});
+
+test('wsDropAfterAuthMs drops each connection that long after it authenticates, data flowing until then; cleared, connections stay', async (ctx) => {
+  const fake = ctx.fake!;
+  const DROP_MS = 500;
+  await fake.setFaults({ wsDropAfterAuthMs: DROP_MS });
+  assert.is(await metric(fake, /fake_alpaca_fault_active\{fault="ws_drop_after_auth"\} (\d+)/), 1);
+  const c = await StreamClient.connect(fake.wsUrl);
+  ctx.clients.push(c);
+  await c.waitFor((m) => m.T === 'success' && m.msg === 'connected');
+  c.send({ action: 'auth', key: 'test-key', secret: 'test-secret' });
+  await c.waitFor((m) => m.T === 'success' && m.msg === 'authenticated');
+  const authedAt = Date.now();
+  c.send({ action: 'subscribe', quotes: ['AAPL'] });
+  await c.waitFor((m) => m.T === 'q');
+  assert.is((await c.waitClosed(DROP_MS + 2000)).code, 1006, 'dropped without a close frame');
+  const upMs = Date.now() - authedAt;
+  assert.ok(upMs >= DROP_MS - 20 && upMs < DROP_MS + 1000, `dropped ${upMs} ms after auth (fault ${DROP_MS} ms)`);
+  // Key headers on the upgrade authenticate at once; that connection is dropped the same way.
+  const viaHeaders = await StreamClient.connect(fake.wsUrl, { headers: { 'APCA-API-KEY-ID': 'test-key', 'APCA-API-SECRET-KEY': 'test-secret' } });
+  ctx.clients.push(viaHeaders);
+  await viaHeaders.waitFor((m) => m.T === 'success' && m.msg === 'authenticated');
+  assert.is((await viaHeaders.waitClosed(DROP_MS + 2000)).code, 1006);
+  // Authenticated under the fault, which is cleared before its drop is due: the connection is spared.
+  const spared = await subscribed(ctx);
+  const sparedFrom = Date.now();
+  await fake.clearFaults();
+  assert.is(await metric(fake, /fake_alpaca_fault_active\{fault="ws_drop_after_auth"\} (\d+)/), 0);
+  while (Date.now() - sparedFrom < 2 * DROP_MS) await spared.waitForBatches(1);
+  assert.is(spared.closed, undefined);
 });
 
 test('wsSilent keeps sockets open but sends nothing and answers no pings', async (ctx) => {

@@ -89,6 +89,7 @@ test('config defaults the initial subscriptions to the universe and rejects ones
   const cfg = loadMarketDataConfig(base);
   assert.equal(cfg.initialSubscriptions, ['AAPL', 'MSFT']);
   assert.is(cfg.staleAfterMs, 5000);
+  assert.is(cfg.streamHealthyAfterMs, 10_000);
   assert.is(cfg.positionSyncMs, 5000);
   assert.is(cfg.gatewayUrl, undefined);
   assert.equal(loadMarketDataConfig({ ...base, INITIAL_SUBSCRIPTIONS: '' }).initialSubscriptions, []);
@@ -234,6 +235,84 @@ test('a silent stream (wsSilent) is detected as stale: status 0 and a reconnect,
     await ctx.fake.setFaults({ wsSilent: false });
   }
   await waitMetric(ctx, 'market_data_websocket_connection_status', (v) => v === 1, 6000);
+});
+
+/** Samples a market-data's reconnect counter and connection status every few ms, each with its time. */
+function watchStream(url: string): { at(what: string, ok: (s: StreamSample) => boolean, timeoutMs: number): Promise<StreamSample>; stop(): Promise<void> } {
+  const samples: StreamSample[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      samples.push({
+        t: performance.now(),
+        attempts: sampleValue(text, 'market_data_reconnect_attempts_total') ?? 0,
+        status: sampleValue(text, 'market_data_websocket_connection_status') ?? 0,
+      });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  return {
+    at: (what, ok, timeoutMs) => waitFor(what, async () => samples.find(ok), timeoutMs, 5),
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+interface StreamSample {
+  t: number;
+  attempts: number;
+  status: number;
+}
+
+test('a feed that drops right after auth is redialed ever more slowly; one that stayed healthy redials from the minimum', async (ctx) => {
+  const HEALTHY_MS = 400;
+  const fake = await startFakeAlpaca({ symbols: ['AAPL'], tickMs: 50, logLevel: 'silent' });
+  let md: { url: string; close(): Promise<void> } | undefined;
+  let watch: ReturnType<typeof watchStream> | undefined;
+  try {
+    await fake.setFaults({ wsDropAfterAuthMs: 50 });
+    md = await startMarketData(
+      loadMarketDataConfig({
+        REDIS_URL: ctx.deps.redis.url,
+        ALPACA_DATA_WS_URL: fake.wsUrl,
+        SYMBOLS: 'AAPL',
+        STREAM_HEALTHY_AFTER_MS: String(HEALTHY_MS),
+        LOG_LEVEL: 'silent',
+      }),
+    );
+    watch = watchStream(md.url);
+    const redial: number[] = [];
+    for (let n = 1; n <= 6; n++) redial.push((await watch.at(`reconnect attempt ${n}`, (s) => s.attempts >= n, 10_000)).t);
+    // Redials 2..6 follow backoff delays 1..5, each at least half of 100 ms x 2^k (equal jitter): 3100 ms in all.
+    // Resetting on auth would redial every 50-100 ms plus the 50 ms the feed stays up.
+    const spanMs = redial[5]! - redial[0]!;
+    const gaps = redial.slice(1).map((t, i) => Math.round(t - redial[i]!));
+    process.stdout.write(`    redial gaps while the feed drops 50 ms after auth: ${gaps.join(', ')} ms\n`);
+    assert.ok(spanMs >= 3100 - 100, `redials 1..6 spanned ${Math.round(spanMs)} ms (gaps ${gaps.join(', ')}), want >= 3000`);
+    assert.ok(gaps[4]! > 2 * gaps[0]!, `gaps grow: ${gaps.join(', ')}`);
+
+    await fake.clearFaults();
+    const live = await watch.at('the stream live again', (s) => s.t > redial[5]! && s.status === 1, 10_000);
+    await new Promise((r) => setTimeout(r, HEALTHY_MS + 300));
+    const before = (await metricValue(md.url, 'market_data_reconnect_attempts_total'))!;
+    // wsDrop on and straight off: the healthy connection is dropped and the redial finds the feed open again.
+    await fake.setFaults({ wsDrop: true });
+    const droppedAt = performance.now();
+    await fake.setFaults({ wsDrop: false });
+    const next = await watch.at('the redial after the healthy connection dropped', (s) => s.attempts > before, 10_000);
+    const redialMs = next.t - droppedAt;
+    process.stdout.write(`    healthy for ${Math.round(droppedAt - live.t)} ms, then dropped: redialed after ${Math.round(redialMs)} ms\n`);
+    // Backoff delay 0 is 50-100 ms; without the reset it would be delay 6 or later, 2500 ms or more.
+    assert.ok(redialMs < 600, `redialed ${Math.round(redialMs)} ms after the drop, want the minimum backoff (50-100 ms)`);
+    await watch.at('the stream live after the redial', (s) => s.t > next.t && s.status === 1, 5000);
+  } finally {
+    await watch?.stop();
+    await md?.close();
+    await fake.close();
+  }
 });
 
 test('Redis down: GET /quotes is a 503 naming Redis, status 0, and quotes land again after Redis returns', async (ctx) => {

@@ -12,6 +12,8 @@ export interface Faults {
   rejectRate: number;
   refuseConnections: boolean;
   wsDrop: boolean;
+  /** Above 0: each stream connection is dropped this many ms after it authenticates (a feed that flaps right after auth). */
+  wsDropAfterAuthMs: number;
   wsSilent: boolean;
   marketOpen: boolean;
 }
@@ -23,6 +25,7 @@ export const NO_FAULTS: Readonly<Faults> = Object.freeze({
   rejectRate: 0,
   refuseConnections: false,
   wsDrop: false,
+  wsDropAfterAuthMs: 0,
   wsSilent: false,
   marketOpen: true,
 });
@@ -36,6 +39,7 @@ export const faultsPatchSchema = z
     rejectRate: z.number().min(0).max(1),
     refuseConnections: z.boolean(),
     wsDrop: z.boolean(),
+    wsDropAfterAuthMs: z.number().int().min(0).max(600_000),
     wsSilent: z.boolean(),
     marketOpen: z.boolean(),
   })
@@ -50,6 +54,7 @@ export function activeFaults(f: Faults): Record<FaultLabel, boolean> {
     reject_rate: f.rejectRate > 0,
     refuse_connections: f.refuseConnections,
     ws_drop: f.wsDrop,
+    ws_drop_after_auth: f.wsDropAfterAuthMs > 0,
     ws_silent: f.wsSilent,
     market_closed: !f.marketOpen,
   };

@@ -8,6 +8,7 @@ export const FAULT_LABELS = [
   'reject_rate',
   'refuse_connections',
   'ws_drop',
+  'ws_drop_after_auth',
   'ws_silent',
   'market_closed',
 ] as const;

@@ -30,6 +30,7 @@ interface Client {
   quotes: Set<string>;
   bars: Set<string>;
   authTimer?: NodeJS.Timeout;
+  dropTimer?: NodeJS.Timeout;
 }
 
 type Message = Record<string, unknown>;
@@ -118,6 +119,7 @@ export class MarketDataStream {
     this.deps.metrics.streamClients.set(this.clients.size);
     ws.on('close', () => {
       clearTimeout(client.authTimer);
+      clearTimeout(client.dropTimer);
       this.clients.delete(client);
       this.deps.metrics.streamClients.set(this.clients.size);
     });
@@ -130,8 +132,7 @@ export class MarketDataStream {
     this.send(client, [{ T: 'success', msg: 'connected' }]);
     // Alpaca also accepts the key headers on the upgrade request and then authenticates at once.
     if (req.headers['apca-api-key-id'] === this.deps.keyId && req.headers['apca-api-secret-key'] === this.deps.secretKey) {
-      client.authenticated = true;
-      this.send(client, [{ T: 'success', msg: 'authenticated' }]);
+      this.authenticate(client);
       return;
     }
     client.authTimer = setTimeout(() => {
@@ -174,12 +175,22 @@ export class MarketDataStream {
     }
     if (m.key === this.deps.keyId && m.secret === this.deps.secretKey) {
       clearTimeout(client.authTimer);
-      client.authenticated = true;
-      this.send(client, [{ T: 'success', msg: 'authenticated' }]);
+      this.authenticate(client);
       return;
     }
     // The socket stays open so the client may retry; the auth timeout still closes it if it never succeeds.
     this.sendError(client, ERRORS.authFailed);
+  }
+
+  private authenticate(client: Client): void {
+    client.authenticated = true;
+    this.send(client, [{ T: 'success', msg: 'authenticated' }]);
+    const dropAfterMs = this.deps.faults().wsDropAfterAuthMs;
+    if (dropAfterMs === 0) return;
+    // Abrupt, like wsDrop; a fault cleared meanwhile spares the connection.
+    client.dropTimer = setTimeout(() => {
+      if (this.deps.faults().wsDropAfterAuthMs > 0) client.ws.terminate();
+    }, dropAfterMs);
   }
 
   private onSubscription(client: Client, m: Message, action: 'subscribe' | 'unsubscribe'): void {

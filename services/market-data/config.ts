@@ -17,6 +17,7 @@ export interface MarketDataConfig {
   initialSubscriptions: string[];
   positionSyncMs: number;
   staleAfterMs: number;
+  streamHealthyAfterMs: number;
   /** How long a subscribe/unsubscribe request waits for the stream's confirmation. */
   subscriptionTimeoutMs: number;
 }
@@ -33,6 +34,8 @@ const schema = z.object({
   INITIAL_SUBSCRIPTIONS: z.string().optional(),
   POSITION_SYNC_MS: z.coerce.number().int().min(100).default(5000),
   STALE_AFTER_MS: z.coerce.number().int().min(200).default(5000),
+  // Past the 5 s backoff cap: a feed that keeps dropping within seconds of each connect never resets the backoff.
+  STREAM_HEALTHY_AFTER_MS: z.coerce.number().int().min(100).default(10_000),
   SUBSCRIPTION_TIMEOUT_MS: z.coerce.number().int().min(100).default(2000),
 });
 
@@ -53,6 +56,7 @@ export function loadMarketDataConfig(env: NodeJS.ProcessEnv = process.env): Mark
     initialSubscriptions: initial,
     positionSyncMs: e.POSITION_SYNC_MS,
     staleAfterMs: e.STALE_AFTER_MS,
+    streamHealthyAfterMs: e.STREAM_HEALTHY_AFTER_MS,
     subscriptionTimeoutMs: e.SUBSCRIPTION_TIMEOUT_MS,
   };
 }

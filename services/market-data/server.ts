@@ -21,6 +21,7 @@ export async function startMarketData(config: MarketDataConfig): Promise<{ url: 
     keyId: config.keyId,
     secretKey: config.secretKey,
     staleAfterMs: config.staleAfterMs,
+    healthyAfterMs: config.streamHealthyAfterMs,
     logger,
     metrics,
     onQuote: (q) => void quotes.write(q),

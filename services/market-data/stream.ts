@@ -28,6 +28,8 @@ export interface StreamOptions {
   secretKey: string;
   /** Silence longer than this (during the handshake, or while subscribed) means the connection is dead. */
   staleAfterMs: number;
+  /** A connection live (data flowing) this long was healthy: its drop is a new incident and redials from backoff.minMs. */
+  healthyAfterMs: number;
   logger: Logger;
   metrics: Pick<MarketDataMetrics, 'messagesReceived' | 'wsConnectionStatus' | 'reconnectAttempts' | 'subscribedSymbols'>;
   onQuote(quote: StreamQuote): void;
@@ -61,6 +63,7 @@ export class MarketStream {
   private lastMessageAt = 0;
   /** Whether market data (or, with nothing subscribed, authentication) has arrived on the current connection. */
   private live = false;
+  private liveSince = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private staleTimer: NodeJS.Timeout | undefined;
   private waiters: Waiter[] = [];
@@ -208,6 +211,7 @@ export class MarketStream {
   private markLive(): void {
     if (this.live || this.current !== 'ready') return;
     this.live = true;
+    this.liveSince = Date.now();
     this.opts.metrics.wsConnectionStatus.set(1);
   }
 
@@ -216,7 +220,6 @@ export class MarketStream {
       this.send(ws, { action: 'auth', key: this.opts.keyId, secret: this.opts.secretKey });
     } else if (text === 'authenticated') {
       this.current = 'ready';
-      this.attempt = 0;
       if (this.desired.size === 0) this.markLive();
       this.opts.logger.info({ url: this.opts.url, symbols: this.desired.size }, 'market-data stream authenticated');
       if (this.desired.size > 0) this.send(ws, { action: 'subscribe', trades: this.symbols, quotes: this.symbols });
@@ -237,6 +240,9 @@ export class MarketStream {
   private onClosed(ws: WebSocket, code: number): void {
     if (this.ws !== ws) return;
     this.ws = undefined;
+    // Not on authentication: a feed that drops right after auth would be redialed every 100-200 ms forever. Live
+    // for healthyAfterMs means data kept coming (the stale check ends a silent one sooner), so the backoff starts over.
+    if (this.live && Date.now() - this.liveSince >= this.opts.healthyAfterMs) this.attempt = 0;
     this.markDown();
     if (this.current === 'stopped') return;
     this.current = 'idle';
