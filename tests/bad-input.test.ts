@@ -1,5 +1,5 @@
 // Bad input gets a 4xx, never a 5xx: the probe's two known bugs, then a seeded fuzz of every route's body, path and query against the real services.
-// FUZZ_SEED and FUZZ_RUNS (per route) explore further than the bounded default run.
+// FUZZ_SEED, FUZZ_RUNS (per route) and FUZZ_RUNS_PER_FIELD explore further than the bounded default run.
 import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -15,7 +15,7 @@ import { startOrchestrator } from '../services/orchestrator/server.ts';
 import { loadMarketDataConfig } from '../services/market-data/config.ts';
 import { startMarketData } from '../services/market-data/server.ts';
 import { AUTH_HEADERS } from './helpers/fake-alpaca.ts';
-import { acceptable, body, field, anyJson, FuzzClient, query, segment, type FuzzBody } from './helpers/fuzz.ts';
+import { acceptable, anyJson, body, field, FuzzClient, hostileAt, nested, query, segment, spikedText, text, validOf, type Field, type FuzzBody } from './helpers/fuzz.ts';
 import { waitFor } from './helpers/scrape.ts';
 import { startTestDeps, type TestDeps } from './helpers/stack.ts';
 
@@ -33,6 +33,8 @@ const SYMBOLS = ['AAPL', 'MSFT', 'SPY'];
 const SEED = Number(process.env.FUZZ_SEED ?? 20_240_613);
 const RUNS_PER_ROUTE = Number(process.env.FUZZ_RUNS ?? 10);
 const RUNS_PER_KIT_ROUTE = 3;
+/** Per body field: a valid body with that one field hostile, its probe value first. */
+const RUNS_PER_FIELD = Number(process.env.FUZZ_RUNS_PER_FIELD ?? 4);
 /** The whole fuzz must finish within this; a hang is a failure too. */
 const FUZZ_BUDGET_MS = 60_000;
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -40,9 +42,9 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const test = suite<Ctx>('bad input gets a 4xx, never a 5xx', { closers: [] } as unknown as Ctx);
 
 async function json<T>(res: Response): Promise<T> {
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${res.url} answered ${res.status}: ${text}`);
-  return JSON.parse(text) as T;
+  const answer = await res.text();
+  if (!res.ok) throw new Error(`${res.url} answered ${res.status}: ${answer}`);
+  return JSON.parse(answer) as T;
 }
 
 const post = (b: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) });
@@ -100,16 +102,16 @@ test.after(async (ctx) => {
 
 test('GET /orders/%00 on the gateway answers 400, not a 500 from Postgres refusing the NUL byte', async ({ urls }) => {
   const res = await fetch(`${urls['execution-gateway']}/orders/%00`);
-  const text = await res.text();
-  assert.is(res.status, 400, text);
-  assert.match(text, /client_order_id/);
+  const answer = await res.text();
+  assert.is(res.status, 400, answer);
+  assert.match(answer, /client_order_id/);
 });
 
 test('POST /models/99999999999999999999/activate on the signal service answers 400, not a 500 from integer out of range', async ({ urls }) => {
   const res = await fetch(`${urls['signal-service']}/models/99999999999999999999/activate`, { method: 'POST' });
-  const text = await res.text();
-  assert.is(res.status, 400, text);
-  assert.match(text, /id/);
+  const answer = await res.text();
+  assert.is(res.status, 400, answer);
+  assert.match(answer, /id/);
 });
 
 interface RouteFuzz {
@@ -119,18 +121,23 @@ interface RouteFuzz {
   route: string;
   params?: Record<string, fc.Arbitrary<string>>;
   query?: fc.Arbitrary<string>;
-  body?: fc.Arbitrary<FuzzBody | undefined>;
+  /** The body's fields, or 'any' for a route that ignores its body (fuzzed with anything all the same). */
+  body?: Record<string, Field> | 'any';
   /** Headers besides content-type (fake-alpaca's key headers). */
   headers?: fc.Arbitrary<Record<string, string>>;
 }
 
-const ticker = (...extra: string[]): fc.Arbitrary<unknown> => field('AAPL', 'msft', 'SPY', 'ZZZZ', ...extra);
-const symbolList = fc.oneof(fc.constantFrom(['AAPL'], ['aapl', 'SPY'], ['ZZZZ'], [], ['AAPL', 'AAPL']), fc.array(anyJson, { maxLength: 3 }), anyJson);
-const clientOrderId = fc.oneof(
-  fc.constantFrom('fuzz-known-1', 'fuzz-a', 'fuzz-b'),
-  fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 24 }),
-  anyJson,
-);
+const ticker: Field = { valid: fc.constantFrom('AAPL', 'msft', 'SPY'), hostile: fc.oneof(spikedText, anyJson, fc.constantFrom('ZZZZ', 'A'.repeat(11), '1AB')), probe: 'A\u0000' };
+const symbolList: Field = {
+  valid: fc.constantFrom(['AAPL'], ['aapl', 'SPY'], ['AAPL', 'AAPL']),
+  hostile: fc.oneof(fc.constantFrom(['ZZZZ'], [], ['AAPL', '\u0000']), fc.array(anyJson, { maxLength: 3 }), anyJson),
+  probe: ['AAPL', 'A\u0000'],
+};
+const clientOrderId: Field = {
+  valid: fc.oneof(fc.constantFrom('fuzz-known-1'), fc.stringMatching(/^fuzz-[a-z0-9]{1,12}$/)),
+  hostile: fc.oneof(spikedText, anyJson, fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 24 }), fc.constant('x'.repeat(129))),
+  probe: 'fuzz-\u0000',
+};
 /** Usually the right keys (so the fuzz reaches the routes), now and then wrong or none. */
 const alpacaKeys = fc.oneof(
   { weight: 8, arbitrary: fc.constant(AUTH_HEADERS) },
@@ -151,54 +158,54 @@ function routes(known: Ctx['known']): RouteFuzz[] {
       target: 'execution-gateway',
       method: 'POST',
       route: '/orders',
-      body: body({ client_order_id: clientOrderId, symbol: ticker(), side: field('buy', 'sell'), qty: field(1, 2, 0.5), type: field('market', 'limit'), limit_price: field(100, null) }),
+      body: { client_order_id: clientOrderId, symbol: ticker, side: field('buy', 'sell'), qty: field(1, 2, 0.5), type: field('market'), limit_price: field(null) },
     },
     { target: 'execution-gateway', method: 'GET', route: '/orders', query: query({ limit: ['1', '50', '500'] }) },
     { target: 'execution-gateway', method: 'GET', route: '/orders/:client_order_id', params: { client_order_id: segment(known.orderId, 'nope-1') } },
     { target: 'execution-gateway', method: 'GET', route: '/positions', query: query({}) },
     { target: 'execution-gateway', method: 'GET', route: '/pnl', query: query({}) },
     { target: 'execution-gateway', method: 'GET', route: '/circuit-breaker', query: query({}) },
-    { target: 'execution-gateway', method: 'POST', route: '/circuit-breaker/trip', body: body({ reason: field('fuzz') }) },
-    { target: 'execution-gateway', method: 'POST', route: '/circuit-breaker/reset', body: body() },
+    { target: 'execution-gateway', method: 'POST', route: '/circuit-breaker/trip', body: { reason: text('fuzz') } },
+    { target: 'execution-gateway', method: 'POST', route: '/circuit-breaker/reset', body: 'any' },
 
     { target: 'signal-service', method: 'GET', route: '/models', query: query({}) },
     {
       target: 'signal-service',
       method: 'POST',
       route: '/models',
-      body: body({
-        name: field('fuzz-model', 'm'),
+      body: {
+        name: text('fuzz-model', 'm'),
         version: field(1, 2, 3),
         kind: field('momentum', 'mean_reversion'),
-        params: fc.oneof(fc.record({ lookback: field(2, 5), topN: field(1, 2) }, { requiredKeys: [] }), anyJson),
-      }),
+        params: nested({ lookback: field(2, 5), topN: field(1, 2) }),
+      },
     },
-    { target: 'signal-service', method: 'POST', route: '/models/reload', body: body() },
-    { target: 'signal-service', method: 'POST', route: '/models/:id/activate', params: { id: segment(String(known.modelId), '2', '3') }, body: body() },
-    { target: 'signal-service', method: 'POST', route: '/signals', body: body({ symbols: symbolList, topN: field(1, 2) }) },
+    { target: 'signal-service', method: 'POST', route: '/models/reload', body: 'any' },
+    { target: 'signal-service', method: 'POST', route: '/models/:id/activate', params: { id: segment(String(known.modelId), '2', '3') }, body: 'any' },
+    { target: 'signal-service', method: 'POST', route: '/signals', body: { symbols: symbolList, topN: field(1, 2) } },
     { target: 'signal-service', method: 'GET', route: '/signals/latest', query: query({}) },
 
-    { target: 'orchestrator', method: 'POST', route: '/runs', body: body({ symbols: symbolList, capital: field(1000, 100_000) }) },
+    { target: 'orchestrator', method: 'POST', route: '/runs', body: { symbols: symbolList, capital: field(1000, 100_000) } },
     { target: 'orchestrator', method: 'GET', route: '/runs', query: query({ limit: ['1', '20', '500'] }) },
     { target: 'orchestrator', method: 'GET', route: '/runs/:id', params: { id: segment(String(known.runId), '999') } },
 
     { target: 'market-data', method: 'GET', route: '/subscriptions', query: query({}) },
-    { target: 'market-data', method: 'POST', route: '/subscriptions', body: body({ symbols: symbolList }) },
-    { target: 'market-data', method: 'DELETE', route: '/subscriptions/:symbol', params: { symbol: segment('AAPL', 'msft', 'ZZZZ') }, body: body() },
+    { target: 'market-data', method: 'POST', route: '/subscriptions', body: { symbols: symbolList } },
+    { target: 'market-data', method: 'DELETE', route: '/subscriptions/:symbol', params: { symbol: segment('AAPL', 'msft', 'ZZZZ') }, body: 'any' },
     { target: 'market-data', method: 'GET', route: '/quotes/:symbol', params: { symbol: segment('AAPL', 'msft', 'ZZZZ') } },
 
     alpaca('GET', '/v2/account'),
     alpaca('GET', '/v2/clock', { query: query({}) }),
     alpaca('POST', '/v2/orders', {
-      body: body({
-        symbol: ticker(),
+      body: {
+        symbol: ticker,
         qty: field(1, '2', '0.5'),
         side: field('buy', 'sell'),
         type: field('market', 'limit', 'stop'),
         time_in_force: field('day', 'gtc', 'ioc'),
         limit_price: field(100, '100.5', null),
         client_order_id: clientOrderId,
-      }),
+      },
     }),
     alpaca('GET', '/v2/orders', { query: query({ status: ['open', 'closed', 'all'], limit: ['1', '500'], direction: ['asc', 'desc'], symbols: ['AAPL', 'AAPL,msft'] }) }),
     alpaca('GET', '/v2/orders:by_client_order_id', { query: query({ client_order_id: ['fuzz-known-broker', 'fuzz-known-1'] }) }),
@@ -214,7 +221,7 @@ function routes(known: Ctx['known']): RouteFuzz[] {
       target: 'fake-alpaca-admin',
       method: 'PUT',
       route: '/admin/faults',
-      body: body({
+      body: {
         latencyMs: field(0, 10),
         errorRate: field(0, 0.5),
         errorSymbols: field(['AAPL'], []),
@@ -223,9 +230,9 @@ function routes(known: Ctx['known']): RouteFuzz[] {
         wsDrop: field(false, true),
         wsSilent: field(false, true),
         marketOpen: field(true, false),
-      }),
+      },
     },
-    { target: 'fake-alpaca-admin', method: 'DELETE', route: '/admin/faults', body: body() },
+    { target: 'fake-alpaca-admin', method: 'DELETE', route: '/admin/faults', body: 'any' },
   ];
 }
 
@@ -250,13 +257,16 @@ function registeredRoutes(): string[] {
   return found.sort();
 }
 
-function requestOf(r: RouteFuzz): fc.Arbitrary<{ path: string; body: FuzzBody | undefined; headers: Record<string, string> }> {
+type Request = { path: string; body: FuzzBody | undefined; headers: Record<string, string> };
+
+/** Path, query, body and headers of the route, each valid or hostile on its own. */
+function requestOf(r: RouteFuzz): fc.Arbitrary<Request> {
   const names = Object.keys(r.params ?? {});
   return fc
     .record({
       params: names.length ? fc.tuple(...names.map((n) => r.params![n]!)) : fc.constant([] as string[]),
       query: r.query ?? fc.constant(''),
-      body: r.body ?? fc.constant(undefined),
+      body: r.body === undefined ? fc.constant(undefined) : body(r.body === 'any' ? undefined : r.body),
       headers: r.headers ?? fc.constant({}),
     })
     .map(({ params, query: q, body: b, headers }) => {
@@ -274,8 +284,22 @@ test('fuzzed bodies, path and query parameters of every route never get a 5xx (e
   const client = new FuzzClient();
   const failures: string[] = [];
   const t0 = Date.now();
-  const plan: Array<{ name: string; target: Target; method: string; request: ReturnType<typeof requestOf>; runs: number }> = [
+  const plan: Array<{ name: string; target: Target; method: string; request: fc.Arbitrary<Request>; runs: number; examples?: Request[] }> = [
     ...routes(known).map((r) => ({ name: `${r.method} ${r.route}`, target: r.target, method: r.method, request: requestOf(r), runs: RUNS_PER_ROUTE })),
+    ...routes(known).flatMap((r) => {
+      const shape = r.body;
+      if (shape === undefined || shape === 'any' || r.params) return [];
+      const valid = fc.sample(validOf(shape), { seed: SEED, numRuns: 1 })[0]!;
+      const headers = r.target === 'fake-alpaca' ? AUTH_HEADERS : {};
+      return Object.keys(shape).map((key) => ({
+        name: `${r.method} ${r.route} with a hostile ${key}`,
+        target: r.target,
+        method: r.method,
+        request: hostileAt(shape, key).map((b) => ({ path: r.route, body: b, headers })),
+        runs: RUNS_PER_FIELD,
+        examples: [{ path: r.route, body: { json: { ...valid, [key]: shape[key]!.probe } }, headers }],
+      }));
+    }),
     ...KIT_TARGETS.flatMap((target) =>
       KIT_ROUTES.map((route) => ({ name: `GET ${route}`, target, method: 'GET', request: requestOf({ target, method: 'GET', route, query: query({}) }), runs: RUNS_PER_KIT_ROUTE })),
     ),
@@ -288,6 +312,7 @@ test('fuzzed bodies, path and query parameters of every route never get a 5xx (e
     const details = await fc.check(property, {
       seed: SEED + i,
       numRuns: step.runs,
+      examples: (step.examples ?? []).map((e) => [e] as [Request]),
       endOnFailure: true,
       interruptAfterTimeLimit: Math.max(1, FUZZ_BUDGET_MS - (Date.now() - t0)),
       markInterruptAsFailure: true,
@@ -299,7 +324,7 @@ test('fuzzed bodies, path and query parameters of every route never get a 5xx (e
   }
   const seconds = ((Date.now() - t0) / 1000).toFixed(1);
   const classes = Object.entries(client.classes).sort().map(([c, n]) => `${c} ${n}`).join(', ');
-  console.log(`fuzz: ${client.requests} requests over ${plan.length} routes (${classes}), ${client.serverErrors} 5xx, ${failures.length} failing routes, seed ${SEED}, ${seconds} s`);
+  console.log(`fuzz: ${client.requests} requests in ${plan.length} properties (${classes}), ${client.serverErrors} 5xx, ${failures.length} failing, seed ${SEED}, ${seconds} s`);
   assert.equal(failures, []);
 });
 

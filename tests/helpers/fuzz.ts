@@ -78,19 +78,67 @@ export const anyJson: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom([], {}, null, true, [[[[[[]]]]]]) },
 );
 
-/** A body field: one of the valid values given most of the time, else anything. */
-export function field(...valid: unknown[]): fc.Arbitrary<unknown> {
-  return valid.length ? fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...valid) }, { weight: 2, arbitrary: anyJson }) : anyJson;
+/** One body field: values the route accepts, values it must refuse (or survive), and the hostile value tried first. */
+export interface Field {
+  valid: fc.Arbitrary<unknown>;
+  hostile: fc.Arbitrary<unknown>;
+  /** The likeliest to get past a lax check and break something further in (an integer column, a text column). */
+  probe: unknown;
+}
+
+/** Past every integer column (int4, int8) and 2^53. */
+const HUGE = 99999999999999999999;
+
+/** A field whose valid values are given; anything else is hostile. */
+export function field(...valid: unknown[]): Field {
+  return { valid: fc.constantFrom(...valid), hostile: anyJson, probe: HUGE };
+}
+
+/** Text with a control character, a lone surrogate, a stray space, a percent sign or a backslash inside. */
+export const spikedText: fc.Arbitrary<string> = fc
+  .tuple(fc.string({ unit: 'grapheme-ascii', maxLength: 8 }), fc.constantFrom('\u0000', '\n', '\u001b', '\ud800', ' ', '%', '\\'), fc.string({ unit: 'grapheme-ascii', maxLength: 8 }))
+  .map(([a, c, b]) => `${a}${c}${b}`);
+
+/** A string field: the valid values given, else spiked text or anything. */
+export function text(...valid: string[]): Field {
+  return { valid: fc.constantFrom(...valid), hostile: fc.oneof({ weight: 3, arbitrary: spikedText }, { weight: 1, arbitrary: anyJson }), probe: 'a\u0000b' };
+}
+
+/** An object field with its own fields: valid when they all are, hostile when one is (or it is not an object at all). */
+export function nested(shape: Record<string, Field>): Field {
+  return { valid: validOf(shape), hostile: fc.oneof(mutated(shape), anyJson), probe: HUGE };
+}
+
+export function validOf(shape: Record<string, Field>): fc.Arbitrary<Record<string, unknown>> {
+  return fc.record(Object.fromEntries(Object.entries(shape).map(([k, f]) => [k, f.valid])));
+}
+
+/**
+ * A valid object with exactly one thing wrong: one field hostile, missing, or an unknown one added. One at a time, so
+ * the bad value gets past the checks of every other field to wherever it would do harm (the database, the broker).
+ */
+function mutated(shape: Record<string, Field>): fc.Arbitrary<Record<string, unknown>> {
+  const keys = Object.keys(shape);
+  return fc.tuple(validOf(shape), fc.constantFrom(...keys)).chain(([valid, key]) =>
+    fc.oneof(
+      { weight: 4, arbitrary: shape[key]!.hostile.map((v) => ({ ...valid, [key]: v })) },
+      { weight: 1, arbitrary: fc.constant(Object.fromEntries(Object.entries(valid).filter(([k]) => k !== key))) },
+      { weight: 1, arbitrary: anyJson.map((extra) => ({ ...valid, extra })) },
+    ),
+  );
 }
 
 export type FuzzBody = { json: unknown } | { raw: string; contentType: string };
 
-/** A request body: the route's own shape with fields valid or not (some missing, an extra one now and then), any JSON, or not JSON. */
-export function body(shape?: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<FuzzBody | undefined> {
+/** A valid body but for `key`, which is hostile. */
+export function hostileAt(shape: Record<string, Field>, key: string): fc.Arbitrary<FuzzBody> {
+  return fc.tuple(validOf(shape), shape[key]!.hostile).map(([valid, v]) => ({ json: { ...valid, [key]: v } }));
+}
+
+/** A request body: the route's own shape valid or with one thing wrong, any JSON, or not JSON at all. */
+export function body(shape?: Record<string, Field>): fc.Arbitrary<FuzzBody | undefined> {
   const shaped = shape
-    ? fc
-        .tuple(fc.record(shape, { requiredKeys: [] }), fc.integer({ min: 0, max: 5 }), anyJson)
-        .map(([o, dice, extra]) => ({ json: dice === 0 ? { ...o, extra } : o }))
+    ? fc.oneof({ weight: 1, arbitrary: validOf(shape) }, { weight: 3, arbitrary: mutated(shape) }).map((json) => ({ json }))
     : fc.constant({ json: {} });
   const raw = fc.record({
     raw: fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('{', '{"a":', 'null', '\u0000', '[1,2', '{"a":1}{"b":2}')),
