@@ -119,7 +119,10 @@ export async function startFaultProxy(opts: { name: string; target: { host: stri
     for (const p of conn.pipes) p.stop();
     for (const s of [conn.client, conn.upstream]) {
       if (s.destroyed) continue;
-      if (reset) s.resetAndDestroy();
+      // libuv refuses to reset a socket whose end() is still being flushed (uv_tcp_close_reset: EINVAL, handle left
+      // open), and Node then spins at exit closing it. Such a socket has sent its FIN already: close it plainly.
+      const shuttingDown = s.writableEnded && !s.writableFinished;
+      if (reset && !shuttingDown) s.resetAndDestroy();
       else s.destroy();
     }
   };
