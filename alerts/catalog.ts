@@ -424,6 +424,7 @@ function ratioAlert(s: RatioSpec): AlertDef {
     service: s.service,
     ...(s.dependency ? { dependency: s.dependency } : {}),
     panel: s.panel,
+    thresholdUnit: 'ratio',
     expr: (t) => {
       const w = windowOf(t, s.name);
       return [
@@ -696,6 +697,7 @@ const trading: AlertDef[] = [
     service: 'execution-gateway',
     dependency: 'fake-alpaca',
     panel: { dashboard: 'trading', id: 5 },
+    thresholdUnit: 'count',
     expr: (t) => `execution_gateway_orders_pending_submit > ${numberOf(t, 'threshold', 'OrdersStuckPendingSubmit')}`,
     // Orders must accumulate: at the baseline order rate (~1/s and up) the threshold is crossed within ~5 s.
     sourceDelayS: () => 5,
@@ -999,6 +1001,7 @@ function counterIncrease(s: CounterSpec): AlertDef {
     service: s.service,
     ...(s.dependency ? { dependency: s.dependency } : {}),
     panel: { dashboard: 'health', id: s.panel },
+    thresholdUnit: 'count',
     expr: (t) => `sum(increase(${selector}[${windowOf(t, s.name)}])) ${s.op} ${numberOf(t, 'threshold', s.name)}`,
     sourceDelayS: () => s.sourceDelayS,
     summary: s.summary,
@@ -1062,6 +1065,7 @@ function latencyAlert(s: LatencySpec): AlertDef {
     service: s.service,
     ...(s.dependency ? { dependency: s.dependency } : {}),
     panel: { dashboard: 'performance', id: s.panel },
+    thresholdUnit: 'seconds',
     expr: (t) => {
       const w = windowOf(t, s.name);
       return [

@@ -93,6 +93,8 @@ export interface Runbook {
   design?: string;
 }
 
+export type ThresholdUnit = 'ratio' | 'count' | 'seconds';
+
 export interface AlertDef {
   name: string;
   category: Category;
@@ -102,6 +104,11 @@ export interface AlertDef {
   dependency?: string;
   panel: { dashboard: DashboardKey; id: number };
   expr(t: Tuning): string;
+  /**
+   * What the rule's `threshold` (alerts/thresholds.yaml) measures, for rules that compare one: a share of events
+   * (0..1), a count of events or items, or seconds. The mutation check keeps its mutants inside this range.
+   */
+  thresholdUnit?: ThresholdUnit;
   /** Seconds from the fault until the service's own metric can show it (probe period, the slow request itself). */
   sourceDelayS(t: Tuning): number;
   summary: string;
