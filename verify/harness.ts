@@ -47,6 +47,8 @@ export interface VerifyOptions {
   onlyMutated?: boolean;
   /** Stop after pre-flight and the control window (the metric mutation is caught there; no fault needs injecting). */
   skipMatrix?: boolean;
+  /** Runs on the live stack after the matrix (or the control window), before teardown: the mutation check measures there. */
+  inspect?: (prom: PrometheusApi, run: { control: { start: number; end: number }; windows: readonly ScenarioWindow[] }) => Promise<void>;
   log: (line: string) => void;
 }
 
@@ -143,6 +145,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
       for (let iteration = 1; iteration <= opts.repeat; iteration++) {
         const iterStart = Date.now();
         const windows = preflightOk && !opts.skipMatrix ? await runMatrix(scenarios, rules, ctx, prom, timeline, judging, opts, iteration) : [];
+        await opts.inspect?.(prom, { control, windows });
         const ev = evaluate({
           windows: [...(alwaysWindow && iteration === 1 ? [alwaysWindow] : []), ...windows],
           episodes: timeline.episodes(),
