@@ -4,8 +4,9 @@ import { parseArgs } from 'node:util';
 import { planMatrix, runVerifyAlerts, selectScenarios, type VerifyOptions } from './harness.ts';
 import { formatExpected } from './evaluate.ts';
 import { SCENARIOS } from './matrix.ts';
-import { MUTATION_KINDS, mutateRulesDir, type MutationKind } from './mutate.ts';
-import { loadRules, metricsInExpr } from './rules.ts';
+import { KIND_DESCRIPTIONS, MUTATION_KINDS, type MutationKind } from './mutate.ts';
+import { BASELINE_CONTROL_S, MATRIX_CONTROL_S, renderMutationSummary, runMutationCheck, writeMutationReport } from './mutation-check.ts';
+import { loadRules } from './rules.ts';
 import type { Backend } from './stack/index.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -14,8 +15,11 @@ const USAGE = `usage: npm run verify-alerts -- [options]
   --only <id|Alert>[,...]   run only these scenarios (by id, or those expecting the alert)
   --repeat <n>              run the fault matrix n times on one stack (flakiness; default 1)
   --keep                    keep the stack running after the run, for inspection (Ctrl-C stops it)
-  --mutate [kind]           mutation check: break every rule (${MUTATION_KINDS.join('|')}, default all) and prove the run fails for each
-  --control <seconds>       length of the quiet control window (default: longest rule window + for + 10 s)
+  --mutate [kind...]        mutation check: run the rules with broken copies beside them and prove the harness fails
+                            each copy (default: every kind; docs/verify-alerts.md, "Mutation check"):
+${MUTATION_KINDS.map((k) => `                              ${k.padEnd(10)}${KIND_DESCRIPTIONS[k]}`).join('\n')}
+  --control <seconds>       length of the quiet control window (default: longest rule window + for + 10 s;
+                            --mutate: ${MATRIX_CONTROL_S} s before the matrix, ${BASELINE_CONTROL_S} s in the baseline run that catches noise)
   --backend process|container
   --max-per-wave <n>        scenarios run together at most (default 6)
   --list                    print the fault matrix planned into waves, and exit`;
@@ -95,38 +99,12 @@ async function main(): Promise<void> {
     process.exit(res.failed > 0 || dashboardFailures > 0 ? 1 : 0);
   }
 
-  // Mutation check: each kind breaks every rule it applies to; a mutant "survives" when its rule still passes.
-  let caught = 0;
-  let survived = 0;
-  for (const kind of kinds as MutationKind[]) {
-    let mutated: string[] = [];
-    const res = await runVerifyAlerts({
-      ...base,
-      repeat: 1,
-      keep: false,
-      controlS: controlS ?? 20,
-      mutateRules: (dir) => (mutated = mutateRulesDir(dir, kind, metricsInExpr)),
-      onlyMutated: true,
-      // A renamed metric is caught by the pre-flight's exposure check, before any fault.
-      skipMatrix: kind === 'metric',
-    });
-    const rules = res.reports[0]?.rules ?? [];
-    for (const name of mutated) {
-      const verdict = rules.find((r) => r.alertname === name);
-      // With --only, rules outside the selection get no verdict: not tested, neither caught nor survived.
-      if (!verdict) continue;
-      // Caught only for the reason the mutation should cause, so an unrelated failure cannot pass for a catch.
-      const why = kind === 'metric' ? /references metrics no service exposes/ : /: (missed|late) \(/;
-      if (verdict.reasons.some((r) => why.test(r))) caught++;
-      else {
-        survived++;
-        process.stdout.write(`mutant survived: ${kind} mutation of ${name}: ${verdict.passed ? 'still passed' : `failed for another reason: ${verdict.reasons.join('; ')}`}\n`);
-      }
-    }
-    process.stdout.write(`mutation ${kind}: ${mutated.length} rules mutated; report ${res.reportDir}\n`);
-  }
-  process.stdout.write(`\n${caught} passed, ${survived} failed\n`);
-  process.exit(survived > 0 ? 1 : 0);
+  // Mutation check: passed = mutants caught; failed = mutants that survived (equivalent ones, with their reason, neither).
+  const mutation = await runMutationCheck({ base, kinds: kinds as MutationKind[], controlS, log: base.log });
+  const files = writeMutationReport(base.reportsDir, mutation);
+  process.stdout.write(`${renderMutationSummary(mutation)}\nmutation report: ${files.md}, ${files.json}\n`);
+  process.stdout.write(`\n${mutation.passed} passed, ${mutation.failed} failed\n`);
+  process.exit(mutation.failed > 0 ? 1 : 0);
 }
 
 main().catch((err: unknown) => {

@@ -1,27 +1,280 @@
-// Mutation check: break every alert rule in a copy of the rules (threshold x10, `for` past the budget, or a
-// renamed metric) so a verify-alerts run against the copy must fail for each rule it broke.
+// Mutants of the alert rules for the mutation check: each one a copy of a rule, broken one way and renamed
+// `<Alert>__<kind>`, run beside the unmutated rules so the harness must fail the copy where it passes the original.
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { CATALOG } from '../alerts/catalog.ts';
+import { ruleFor } from '../alerts/generate.ts';
+import { BUDGET_S, type Rule } from '../alerts/budget.ts';
+import { loadThresholds, type AlertDef, type ThresholdUnit, type Tuning } from '../alerts/model.ts';
+import { metricsInExpr } from './rules.ts';
 
-export type MutationKind = 'threshold' | 'for' | 'metric';
-export const MUTATION_KINDS: MutationKind[] = ['threshold', 'for', 'metric'];
+export type MutationKind = 'threshold' | 'label' | 'noise' | 'for' | 'metric';
+export const MUTATION_KINDS: MutationKind[] = ['threshold', 'label', 'noise', 'for', 'metric'];
 
-interface RuleDoc {
-  groups: { name: string; rules: { alert?: string; record?: string; expr: string; for?: string }[] }[];
+/** What each kind does, for --help and the report. */
+export const KIND_DESCRIPTIONS: Record<MutationKind, string> = {
+  threshold: 'threshold 10x less sensitive in its range (ratio 1-(1-t)/10, else x10): missed in the matrix',
+  label: 'a value no series has in the first matcher that must select: missed in the matrix',
+  noise: 'threshold /10, or the minRate gate removed: a false positive on the loaded baseline',
+  for: `\`for\` past the ${BUDGET_S} s budget: pending but never firing in the matrix`,
+  metric: 'the first metric renamed: caught by the pre-flight (a metric no service exposes)',
+};
+
+/** Where a kind's mutants are caught: in the fault matrix, or on the healthy baseline (pre-flight and control window). */
+export type Stage = 'matrix' | 'baseline';
+export const STAGE_OF: Record<MutationKind, Stage> = { threshold: 'matrix', label: 'matrix', for: 'matrix', noise: 'baseline', metric: 'baseline' };
+
+export interface Mutant {
+  /** The copy's alert name, `<Alert>__<kind>` (noise: `__noise_threshold` or `__noise_gate`). */
+  name: string;
+  alert: string;
+  kind: MutationKind;
+  /** What changed, for the report: `threshold 0.2 -> 0.92`, `status="rejected" -> status="rejected_"`. */
+  change: string;
+  /** The unmutated rule, as the catalog renders it. */
+  original: Rule;
+  expr: string;
+  for: string;
+  /** Why the mutant cannot behave differently from the rule; such a mutant is reported, not run. */
+  equivalent?: string;
+  /** The value the mutant compares, with the comparison made vacuous: measured to explain a survivor. */
+  quantity?: { expr: string; unit: ThresholdUnit; threshold: number; original?: number };
 }
 
-/** Pushes every numeric comparison threshold tenfold away from firing; undefined when the expression has none. */
-export function mutateThreshold(expr: string): string | undefined {
-  let changed = false;
-  const out = expr.replace(/(^|[^=!<>])(>=?|<=?)\s*(\d+(?:\.\d+)?(?:e[-+]?\d+)?)(?![\w.])/gi, (m, pre: string, op: string, num: string) => {
-    const n = Number(num);
-    if (n === 0) return m;
-    changed = true;
-    const v = op.startsWith('>') ? n * 10 : n / 10;
-    return `${pre}${op} ${Number(v.toPrecision(6))}`;
-  });
-  return changed ? out : undefined;
+export interface NotMutated {
+  alert: string;
+  kind: MutationKind;
+  why: string;
+}
+
+const round = (n: number): number => Number(n.toPrecision(6));
+
+/**
+ * The threshold a tenfold less sensitive rule would have, inside the range of what it measures. Counts and seconds
+ * have no ceiling, so x10. A ratio cannot exceed 1 (x10 of 0.2 could never fire, a mutant caught for free), so the
+ * factor applies to the distance from the ceiling instead: the share of good events that still pages shrinks tenfold.
+ */
+export function lessSensitive(unit: ThresholdUnit, t: number): number {
+  if (unit === 'ratio') {
+    if (!(t >= 0 && t < 1)) throw new Error(`a ratio threshold must be in [0, 1), got ${t}; fix alerts/thresholds.yaml`);
+    return round(1 - (1 - t) / 10);
+  }
+  return round(t * 10);
+}
+
+function unitOf(def: AlertDef): ThresholdUnit {
+  if (!def.thresholdUnit) throw new Error(`${def.name} has a threshold in alerts/thresholds.yaml but no thresholdUnit in alerts/catalog.ts; say what it measures (ratio, count or seconds)`);
+  return def.thresholdUnit;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Just enough PromQL structure: string literals masked, brackets matched, `and`/`or`/`unless` found at one depth.
+
+/** The expression with every string literal's content replaced by spaces, so positions stay and quotes hide nothing. */
+function maskStrings(expr: string): string {
+  return expr.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, (s) => s[0] + ' '.repeat(s.length - 2) + s[0]);
+}
+
+const OPEN = '([{';
+const CLOSE = ')]}';
+
+interface SetOp {
+  op: 'and' | 'or' | 'unless';
+  start: number;
+  end: number;
+}
+
+/** Set operators at bracket depth 0 of masked[from, to). */
+function setOperators(masked: string, from: number, to: number): SetOp[] {
+  const out: SetOp[] = [];
+  let depth = 0;
+  for (let i = from; i < to; i++) {
+    const c = masked[i]!;
+    if (OPEN.includes(c)) depth++;
+    else if (CLOSE.includes(c)) depth--;
+    else if (depth === 0) {
+      const m = /^(and|or|unless)(?![\w:])/.exec(masked.slice(i, to));
+      if (m && !/[\w:]/.test(masked[i - 1] ?? ' ')) {
+        out.push({ op: m[1] as SetOp['op'], start: i, end: i + m[1]!.length });
+        i += m[1]!.length - 1;
+      }
+    }
+  }
+  return out;
+}
+
+/** The bracket group at depth 0 of masked[from, to) that contains pos: [open index, close index]. */
+function groupAround(masked: string, from: number, to: number, pos: number): [number, number] | undefined {
+  let depth = 0;
+  let open = -1;
+  for (let i = from; i < to; i++) {
+    const c = masked[i]!;
+    if (OPEN.includes(c)) {
+      if (depth === 0) open = i;
+      depth++;
+    } else if (CLOSE.includes(c)) {
+      depth--;
+      if (depth === 0 && open < pos && pos < i) return [open, i];
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Whether the selector at pos must select something for the expression to yield anything: false inside either side
+ * of an `or` (the other side stands in, as `or on() vector(0)` does for absence) or on the right of an `unless`.
+ */
+function mustSelect(masked: string, from: number, to: number, pos: number): boolean {
+  const ops = setOperators(masked, from, to);
+  // `or` binds loosest: with one at this depth, no operand is needed on its own.
+  if (ops.some((o) => o.op === 'or')) return false;
+  const before = ops.filter((o) => o.end <= pos).at(-1);
+  if (before?.op === 'unless') return false;
+  const group = groupAround(masked, from, to, pos);
+  if (!group) return true;
+  const [open, close] = group;
+  return masked[open] === '(' ? mustSelect(masked, open + 1, close, pos) : true;
+}
+
+export interface Matcher {
+  name: string;
+  op: '=' | '=~' | '!=' | '!~';
+  value: string;
+  /** Index of the opening quote of the value in the expression, and one past the closing quote. */
+  start: number;
+  end: number;
+}
+
+/** Every label matcher inside a selector's braces, in expression order. */
+export function labelMatchers(expr: string): Matcher[] {
+  const masked = maskStrings(expr);
+  const out: Matcher[] = [];
+  for (const brace of masked.matchAll(/\{[^}]*\}/g)) {
+    const offset = brace.index!;
+    const inner = expr.slice(offset, offset + brace[0].length);
+    for (const m of inner.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g)) {
+      const end = offset + m.index! + m[0].length;
+      out.push({ name: m[1]!, op: m[2] as Matcher['op'], value: m[3]!, start: end - m[3]!.length - 2, end });
+    }
+  }
+  return out;
+}
+
+/** Positive matchers (= or =~ on a literal value) whose selector must select something for the rule to fire. */
+export function selectingMatchers(expr: string): Matcher[] {
+  const masked = maskStrings(expr);
+  return labelMatchers(expr).filter((m) => (m.op === '=' || m.op === '=~') && m.name !== '__name__' && mustSelect(masked, 0, masked.length, m.start));
+}
+
+/** The top-level `and` operand (operator included) that mentions `marker`, cut out; undefined when there is none. */
+function withoutAndOperand(expr: string, marker: string): string | undefined {
+  const masked = maskStrings(expr);
+  const ops = setOperators(masked, 0, masked.length);
+  const at = expr.indexOf(marker);
+  if (at < 0) return undefined;
+  const i = ops.findIndex((o, k) => o.end <= at && (ops[k + 1]?.start ?? expr.length) > at);
+  if (i < 0 || ops[i]!.op !== 'and') return undefined;
+  const end = ops[i + 1]?.start ?? expr.length;
+  return (expr.slice(0, ops[i]!.start) + expr.slice(end)).trimEnd();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// One mutant per kind and rule.
+
+/** A number no threshold or rate in the catalog is, to find where a tuning value lands in the rendered expression. */
+const SENTINEL = 987654.321;
+
+/** The expression without its minRate gate, found by where the catalog renders minRate; undefined without a gate. */
+export function withoutGate(def: AlertDef, t: Tuning): string | undefined {
+  if (t.minRate === undefined) return undefined;
+  const cut = withoutAndOperand(def.expr({ ...t, minRate: SENTINEL }), String(SENTINEL));
+  if (cut === undefined) throw new Error(`${def.name}: minRate is not compared in a top-level "and" operand of its expression; the noise mutation cannot remove the gate`);
+  // The gate was the only place minRate went, so the rest is rendered from the real tuning.
+  if (cut.includes(String(SENTINEL))) throw new Error(`${def.name}: minRate appears in more than one operand of its expression`);
+  return cut;
+}
+
+/** The rule's compared value where the rest of its condition holds: the threshold rendered as -1, which every value passes. */
+function quantityOf(def: AlertDef, t: Tuning, threshold: number, gate: boolean): Mutant['quantity'] {
+  const vacuous = { ...t, threshold: -1 };
+  const expr = gate ? def.expr(vacuous) : withoutGate(def, vacuous)!;
+  return { expr, unit: unitOf(def), threshold, ...(t.threshold === undefined ? {} : { original: t.threshold }) };
+}
+
+const clone = (original: Rule, kind: MutationKind, name: string, change: string, fields: Partial<Pick<Mutant, 'expr' | 'for' | 'equivalent' | 'quantity'>>): Mutant => ({
+  name,
+  alert: original.alert,
+  kind,
+  change,
+  original,
+  expr: fields.expr ?? original.expr,
+  for: fields.for ?? original.for ?? '0s',
+  ...(fields.equivalent ? { equivalent: fields.equivalent } : {}),
+  ...(fields.quantity ? { quantity: fields.quantity } : {}),
+});
+
+export function thresholdMutant(def: AlertDef, t: Tuning): Mutant | NotMutated {
+  const original = ruleFor(def, t);
+  if (t.threshold === undefined) return { alert: def.name, kind: 'threshold', why: 'no threshold in alerts/thresholds.yaml (compared with a fixed value)' };
+  const unit = unitOf(def);
+  const next = lessSensitive(unit, t.threshold);
+  const expr = def.expr({ ...t, threshold: next });
+  const change = `threshold ${t.threshold} -> ${next} (${unit})`;
+  if (expr === original.expr) {
+    return clone(original, 'threshold', `${def.name}__threshold`, change, { equivalent: `threshold ${t.threshold}: ten times it is the same rule (a "more than ${t.threshold}" rule pages on any event; there is no scale to get wrong)` });
+  }
+  return clone(original, 'threshold', `${def.name}__threshold`, change, { expr, quantity: quantityOf(def, t, next, true) });
+}
+
+/** A label value no series has: a suffix no value of a closed label set carries; a regex keeps its alternation inside. */
+export function absentValue(m: Pick<Matcher, 'op' | 'value'>): string {
+  return m.op === '=~' ? `(?:${m.value})_` : `${m.value}_`;
+}
+
+export function labelMutant(def: AlertDef, t: Tuning): Mutant | NotMutated {
+  const original = ruleFor(def, t);
+  const [m] = selectingMatchers(original.expr);
+  if (!m) {
+    const all = labelMatchers(original.expr).filter((x) => x.op === '=' || x.op === '=~');
+    return {
+      alert: def.name,
+      kind: 'label',
+      why: all.length
+        ? `its matchers (${all.map((x) => `${x.name}${x.op}"${x.value}"`).join(', ')}) sit under an absence guard or an unless: a value no series has there makes the rule fire always or drops an exclusion, so none makes it select nothing`
+        : 'no label matcher on a literal value',
+    };
+  }
+  const value = absentValue(m);
+  const expr = `${original.expr.slice(0, m.start)}"${value}"${original.expr.slice(m.end)}`;
+  return clone(original, 'label', `${def.name}__label`, `${m.name}${m.op}"${m.value}" -> ${m.name}${m.op}"${value}"`, { expr });
+}
+
+export function noiseMutants(def: AlertDef, t: Tuning): (Mutant | NotMutated)[] {
+  const original = ruleFor(def, t);
+  const out: (Mutant | NotMutated)[] = [];
+  if (t.threshold === undefined && t.minRate === undefined) return [{ alert: def.name, kind: 'noise', why: 'no threshold and no minRate gate in alerts/thresholds.yaml' }];
+  if (t.threshold !== undefined) {
+    const next = round(t.threshold / 10);
+    const expr = def.expr({ ...t, threshold: next });
+    const change = `threshold ${t.threshold} -> ${next}`;
+    out.push(
+      expr === original.expr
+        ? clone(original, 'noise', `${def.name}__noise_threshold`, change, { equivalent: `threshold ${t.threshold}: a tenth of it is the same rule` })
+        : clone(original, 'noise', `${def.name}__noise_threshold`, change, { expr, quantity: quantityOf(def, t, next, true) }),
+    );
+  }
+  const ungated = withoutGate(def, t);
+  if (ungated !== undefined) {
+    out.push(clone(original, 'noise', `${def.name}__noise_gate`, `minRate gate (> ${t.minRate}/s) removed`, { expr: ungated, quantity: quantityOf(def, t, t.threshold ?? 0, false) }));
+  }
+  return out;
+}
+
+export function forMutant(def: AlertDef, t: Tuning): Mutant {
+  const original = ruleFor(def, t);
+  const past = `${2 * BUDGET_S}s`;
+  return clone(original, 'for', `${def.name}__for`, `for ${original.for ?? '0s'} -> ${past}`, { for: past });
 }
 
 /** Renames the first metric selector, so the expression selects nothing. */
@@ -30,28 +283,61 @@ export function mutateMetric(expr: string, metrics: readonly string[]): string |
   return m ? expr.replace(new RegExp(`\\b${m}\\b`, 'g'), `${m}_mutated`) : undefined;
 }
 
-/** Rewrites every alert rule in `dir`; returns the alert names mutated (rules a kind cannot apply to are left alone). */
-export function mutateRulesDir(dir: string, kind: MutationKind, metricsOf: (expr: string) => string[], skip: ReadonlySet<string> = new Set(['Watchdog'])): string[] {
-  const mutated: string[] = [];
-  for (const file of fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f))) {
+export function metricMutant(def: AlertDef, t: Tuning): Mutant | NotMutated {
+  const original = ruleFor(def, t);
+  const metrics = metricsInExpr(original.expr);
+  const expr = mutateMetric(original.expr, metrics);
+  if (expr === undefined) return { alert: def.name, kind: 'metric', why: 'selects no metric' };
+  return clone(original, 'metric', `${def.name}__metric`, `${metrics.find((m) => expr.includes(`${m}_mutated`))} renamed`, { expr });
+}
+
+const isMutant = (x: Mutant | NotMutated): x is Mutant => 'name' in x;
+
+/** Every mutant of the given kinds over the catalog; always-firing alerts (the dead man's switch) are never mutated. */
+export function planMutants(kinds: readonly MutationKind[], catalog: readonly AlertDef[] = CATALOG, thresholds: Record<string, Tuning> = loadThresholds()): { mutants: Mutant[]; notMutated: NotMutated[] } {
+  const all: (Mutant | NotMutated)[] = [];
+  for (const def of catalog) {
+    if (def.alwaysFiring) continue;
+    const t = thresholds[def.name];
+    if (!t) throw new Error(`alerts/thresholds.yaml has no entry for ${def.name}; add one and regenerate`);
+    for (const kind of kinds) {
+      if (kind === 'threshold') all.push(thresholdMutant(def, t));
+      else if (kind === 'label') all.push(labelMutant(def, t));
+      else if (kind === 'noise') all.push(...noiseMutants(def, t));
+      else if (kind === 'for') all.push(forMutant(def, t));
+      else all.push(metricMutant(def, t));
+    }
+  }
+  return { mutants: all.filter(isMutant), notMutated: all.filter((x): x is NotMutated => !isMutant(x)) };
+}
+
+interface RuleDoc {
+  groups: { name: string; rules: (Rule & { record?: string })[] }[];
+}
+
+/**
+ * Adds each mutant to the rule file of its original, right after it; returns the names added. The originals in `dir`
+ * must be what the catalog renders (npx tsx alerts/generate.ts --check), or the mutants would not be theirs.
+ */
+export function addMutants(dir: string, mutants: readonly Mutant[]): string[] {
+  const pending = new Map<string, Mutant[]>();
+  for (const m of mutants) pending.set(m.alert, [...(pending.get(m.alert) ?? []), m]);
+  const added: string[] = [];
+  for (const file of fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
     const full = path.join(dir, file);
     const doc = YAML.parse(fs.readFileSync(full, 'utf8')) as RuleDoc;
     for (const g of doc.groups ?? []) {
-      for (const r of g.rules) {
-        if (!r.alert || skip.has(r.alert)) continue;
-        let next: string | undefined;
-        if (kind === 'threshold') next = mutateThreshold(r.expr);
-        else if (kind === 'metric') next = mutateMetric(r.expr, metricsOf(r.expr));
-        if (kind === 'for') {
-          r.for = '2m';
-          mutated.push(r.alert);
-        } else if (next !== undefined) {
-          r.expr = next;
-          mutated.push(r.alert);
-        }
-      }
+      g.rules = g.rules.flatMap((r) => {
+        const mine = r.alert ? pending.get(r.alert) : undefined;
+        if (!mine) return [r];
+        pending.delete(r.alert);
+        if (String(r.expr) !== mine[0]!.original.expr) throw new Error(`${file}: ${r.alert} differs from what alerts/catalog.ts renders; run npx tsx alerts/generate.ts`);
+        added.push(...mine.map((m) => m.name));
+        return [r, ...mine.map((m) => ({ ...r, alert: m.name, expr: m.expr, for: m.for }))];
+      });
     }
-    fs.writeFileSync(full, YAML.stringify(doc));
+    fs.writeFileSync(full, YAML.stringify(doc, { lineWidth: 0 }));
   }
-  return [...new Set(mutated)];
+  if (pending.size) throw new Error(`no rule file in ${dir} holds ${[...pending.keys()].join(', ')}`);
+  return added;
 }
