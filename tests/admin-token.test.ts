@@ -10,6 +10,8 @@ import { loadGatewayConfig } from '../services/execution-gateway/config.ts';
 import { startExecutionGateway, type RunningGateway } from '../services/execution-gateway/server.ts';
 import { loadSignalConfig } from '../services/signal-service/config.ts';
 import { startSignalService, type SignalService } from '../services/signal-service/server.ts';
+import { loadConfig as loadLoadConfig } from '../load/lib/config.ts';
+import { prepareStack } from '../load/lib/setup.ts';
 import { startTestDeps, type TestDeps } from './helpers/stack.ts';
 
 const TOKEN = 'admin-token-for-tests-0123456789';
@@ -163,12 +165,28 @@ test('with ADMIN_TOKEN the gateway guards circuit breaker trip and reset; readin
   assert.is((await send(`${gateway!.url}/orders`, 'GET')).status, 200, 'other routes need no token');
 });
 
+test("the load runner's setup activates its model with ADMIN_TOKEN when it has one, and is refused without it", async ({ signals }) => {
+  const urls = { 'signal-service': signals!.url, 'execution-gateway': '', orchestrator: '', 'market-data': '' };
+  const cfg = loadLoadConfig({ ADMIN_TOKEN: TOKEN });
+  assert.is(cfg.adminToken, TOKEN);
+  try {
+    await prepareStack(loadLoadConfig({}))(urls);
+    assert.unreachable('setup without the token should be refused');
+  } catch (err) {
+    assert.match((err as Error).message, /could not activate model \d+ \(401\)/);
+  }
+  await prepareStack(cfg)(urls);
+  const listed = (await (await fetch(`${signals!.url}/models`)).json()) as { models: Array<{ name: string; active: boolean }> };
+  assert.ok(listed.models.find((m) => m.name === 'loadgen-momentum')?.active, 'loadgen model active');
+});
+
 test('with ADMIN_TOKEN the signal service guards model activation and reload, and counts the refusals as 4xx', async ({ signals, modelId }) => {
   await assertGuarded(`${signals!.url}/models/${modelId}/activate`, 'POST');
   await assertGuarded(`${signals!.url}/models/reload`, 'POST');
   assert.is((await send(`${signals!.url}/models`, 'GET')).status, 200);
   const metrics = await (await fetch(`${signals!.url}/metrics`)).text();
-  assert.match(metrics, /signal_service_requests_total\{endpoint="models_activate",status="4xx"\} 5/);
+  // Five refusals here and the load setup's one before.
+  assert.match(metrics, /signal_service_requests_total\{endpoint="models_activate",status="4xx"\} 6/);
 });
 
 test("with ADMIN_TOKEN fake-alpaca guards PUT and DELETE /admin/faults; GET stays open", async ({ alpaca }) => {
