@@ -144,7 +144,7 @@ test('Postgres stopped: the in-flight query (57P01) and the next one (ECONNREFUS
   }
 });
 
-test('a terminated backend (57P01) and its dead client ("Connection terminated unexpectedly") are outages', async (ctx) => {
+test('a terminated backend (57P01) and its dead client are outages', async (ctx) => {
   const db = pool(ctx);
   const client = await db.connect();
   client.on('error', () => undefined);
@@ -157,7 +157,8 @@ test('a terminated backend (57P01) and its dead client ("Connection terminated u
     assert.is(terminated.code, '57P01', terminated.message);
     await assertPostgresOutage(terminated);
     const dead = await failure(client.query('SELECT 1'));
-    assert.is(dead.message, 'Connection terminated unexpectedly');
+    // Which of the two the dead client throws depends on whether it has processed its socket's end yet; both are real.
+    assert.ok(['Connection terminated unexpectedly', 'Client has encountered a connection error and is not queryable'].includes(dead.message), dead.message);
     await assertPostgresOutage(dead);
   } finally {
     client.release(true);
