@@ -6,6 +6,8 @@ import * as assert from 'uvu/assert';
 import { ConfigError } from '../services/kit/config.ts';
 import { startFakeAlpaca, type FakeAlpaca } from '../services/fake-alpaca/server.ts';
 import { loadFakeAlpacaConfig } from '../services/fake-alpaca/config.ts';
+import { brokerFaults } from '../verify/faults/broker.ts';
+import { adminAuthHeaders } from '../verify/admin-auth.ts';
 import { loadGatewayConfig } from '../services/execution-gateway/config.ts';
 import { startExecutionGateway, type RunningGateway } from '../services/execution-gateway/server.ts';
 import { loadSignalConfig } from '../services/signal-service/config.ts';
@@ -195,6 +197,27 @@ test("with ADMIN_TOKEN fake-alpaca guards PUT and DELETE /admin/faults; GET stay
   await assertGuarded(`${alpaca!.adminUrl}/admin/faults`, 'DELETE');
   assert.is(alpaca!.faults().marketOpen, true);
   assert.is((await send(`${alpaca!.adminUrl}/admin/faults`, 'GET')).status, 200);
+});
+
+test("the harness's broker fault driver sends the ADMIN_TOKEN of its environment, and is refused without it", async ({ alpaca }) => {
+  const faults = brokerFaults(alpaca!.adminUrl);
+  const saved = process.env.ADMIN_TOKEN;
+  try {
+    delete process.env.ADMIN_TOKEN;
+    assert.equal(adminAuthHeaders(), {});
+    await faults.set({ marketOpen: false }).then(
+      () => assert.unreachable('a guarded fault API accepted a call without the token'),
+      (err: Error) => assert.match(err.message, /HTTP 401/),
+    );
+    process.env.ADMIN_TOKEN = TOKEN;
+    await faults.set({ marketOpen: false });
+    assert.is(alpaca!.faults().marketOpen, false);
+    await faults.clear();
+    assert.is(alpaca!.faults().marketOpen, true);
+  } finally {
+    if (saved === undefined) delete process.env.ADMIN_TOKEN;
+    else process.env.ADMIN_TOKEN = saved;
+  }
 });
 
 test('without ADMIN_TOKEN on loopback the admin routes stay open, as the harness and the load runner call them', async ({ openGateway, openAlpaca }) => {

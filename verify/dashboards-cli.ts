@@ -11,6 +11,7 @@ import { startStack, type Stack } from './stack/index.ts';
 import { ALERT_ANNOTATION_EXPR } from '../dashboards/src/common.ts';
 import { dashboardUrl } from '../alerts/generate.ts';
 import { CATALOG } from '../alerts/catalog.ts';
+import { adminAuthHeaders } from './admin-auth.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -70,7 +71,7 @@ export async function verifyDashboardsLive(opts: LiveDashboardOptions = {}): Pro
     if (!alert) throw new Error('alerts/catalog.ts has no CircuitBreakerTripped; pick another fault for the panel check');
     const url = dashboardUrl(alert);
     const before = new Date();
-    const tripped = await fetch(`${gateway}/circuit-breaker/trip`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'verify-dashboards' }) });
+    const tripped = await fetch(`${gateway}/circuit-breaker/trip`, { method: 'POST', headers: { ...adminAuthHeaders(), 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'verify-dashboards' }) });
     if (!tripped.ok) throw new Error(`POST ${gateway}/circuit-breaker/trip answered ${tripped.status}`);
     log(`circuit breaker tripped; watching ${url}`);
     try {
@@ -89,7 +90,7 @@ export async function verifyDashboardsLive(opts: LiveDashboardOptions = {}): Pro
         annotationAfterS: annotationAt === undefined ? undefined : (annotationAt - before.getTime()) / 1000,
       };
     } finally {
-      await fetch(`${gateway}/circuit-breaker/reset`, { method: 'POST' }).catch(() => undefined);
+      await fetch(`${gateway}/circuit-breaker/reset`, { method: 'POST', headers: adminAuthHeaders() }).catch(() => undefined);
     }
   } finally {
     await stopLoad?.().catch(() => undefined);

@@ -12,6 +12,7 @@ import { startWebhookReceiver, type WebhookReceiver } from './webhook.ts';
 import { AlertTimeline, alertKey, type Episode } from './timeline.ts';
 import { parseTiming } from '../alerts/budget.ts';
 import { loadAlertCatalog } from './alert-catalog.ts';
+import { adminAuthHeaders } from './admin-auth.ts';
 import { POLL_MS, judgingFor, type Judging } from './judging.ts';
 import { evaluate, formatExpected, parseExpected, type ExpectedAlert, type ScenarioWindow } from './evaluate.ts';
 import { planWaves } from './waves.ts';
@@ -276,7 +277,7 @@ function faultContext(stack: Stack, proxies: Partial<Record<Dependency, FaultPro
       if (!svc) throw new Error(`${name} is not running in this stack`);
       const res = await fetch(`${svc.url}${p}`, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: { ...adminAuthHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(10_000),
       });

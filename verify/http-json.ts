@@ -7,6 +7,8 @@ export interface JsonRequest {
   url: string;
   body?: unknown;
   timeoutMs?: number;
+  /** Extra request headers (an admin route's Authorization). */
+  headers?: Record<string, string>;
 }
 
 /** Sends the request; resolves with the parsed JSON body (undefined for an empty body), rejects on a non-2xx answer. */
@@ -28,7 +30,7 @@ export async function requestText(req: JsonRequest): Promise<string> {
   try {
     res = await fetch(req.url, {
       method,
-      headers: req.body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      headers: { accept: 'application/json', ...(req.body === undefined ? {} : { 'content-type': 'application/json' }), ...req.headers },
       body: req.body === undefined ? undefined : JSON.stringify(req.body),
       signal: AbortSignal.timeout(timeoutMs),
     });

@@ -1,5 +1,6 @@
 // Client for fake-alpaca's fault admin API (GET/PUT/DELETE /admin/faults, see docs/contracts.md).
 import { requestJson } from '../http-json.ts';
+import { adminAuthHeaders } from '../admin-auth.ts';
 
 /** The broker faults as docs/contracts.md defines them; verify talks to services over HTTP only, so the shape lives here too. */
 export interface Faults {
@@ -33,7 +34,7 @@ export function brokerFaults(adminUrl: string, opts: { timeoutMs?: number } = {}
   const base = adminUrl.replace(/\/+$/, '');
   const url = `${base}/admin/faults`;
   const call = async (method: string, body?: unknown): Promise<Faults> => {
-    const res = await requestJson({ what: 'fake-alpaca admin', method, url, body, timeoutMs: opts.timeoutMs });
+    const res = await requestJson({ what: 'fake-alpaca admin', method, url, body, timeoutMs: opts.timeoutMs, headers: adminAuthHeaders() });
     if (!isFaults(res)) throw new Error(`fake-alpaca admin ${method} ${url} answered ${JSON.stringify(res)?.slice(0, 200)}, not a faults object; is ${base} fake-alpaca's admin URL?`);
     return res;
   };
