@@ -2,7 +2,7 @@
 // on repeat and under load. `npm run verify-summary -- <report dir or report.json>...` prints it as markdown.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RunReport } from '../results.ts';
+import { median, type RunReport } from '../results.ts';
 
 export interface AlertAcrossRuns {
   alertname: string;
@@ -43,12 +43,10 @@ export function acrossRuns(reports: readonly RunReport[]): AlertAcrossRuns[] {
     }
   }
   return [...rows.values()].map(({ detections, resets, ...row }) => {
-    const sorted = [...detections].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
     return {
       ...row,
-      detectionMaxS: sorted.length ? sorted[sorted.length - 1] : undefined,
-      detectionMedianS: sorted.length ? (sorted.length % 2 ? sorted[mid] : (sorted[mid - 1]! + sorted[mid]!) / 2) : undefined,
+      detectionMaxS: detections.length ? Math.max(...detections) : undefined,
+      detectionMedianS: median(detections),
       resetMaxS: resets.length ? Math.max(...resets) : undefined,
     };
   });
