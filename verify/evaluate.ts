@@ -43,7 +43,8 @@ export interface Evaluation {
   quality: QualityMeasures;
 }
 
-const matches = (e: ExpectedAlert, ep: Episode): boolean => e.alertname === ep.alertname && (e.service === undefined || e.service === ep.service);
+/** Whether an episode is the alert an expectation names (any service when it names none). */
+export const matches = (e: ExpectedAlert, ep: Pick<Episode, 'alertname' | 'service'>): boolean => e.alertname === ep.alertname && (e.service === undefined || e.service === ep.service);
 const secs = (from: number, to: number | undefined): number | undefined => (to === undefined ? undefined : Math.round((to - from) / 100) / 10);
 const iso = (t: number): string => new Date(t).toISOString();
 

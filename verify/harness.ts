@@ -14,7 +14,7 @@ import { parseTiming } from '../alerts/budget.ts';
 import { loadAlertCatalog } from './alert-catalog.ts';
 import { adminAuthHeaders } from './admin-auth.ts';
 import { POLL_MS, judgingFor, type Judging } from './judging.ts';
-import { evaluate, formatExpected, parseExpected, type ExpectedAlert, type ScenarioWindow } from './evaluate.ts';
+import { evaluate, formatExpected, matches, parseExpected, type ExpectedAlert, type ScenarioWindow } from './evaluate.ts';
 import { planWaves } from './waves.ts';
 import { DEFAULT_RESET_S, type Dependency, type FaultContext, type Scenario } from './scenario.ts';
 import { loadRules, type RuleInfo } from './rules.ts';
@@ -370,7 +370,7 @@ async function runScenario(p: PlannedScenario, wave: number, ctx: FaultContext, 
   const window: ScenarioWindow = { id: s.id, description: s.description, wave, injectedAt: Date.now(), endedAt: 0, expect: p.expect, mayAlsoFire: p.mayAlsoFire, deadlineS, resetS };
   const log = (l: string): void => ctx.log(`  [${s.id}] ${l}`);
   const episodesOf = (e: ExpectedAlert): Episode[] =>
-    timeline.episodes().filter((ep) => ep.alertname === e.alertname && (!e.service || ep.service === e.service) && ep.activeAt >= window.injectedAt - judging.skewMs);
+    timeline.episodes().filter((ep) => matches(e, ep) && ep.activeAt >= window.injectedAt - judging.skewMs);
   const all = (pred: (ep: Episode) => boolean): boolean => p.expect.every((e) => episodesOf(e).some(pred));
   try {
     log(`inject: ${s.description}; expect ${s.expect.join(', ')}`);
@@ -469,7 +469,7 @@ async function panelChecks(promUrl: string, rules: RuleInfo[], outcomes: AlertOu
 
 /** Waits, within each scenario's own reset budget, for resolution notifications of its alerts that were notified firing. */
 async function resolutionNotifications(timeline: AlertTimeline, windows: ScenarioWindow[], judging: Judging, log: (l: string) => void): Promise<void> {
-  const windowOf = (ep: Episode): ScenarioWindow | undefined => windows.find((w) => ep.activeAt >= w.injectedAt - judging.skewMs && ep.activeAt <= w.endedAt && [...w.expect, ...w.mayAlsoFire].some((e) => e.alertname === ep.alertname && (!e.service || e.service === ep.service)));
+  const windowOf = (ep: Episode): ScenarioWindow | undefined => windows.find((w) => ep.activeAt >= w.injectedAt - judging.skewMs && ep.activeAt <= w.endedAt && [...w.expect, ...w.mayAlsoFire].some((e) => matches(e, ep)));
   const outstanding = (): boolean =>
     timeline.episodes().some((ep) => {
       const w = windowOf(ep);
