@@ -2,6 +2,7 @@
 import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ORDER_STATUSES } from '../services/execution-gateway/metrics.ts';
 import type { Order } from '../services/execution-gateway/store.ts';
 import type { RunningGateway } from '../services/execution-gateway/server.ts';
 import { brokerOrders, call, eventually, metricsText, newId, sample, startGatewayFixture, type GatewayFixture } from './execution-gateway-fixture.ts';
@@ -80,6 +81,9 @@ test('Redis stopped: orders 503 (breaker unknown), Postgres-only reads work, red
 });
 
 test('broker 5xx: orders kept pending_submit (202), submitted exactly once after the broker recovers', async ({ fx, gw }) => {
+  const counted = (text: string): number => ORDER_STATUSES.reduce((n, status) => n + (sample(text, 'execution_gateway_orders_total', { symbol: 'SPY', side: 'buy', status }) ?? 0), 0);
+  const before = await metricsText(gw!.url);
+  const filledBefore = sample(before, 'execution_gateway_orders_total', { symbol: 'SPY', side: 'buy', status: 'filled' })!;
   await fx!.alpaca.setFaults({ errorRate: 1 });
   const ids: string[] = [];
   try {
@@ -92,13 +96,17 @@ test('broker 5xx: orders kept pending_submit (202), submitted exactly once after
     }
     const m = await metricsText(gw!.url);
     assert.ok(sample(m, 'execution_gateway_alpaca_api_requests_total', { endpoint: 'orders', status: '5xx' })! >= 5);
-    assert.is(sample(m, 'execution_gateway_orders_total', { symbol: 'SPY', side: 'buy', status: 'pending_submit' }), 5);
+    // Waiting is not an outcome: nothing is counted until the broker decides.
+    assert.is(counted(m), counted(before));
     await eventually('pending gauge 5', async () => (await gauge(gw!.url, 'execution_gateway_orders_pending_submit')) === 5, 2 * PROBE_MS + 500);
     await eventually('alpaca gauge 0', async () => (await gauge(gw!.url, 'execution_gateway_alpaca_connection_status')) === 0, 2 * PROBE_MS + 500);
   } finally {
     await fx!.alpaca.clearFaults();
   }
   await assertExactlyOnce(fx!, gw!.url, ids);
+  // Each order counted once, at its outcome, though the 202 and the resubmit loop both touched it.
+  const filledNow = sample(await metricsText(gw!.url), 'execution_gateway_orders_total', { symbol: 'SPY', side: 'buy', status: 'filled' })!;
+  assert.is(filledNow - filledBefore, 5);
   await eventually('pending gauge 0', async () => (await gauge(gw!.url, 'execution_gateway_orders_pending_submit')) === 0, 2 * PROBE_MS + 500);
   await eventually('alpaca gauge 1', async () => (await gauge(gw!.url, 'execution_gateway_alpaca_connection_status')) === 1, 2 * PROBE_MS + 500);
 });

@@ -174,6 +174,30 @@ test('a broker rejection is 422 with the broker message and the order is stored 
   assert.match(stored.body.reject_reason!, /insufficient buying power/);
 });
 
+test('orders_total counts each order once at its outcome; replays and conflicts only on order_replays_total', async ({ gw, fx }) => {
+  const total = (m: string): number => ORDER_STATUSES.reduce((n, status) => n + (sample(m, 'execution_gateway_orders_total', { symbol: 'MSFT', side: 'buy', status }) ?? 0), 0);
+  const replays = (m: string, result: string): number => sample(m, 'execution_gateway_order_replays_total', { result })!;
+  const of = (m: string, status: string): number => sample(m, 'execution_gateway_orders_total', { symbol: 'MSFT', side: 'buy', status })!;
+  const m0 = await metricsText(gw!.url);
+  const order = market('MSFT', 'buy', 1);
+  assert.is((await call(gw!.url, 'POST', '/orders', order)).status, 201);
+  assert.is((await call(gw!.url, 'POST', '/orders', order)).status, 200);
+  assert.is((await call(gw!.url, 'POST', '/orders', { ...order, qty: 2 })).status, 409);
+  const m1 = await metricsText(gw!.url);
+  assert.is(total(m1) - total(m0), 1, 'one order, one count, however often it is posted');
+  assert.is(replays(m1, 'replayed') - replays(m0, 'replayed'), 1);
+  assert.is(replays(m1, 'conflict') - replays(m0, 'conflict'), 1);
+  await fx!.alpaca.setFaults({ rejectRate: 1 });
+  try {
+    assert.is((await call(gw!.url, 'POST', '/orders', market('MSFT', 'buy', 1))).status, 422);
+  } finally {
+    await fx!.alpaca.clearFaults();
+  }
+  const m2 = await metricsText(gw!.url);
+  assert.is(of(m2, 'rejected') - of(m1, 'rejected'), 1);
+  assert.is(total(m2) - total(m1), 1);
+});
+
 test('a symbol outside the universe is labelled "other"', async ({ gw }) => {
   const res = await call<ErrorBody>(gw!.url, 'POST', '/orders', market('ZZZZ', 'buy', 1));
   assert.is(res.status, 422);
@@ -230,6 +254,7 @@ test('metrics: exact names, closed label sets and placement buckets', async ({ g
   const m = await metricsText(gw!.url);
   const types: Record<string, string> = {
     execution_gateway_orders_total: 'counter',
+    execution_gateway_order_replays_total: 'counter',
     execution_gateway_order_placement_duration_seconds: 'histogram',
     execution_gateway_positions_current: 'gauge',
     execution_gateway_alpaca_api_requests_total: 'counter',

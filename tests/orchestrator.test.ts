@@ -4,14 +4,14 @@ import { Registry } from 'prom-client';
 import { Redis } from 'ioredis';
 import { loadOrchestratorConfig } from '../services/orchestrator/config.ts';
 import { startOrchestrator } from '../services/orchestrator/server.ts';
-import { startSignalService, type SignalService } from '../services/signal-service/server.ts';
-import { loadSignalConfig } from '../services/signal-service/config.ts';
+import type { SignalService } from '../services/signal-service/server.ts';
 import { startExecutionGateway, type RunningGateway } from '../services/execution-gateway/server.ts';
 import { loadGatewayConfig } from '../services/execution-gateway/config.ts';
 import { createLogger } from '../services/kit/logger.ts';
 import { createService, listen, type RunningServer } from '../services/kit/service.ts';
 import { freePort } from '../verify/stack/ports.ts';
 import { startTestDeps, type TestDeps } from './helpers/stack.ts';
+import { seedPrices, startMomentumSignals } from './helpers/signals.ts';
 import { metricValue, promtoolCheckMetrics, waitFor } from './helpers/scrape.ts';
 
 interface Started {
@@ -61,20 +61,13 @@ test.before(async (ctx) => {
   try {
     ctx.redis = new Redis(ctx.deps.redis.url, { maxRetriesPerRequest: 1 });
     ctx.redis.on('error', () => undefined);
-    for (const [symbol, prices] of Object.entries(HISTORY)) {
-      for (const p of prices) await ctx.redis.lpush(`prices:${symbol}`, p);
-      await ctx.redis.hset(`quote:${symbol}`, { bid: prices.at(-1)! - 0.5, ask: prices.at(-1)! + 0.5, price: prices.at(-1)!, ts: new Date().toISOString() });
-    }
+    await seedPrices(ctx.redis, HISTORY);
     const [orchDb, signalDb, gatewayDb] = await Promise.all(['orch', 'signals', 'gateway'].map((n) => ctx.deps.pg.createDatabase(n)));
     const common = { REDIS_URL: ctx.deps.redis.url, SYMBOLS: UNIVERSE, LOG_LEVEL: 'silent', PROBE_INTERVAL_MS: '100' };
-    ctx.signals = await startSignalService(loadSignalConfig({ ...common, DATABASE_URL: signalDb, MODEL_POLL_MS: '200' }));
+    ctx.signals = await startMomentumSignals({ ...common, DATABASE_URL: signalDb });
     ctx.gateway = await startExecutionGateway(
       loadGatewayConfig({ ...common, DATABASE_URL: gatewayDb, ALPACA_BASE_URL: `http://127.0.0.1:${await freePort()}`, DRY_RUN: 'true', MAX_POSITION_QTY: '400' }),
     );
-    const created = await fetch(`${ctx.signals.url}/models`, post({ name: 'momentum-test', version: 1, kind: 'momentum', params: { lookback: 3, topN: 1 } }));
-    const model = ((await created.json()) as { model: { id: number } }).model;
-    const activated = await fetch(`${ctx.signals.url}/models/${model.id}/activate`, post({}));
-    if (activated.status !== 200) throw new Error(`activating the test model failed: ${activated.status} ${await activated.text()}`);
     ctx.orch = await startOrchestrator(
       loadOrchestratorConfig({
         ...common,

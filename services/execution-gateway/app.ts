@@ -14,6 +14,7 @@ import { limitParam, parseBody, parseParams, parseQuery, plainText } from '../ki
 import { worstCaseSubmitMs, type Broker } from './broker.ts';
 import type { GatewayConfig } from './config.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import type { OrderOutcomes } from './outcomes.ts';
 import { clientOrderIdSchema, createOrderService, type Clock, type OrderService } from './orders.ts';
 import { computePnl, readPrices, setPnlGauges, setPositionGauges } from './pnl.ts';
 import { readBreaker, resetBreaker, tripBreaker } from './risk.ts';
@@ -24,6 +25,8 @@ export interface AppDeps {
   redis: Redis;
   broker: Broker;
   metrics: GatewayMetrics;
+  /** The instance the store's onDecided reports to. */
+  outcomes: OrderOutcomes;
   config: GatewayConfig;
   logger: Logger;
   clock?: Clock;
@@ -63,13 +66,14 @@ function every(ms: number, task: () => Promise<void>): { runNow(): Promise<void>
 }
 
 export function createApp(deps: AppDeps): GatewayApp {
-  const { store, redis, broker, metrics, config, logger } = deps;
+  const { store, redis, broker, metrics, outcomes, config, logger } = deps;
   const clock = deps.clock ?? { now: () => performance.now() };
   const orders = createOrderService({
     store,
     redis,
     broker,
     metrics,
+    outcomes,
     config,
     logger,
     clock,
@@ -101,6 +105,9 @@ export function createApp(deps: AppDeps): GatewayApp {
   router.get('/positions', async (ctx) => {
     const positions = await withDb(() => store.listPositions());
     ctx.body = { positions: positions.filter((p) => p.qty !== 0) };
+  });
+  router.get('/exposure', async (ctx) => {
+    ctx.body = { exposure: await withDb(() => store.exposure()) };
   });
   router.get('/pnl', async (ctx) => {
     const positions = await withDb(() => store.listPositions());

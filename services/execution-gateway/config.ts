@@ -24,6 +24,11 @@ const schema = z.object({
   /** Per-request timeout towards the broker; one placement may take (retries + 1) of these. */
   ALPACA_TIMEOUT_MS: z.coerce.number().int().min(10).default(1000),
   ALPACA_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  /**
+   * Longest POST /orders takes to answer: a recorded order still waiting on the broker is answered 202 by then (its
+   * submit goes on), one not yet recorded 503. Callers' timeouts must exceed it (tests/timeout-chain.test.ts).
+   */
+  PLACEMENT_DEADLINE_MS: z.coerce.number().int().min(100).default(2000),
   /** How often pending_submit orders are retried and open orders synced with the broker. */
   RESUBMIT_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
 });

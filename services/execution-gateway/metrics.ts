@@ -3,12 +3,21 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { bucketsFor } from '../kit/buckets.ts';
 import { RecordedHistogram, tuningRecorder } from '../kit/tuning.ts';
 
-export const ORDER_STATUSES = ['filled', 'accepted', 'pending_submit', 'rejected', 'risk_rejected', 'failed', 'duplicate'] as const;
+/**
+ * The outcome of one order, counted once (docs/contracts.md "execution-gateway"): the broker's first decision
+ * (filled, accepted, rejected) when the order leaves pending_submit, or the gateway's refusal of a placement that
+ * was never recorded (risk_rejected, failed). An order waiting in pending_submit is not counted yet.
+ */
+export const ORDER_STATUSES = ['filled', 'accepted', 'rejected', 'risk_rejected', 'failed'] as const;
 export type OrderOutcome = (typeof ORDER_STATUSES)[number];
+/** POST /orders with a client_order_id already used: the same order again (replayed) or different fields (conflict). */
+export const REPLAY_RESULTS = ['replayed', 'conflict'] as const;
+export type ReplayResult = (typeof REPLAY_RESULTS)[number];
 export const SIDES = ['buy', 'sell'] as const;
 export const ALPACA_ENDPOINTS = ['orders', 'order_lookup', 'account', 'clock', 'positions'] as const;
 export type AlpacaEndpoint = (typeof ALPACA_ENDPOINTS)[number];
-export const ALPACA_STATUSES = ['2xx', '4xx', '5xx', 'timeout', 'error'] as const;
+/** '429' is the broker's rate limit, kept apart from '4xx' (the rejections): it is retried, and it is not about the order. */
+export const ALPACA_STATUSES = ['2xx', '4xx', '429', '5xx', 'timeout', 'error'] as const;
 export type AlpacaStatus = (typeof ALPACA_STATUSES)[number];
 
 /** Placement spans a local fill (~5 ms) to a submit with retries (~2 s); boundaries live in services/buckets.json (the tuner rewrites them). */
@@ -21,6 +30,7 @@ export interface GatewayMetrics {
   /** Universe symbols plus "other": the only values the symbol label takes. */
   symbolLabels: readonly string[];
   ordersTotal: Counter<'symbol' | 'side' | 'status'>;
+  orderReplays: Counter<'result'>;
   placementDuration: Histogram<string>;
   positionsCurrent: Gauge<'symbol'>;
   alpacaRequests: Counter<'endpoint' | 'status'>;
@@ -48,8 +58,14 @@ export function createGatewayMetrics(symbols: readonly string[]): GatewayMetrics
     symbolLabels,
     ordersTotal: new Counter({
       name: 'execution_gateway_orders_total',
-      help: 'Order placement outcomes by symbol (universe or "other"), side and status.',
+      help: 'Orders by outcome, each counted once: the broker\'s first decision, or the gateway\'s refusal; by symbol (universe or "other"), side and status.',
       labelNames: ['symbol', 'side', 'status'],
+      registers,
+    }),
+    orderReplays: new Counter({
+      name: 'execution_gateway_order_replays_total',
+      help: 'POST /orders with a client_order_id already used: replayed (same order, answered 200) or conflict (different fields, 409).',
+      labelNames: ['result'],
       registers,
     }),
     placementDuration: new RecordedHistogram(
@@ -105,6 +121,7 @@ export function createGatewayMetrics(symbols: readonly string[]): GatewayMetrics
     m.pnlRealized.set({ symbol }, 0);
     m.pnlUnrealized.set({ symbol }, 0);
   }
+  for (const result of REPLAY_RESULTS) m.orderReplays.inc({ result }, 0);
   for (const endpoint of ALPACA_ENDPOINTS) {
     for (const status of ALPACA_STATUSES) m.alpacaRequests.inc({ endpoint, status }, 0);
     m.alpacaRequestDuration.zero({ endpoint });

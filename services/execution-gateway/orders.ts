@@ -2,17 +2,17 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { conflict, HttpError } from '../kit/errors.ts';
-import { boundedLabel } from '../kit/labels.ts';
+import { conflict, HttpError, unavailable } from '../kit/errors.ts';
 import { withDb } from '../kit/pg.ts';
 import { parseBody, plainText, tickerSchema } from '../kit/validate.ts';
 import { BrokerRejectedError, BrokerUnavailableError, type Broker, type BrokerOrder } from './broker.ts';
 import type { GatewayConfig } from './config.ts';
-import type { GatewayMetrics, OrderOutcome } from './metrics.ts';
+import type { GatewayMetrics } from './metrics.ts';
 import { fromAlpacaStatus } from './order-states.ts';
+import type { OrderOutcomes } from './outcomes.ts';
 import { readPrices } from './pnl.ts';
 import { assertBreakerClosed, checkPositionLimit } from './risk.ts';
-import type { Order, OrderRequest, OrderStore, OrderUpdate, StoredStatus } from './store.ts';
+import type { Order, OrderRequest, OrderStore, OrderUpdate } from './store.ts';
 
 export interface Clock {
   /** Milliseconds; only differences are used. */
@@ -40,11 +40,24 @@ export interface OrderDeps {
   redis: Redis;
   broker: Broker;
   metrics: GatewayMetrics;
+  /** Counts outcomes; the store must report decided orders to the same instance (OrderStore's onDecided). */
+  outcomes: OrderOutcomes;
   config: GatewayConfig;
   logger: Logger;
   clock: Clock;
   leaseMs: number;
 }
+
+/** How far a placement got: what a deadline answer can say about it. */
+interface Progress {
+  step: 'lookup' | 'breaker' | 'record' | 'submit';
+  /** Set once the order is recorded (pending_submit): from then on the answer is at worst a 202. */
+  persisted?: Order;
+  /** Set when the caller was answered 503 before the order was recorded: the placement must not record it after all. */
+  abandoned?: boolean;
+}
+
+const WAITING_ON: Record<Progress['step'], string> = { lookup: 'postgres', breaker: 'redis', record: 'postgres', submit: 'broker' };
 
 const BATCH = 20;
 
@@ -68,17 +81,30 @@ const orderSchema = z
 
 const FIELDS = ['symbol', 'side', 'qty', 'type', 'limit_price'] as const;
 
-/** Which metric status an error response counts as. */
-function outcomeOf(err: unknown): OrderOutcome {
+/**
+ * The count of a placement that ended in an error before its order was recorded; undefined when the error is
+ * counted elsewhere (a conflict is a replay; broker_rejected and no_price come after recording, via onDecided).
+ */
+function refusalOf(err: unknown): 'risk_rejected' | 'failed' | undefined {
   if (!(err instanceof HttpError)) return 'failed';
   if (err.code === 'circuit_breaker_tripped' || err.code === 'position_limit') return 'risk_rejected';
-  if (err.code === 'broker_rejected' || err.code === 'no_price') return 'rejected';
-  if (err.code === 'conflict') return 'duplicate';
+  if (err.code === 'conflict' || err.code === 'broker_rejected' || err.code === 'no_price') return undefined;
   return 'failed';
 }
 
-function outcomeOfStatus(status: StoredStatus): OrderOutcome {
-  return status === 'canceled' ? 'rejected' : status;
+const TIMED_OUT = Symbol('timed out');
+
+/** p's value, or TIMED_OUT once ms have passed; p keeps running either way. */
+async function beforeDeadline<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  try {
+    return await Promise.race([p, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function fromBroker(b: BrokerOrder): OrderUpdate {
@@ -96,15 +122,11 @@ function dryRunPrice(order: Order, quote: number | undefined): number | undefine
 }
 
 export function createOrderService(deps: OrderDeps): OrderService {
-  const { store, redis, broker, metrics, config, logger, clock, leaseMs } = deps;
-  const universe = new Set(config.SYMBOLS);
-
-  function count(order: Pick<Order, 'symbol' | 'side'>, status: OrderOutcome): void {
-    metrics.ordersTotal.inc({ symbol: boundedLabel(order.symbol, universe), side: order.side, status });
-  }
+  const { store, redis, broker, metrics, outcomes, config, logger, clock, leaseMs } = deps;
 
   function replay(existing: Order, req: OrderRequest): PlaceResult {
     const differs = FIELDS.filter((f) => existing[f] !== req[f]);
+    outcomes.replayed(differs.length > 0 ? 'conflict' : 'replayed');
     if (differs.length > 0) {
       throw conflict(
         `client_order_id ${req.client_order_id} was already used for a different order (differs in ${differs.join(', ')}); use a new client_order_id`,
@@ -159,30 +181,58 @@ export function createOrderService(deps: OrderDeps): OrderService {
     return withDb(() => store.applyUpdate(order.client_order_id, update));
   }
 
-  async function placeValid(req: OrderRequest): Promise<PlaceResult> {
+  async function placeValid(req: OrderRequest, progress: Progress): Promise<PlaceResult> {
     const existing = await withDb(() => store.getOrder(req.client_order_id));
     if (existing) return replay(existing, req);
+    progress.step = 'breaker';
     await assertBreakerClosed(redis);
+    if (progress.abandoned) throw unavailable(WAITING_ON.breaker, `order ${req.client_order_id} abandoned at its placement deadline; not recorded`);
+    progress.step = 'record';
     const created = await withDb(() => store.createOrder(req, leaseMs, (exposure) => checkPositionLimit(exposure, req, config.MAX_POSITION_QTY)));
     if (!created.created) return replay(created.order, req);
+    progress.persisted = created.order;
+    progress.step = 'submit';
     const order = config.DRY_RUN ? await fillLocally(created.order) : await submit(created.order, false);
     return { status: order.status === 'pending_submit' ? 202 : 201, order };
+  }
+
+  /**
+   * Answers by PLACEMENT_DEADLINE_MS, so a caller whose timeout exceeds it never gives up on an order the gateway
+   * took: a recorded order still waiting on the broker is a 202 (its submit goes on under its lease, and the resubmit
+   * loop takes over if that fails); one not recorded yet is a 503 naming what was slow, and safe to retry with the
+   * same client_order_id. A placement that goes on past its deadline is counted when it ends, not when answered.
+   */
+  async function placeByDeadline(req: OrderRequest): Promise<PlaceResult> {
+    const progress: Progress = { step: 'lookup' };
+    const work = placeValid(req, progress).catch((err: unknown) => {
+      const refused = progress.persisted ? undefined : refusalOf(err);
+      if (refused) outcomes.refused(req, refused);
+      throw err;
+    });
+    const answer = await beforeDeadline(work, config.PLACEMENT_DEADLINE_MS);
+    if (answer !== TIMED_OUT) return answer;
+    work.then(
+      (r) => logger.info({ client_order_id: req.client_order_id, status: r.order.status }, 'placement finished after its deadline answer'),
+      (err: Error) => logger.warn({ client_order_id: req.client_order_id, err: err.message }, 'placement failed after its deadline answer'),
+    );
+    if (progress.persisted) return { status: 202, order: progress.persisted };
+    const slow = WAITING_ON[progress.step];
+    // Before the insert the placement is called off; during it, the insert may still commit, and only a retry can tell.
+    const fate = progress.step === 'record' ? 'may or may not have been recorded' : 'was not recorded';
+    progress.abandoned = progress.step !== 'record';
+    throw unavailable(
+      slow,
+      `order ${req.client_order_id} ${fate} within PLACEMENT_DEADLINE_MS (${config.PLACEMENT_DEADLINE_MS} ms) because ${slow} is slow or unreachable; retry with the same client_order_id`,
+    );
   }
 
   return {
     leaseMs,
     async place(body) {
       const started = clock.now();
-      let req: OrderRequest | undefined;
       try {
-        req = parseBody(orderSchema, body, 'order');
-        const result = await placeValid(req);
-        count(req, result.status === 200 ? 'duplicate' : outcomeOfStatus(result.order.status));
-        return result;
-      } catch (err) {
-        // Requests that fail validation have no trustworthy symbol/side, so only the duration records them.
-        if (req) count(req, outcomeOf(err));
-        throw err;
+        // Requests that fail validation are no order: only the duration records them.
+        return await placeByDeadline(parseBody(orderSchema, body, 'order'));
       } finally {
         metrics.placementDuration.observe((clock.now() - started) / 1000);
       }
@@ -194,7 +244,6 @@ export function createOrderService(deps: OrderDeps): OrderService {
         claimed.map(async (o) => {
           // Earlier attempts (maybe by a process that died) may have reached the broker: always look first.
           const after = config.DRY_RUN ? await fillLocally(o) : await submit(o, true);
-          if (after.status !== 'pending_submit') count(o, outcomeOfStatus(after.status));
           return after.status !== 'pending_submit';
         }),
       );
@@ -202,8 +251,8 @@ export function createOrderService(deps: OrderDeps): OrderService {
       results.forEach((r, i) => {
         if (r.status === 'fulfilled') submitted += r.value ? 1 : 0;
         else {
-          count(claimed[i]!, outcomeOf(r.reason));
-          if (outcomeOf(r.reason) === 'rejected') submitted += 1;
+          // A rejection reached the broker (and was counted by onDecided); anything else leaves the order pending.
+          if (r.reason instanceof HttpError && (r.reason.code === 'broker_rejected' || r.reason.code === 'no_price')) submitted += 1;
           else logger.warn({ client_order_id: claimed[i]!.client_order_id, err: (r.reason as Error).message }, 'resubmit failed');
         }
       });

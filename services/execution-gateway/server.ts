@@ -8,6 +8,7 @@ import { createAlpacaBroker } from './broker.ts';
 import type { GatewayConfig } from './config.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 import type { OrderService } from './orders.ts';
+import { orderOutcomes } from './outcomes.ts';
 import { OrderStore } from './store.ts';
 
 export interface RunningGateway {
@@ -32,7 +33,9 @@ export async function startExecutionGateway(config: GatewayConfig): Promise<Runn
     await pool.end();
   };
   try {
-    const store = new OrderStore(pool);
+    const metrics = createGatewayMetrics(config.SYMBOLS);
+    const outcomes = orderOutcomes(metrics, config.SYMBOLS);
+    const store = new OrderStore(pool, { onDecided: (order) => outcomes.decided(order) });
     try {
       await store.migrate();
     } catch (err) {
@@ -40,7 +43,6 @@ export async function startExecutionGateway(config: GatewayConfig): Promise<Runn
     }
     // Redis may be down at startup: the gateway still starts and refuses orders (503) until it is back.
     await redisReady(redis, 2000).catch((err: Error) => logger.warn({ err: err.message }, 'redis not ready at startup; orders refused until it is'));
-    const metrics = createGatewayMetrics(config.SYMBOLS);
     const broker = createAlpacaBroker({
       baseUrl: config.ALPACA_BASE_URL,
       keyId: config.ALPACA_KEY_ID,
@@ -50,7 +52,7 @@ export async function startExecutionGateway(config: GatewayConfig): Promise<Runn
       metrics,
       logger,
     });
-    const gateway = createApp({ store, redis, broker, metrics, config, logger });
+    const gateway = createApp({ store, redis, broker, metrics, outcomes, config, logger });
     await gateway.refreshNow();
     const server = await listen(gateway.app, config.HOST, config.PORT).catch(async (err: unknown) => {
       await gateway.close();

@@ -141,10 +141,29 @@ export function applyFill(pos: Position, signedQty: number, price: number): Posi
   return { ...pos, qty: next, avg_cost: Math.sign(next) === Math.sign(qty) ? avg_cost : price, realized_pnl: realized };
 }
 
+/** GET /exposure: what a symbol holds and what its open orders would still add (signed, sells < 0). */
+export interface Exposure {
+  symbol: string;
+  position_qty: number;
+  open_qty: number;
+}
+
 export type CreateResult = { created: true; order: Order } | { created: false; order: Order };
 
+export interface OrderStoreOptions {
+  /**
+   * Called once per order, after the commit of the update that moved it out of pending_submit (the broker's first
+   * decision, or a local fill or rejection): the one place an order's outcome is known exactly once, whichever
+   * submitter (the placement, the resubmit loop, another gateway process) recorded it.
+   */
+  onDecided?: (order: Order) => void;
+}
+
 export class OrderStore {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly opts: OrderStoreOptions = {},
+  ) {}
 
   async migrate(): Promise<void> {
     await this.tx(async (c) => {
@@ -236,7 +255,8 @@ export class OrderStore {
    * never goes back to accepted.
    */
   async applyUpdate(clientOrderId: string, u: OrderUpdate): Promise<Order> {
-    return this.tx(async (c) => {
+    let decided = false;
+    const order = await this.tx(async (c) => {
       const { rows } = await c.query<OrderRow>('SELECT * FROM orders WHERE client_order_id = $1 FOR UPDATE', [clientOrderId]);
       if (!rows[0]) throw new Error(`order ${clientOrderId} vanished from the orders table; was the database reset?`);
       const before = toOrder(rows[0]);
@@ -262,8 +282,12 @@ export class OrderStore {
           next.advanced ? (u.reject_reason ?? null) : null,
         ],
       );
-      return toOrder(updated.rows[0]!);
+      const after = toOrder(updated.rows[0]!);
+      decided = before.status === 'pending_submit' && after.status !== 'pending_submit';
+      return after;
     });
+    if (decided) this.opts.onDecided?.(order);
+    return order;
   }
 
   private async fillPosition(c: pg.PoolClient, symbol: string, signedQty: number, price: number): Promise<void> {
@@ -285,6 +309,24 @@ export class OrderStore {
   async listPositions(): Promise<Position[]> {
     const { rows } = await this.pool.query<PositionRow>('SELECT * FROM positions ORDER BY symbol');
     return rows.map(toPosition);
+  }
+
+  /**
+   * Per symbol: the position plus what open orders (pending_submit, accepted) would still add, signed (sells < 0),
+   * in one statement so a fill moving quantity from one to the other is never counted twice or missed.
+   */
+  async exposure(): Promise<Exposure[]> {
+    const { rows } = await this.pool.query<{ symbol: string; position_qty: string; open_qty: string }>(
+      `SELECT symbol, SUM(position_qty) AS position_qty, SUM(open_qty) AS open_qty FROM (
+         SELECT symbol, qty AS position_qty, 0 AS open_qty FROM positions WHERE qty <> 0
+         UNION ALL
+         SELECT symbol, 0, CASE side WHEN 'buy' THEN qty - filled_qty ELSE filled_qty - qty END
+           FROM orders WHERE status IN ('pending_submit', 'accepted')
+       ) t GROUP BY symbol ORDER BY symbol`,
+    );
+    return rows
+      .map((r) => ({ symbol: r.symbol, position_qty: clean(Number(r.position_qty)), open_qty: clean(Number(r.open_qty)) }))
+      .filter((e) => e.position_qty !== 0 || e.open_qty !== 0);
   }
 
   async pendingSubmitCount(): Promise<number> {

@@ -6,14 +6,19 @@ import { isPostgresUnavailable } from './outages.ts';
 
 export type Pool = pg.Pool;
 
+export const PG_CONNECT_TIMEOUT_MS = 1500;
+export const PG_QUERY_TIMEOUT_MS = 5000;
+/** Longest one pool query can take before it fails: waiting for a connection, then the statement. */
+export const PG_WORST_CASE_QUERY_MS = PG_CONNECT_TIMEOUT_MS + PG_QUERY_TIMEOUT_MS;
+
 export function createPool(connectionString: string, logger: Logger, max = 10): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
     max,
-    connectionTimeoutMillis: 1500,
+    connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
     idleTimeoutMillis: 10_000,
-    query_timeout: 5000,
-    statement_timeout: 5000,
+    query_timeout: PG_QUERY_TIMEOUT_MS,
+    statement_timeout: PG_QUERY_TIMEOUT_MS,
   });
   // An idle client losing its connection must not crash the process; the next query reports it.
   pool.on('error', (err) => logger.warn({ err: err.message }, 'postgres idle client error'));

@@ -30,19 +30,16 @@ const signalsResponse = z.object({
 });
 export type SignalsResponse = z.infer<typeof signalsResponse>;
 
-const position = z
-  .object({
-    symbol: z.string(),
-    qty: z.coerce.number(),
-    side: z.string().optional(),
-  })
-  .passthrough();
-const positionsResponse = z.union([z.array(position), z.object({ positions: z.array(position) }).transform((b) => b.positions)]);
+const exposureResponse = z.object({
+  exposure: z.array(z.object({ symbol: z.string(), position_qty: z.coerce.number(), open_qty: z.coerce.number() }).passthrough()),
+});
 
-export interface GatewayPosition {
+export interface GatewayExposure {
   symbol: string;
   /** Signed: short positions are negative. */
-  qty: number;
+  positionQty: number;
+  /** What the symbol's open orders (pending_submit or resting) would still add, signed. */
+  openQty: number;
 }
 
 export interface OrderRequest {
@@ -112,16 +109,14 @@ export class GatewayClient {
     private readonly timeoutMs: number,
   ) {}
 
-  async positions(): Promise<GatewayPosition[]> {
-    const url = `${this.baseUrl}/positions`;
+  /** Positions and open orders per symbol, so a run never orders again what an earlier run's open order will fill. */
+  async exposure(): Promise<GatewayExposure[]> {
+    const url = `${this.baseUrl}/exposure`;
     const res = await call('execution-gateway', url, {}, this.timeoutMs);
-    if (!res.ok) throw new DependencyError('execution-gateway', `execution-gateway GET /positions answered ${res.status}: ${await errorText(res)}`);
-    const parsed = positionsResponse.safeParse(await res.json().catch(() => undefined));
-    if (!parsed.success) throw new DependencyError('execution-gateway', 'execution-gateway GET /positions returned an unexpected body');
-    return parsed.data.map((p) => ({
-      symbol: p.symbol.toUpperCase(),
-      qty: p.side === 'short' && p.qty > 0 ? -p.qty : p.qty,
-    }));
+    if (!res.ok) throw new DependencyError('execution-gateway', `execution-gateway GET /exposure answered ${res.status}: ${await errorText(res)}`);
+    const parsed = exposureResponse.safeParse(await res.json().catch(() => undefined));
+    if (!parsed.success) throw new DependencyError('execution-gateway', 'execution-gateway GET /exposure returned an unexpected body');
+    return parsed.data.exposure.map((e) => ({ symbol: e.symbol.toUpperCase(), positionQty: e.position_qty, openQty: e.open_qty }));
   }
 
   /** Never throws: the caller records every outcome, including an unreachable gateway. */

@@ -17,7 +17,11 @@ export interface OrchestratorConfig {
   capital: number;
   /** 0 = no periodic runs. */
   runIntervalMs: number;
-  /** Per-request timeout for calls to the signal service and the gateway. */
+  /**
+   * Per-request timeout for calls to the signal service and the gateway; above the gateway's slowest answer (its
+   * placement deadline, or one Postgres query for GET /exposure), so the orchestrator never records as failed an
+   * order the gateway took (tests/timeout-chain.test.ts derives both from the configs).
+   */
   requestTimeoutMs: number;
 }
 
@@ -30,7 +34,7 @@ const schema = z.object({
   SYMBOLS: symbolList.default(DEFAULT_SYMBOLS),
   CAPITAL: z.coerce.number().positive().default(100_000),
   RUN_INTERVAL_MS: z.coerce.number().int().min(0).default(0),
-  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(50).default(5000),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(50).default(8000),
 });
 
 export function loadOrchestratorConfig(env: NodeJS.ProcessEnv = process.env): OrchestratorConfig {

@@ -1,7 +1,7 @@
 // One orchestration run (signals -> sizing -> order deltas -> gateway -> Postgres), never two at once, optionally on a schedule.
 import type { Logger } from 'pino';
 import { conflict, HttpError } from '../kit/errors.ts';
-import { DependencyError, type GatewayClient, type GatewayPosition, type OrderReply, type PriceReader, type SignalClient } from './clients.ts';
+import { DependencyError, type GatewayClient, type OrderReply, type PriceReader, type SignalClient } from './clients.ts';
 import type { OrchestratorMetrics, OrderStatus, RunStatus } from './metrics.ts';
 import { planOrders } from './sizing.ts';
 import type { Run, RunOrder, RunOutcome, RunSignal, RunStore } from './store.ts';
@@ -147,11 +147,13 @@ export class Runner {
       score: s.score,
       target_weight: s.target_weight,
     }));
-    const held: GatewayPosition[] = await this.deps.gateway.positions();
+    // Open orders count as held: while the broker is down every order waits in pending_submit, and sizing against
+    // filled positions alone would order the same delta again on every run until the broker returns.
+    const exposure = await this.deps.gateway.exposure();
     const prices = await this.deps.prices.latest(symbols);
     const plan = planOrders({
       signals: signals.map((s) => ({ symbol: s.symbol, targetWeight: s.target_weight })),
-      positions: new Map(held.map((p) => [p.symbol, p.qty])),
+      positions: new Map(exposure.map((e) => [e.symbol, e.positionQty + e.openQty])),
       prices,
       capital,
       universe: symbols,

@@ -21,7 +21,7 @@ export interface SkippedSymbol {
 
 export interface PlanInput {
   signals: WeightedSignal[];
-  /** Signed share counts held now (short < 0). */
+  /** Signed share counts held now plus what open orders will still add (short < 0). */
   positions: ReadonlyMap<string, number>;
   prices: ReadonlyMap<string, number>;
   capital: number;
