@@ -164,6 +164,7 @@ function routes(known: Ctx['known']): RouteFuzz[] {
     { target: 'execution-gateway', method: 'GET', route: '/orders/:client_order_id', params: { client_order_id: segment(known.orderId, 'nope-1') } },
     { target: 'execution-gateway', method: 'GET', route: '/positions', query: query({}) },
     { target: 'execution-gateway', method: 'GET', route: '/pnl', query: query({}) },
+    { target: 'execution-gateway', method: 'GET', route: '/exposure', query: query({}) },
     { target: 'execution-gateway', method: 'GET', route: '/circuit-breaker', query: query({}) },
     { target: 'execution-gateway', method: 'POST', route: '/circuit-breaker/trip', body: { reason: text('fuzz') } },
     { target: 'execution-gateway', method: 'POST', route: '/circuit-breaker/reset', body: 'any' },
