@@ -1,10 +1,11 @@
 // fake-alpaca faults: admin API and each injected fault measured from the client side, then recovery.
 import net from 'node:net';
+import Alpaca from '@alpacahq/alpaca-trade-api/dist/alpaca-trade-api.js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WebSocket } from 'ws';
 import { startFakeAlpaca, type FakeAlpaca } from '../services/fake-alpaca/server.ts';
-import { api, connectOutcome, json, StreamClient, ticksPass, type Json } from './helpers/fake-alpaca.ts';
+import { api, connectOutcome, json, KEY, StreamClient, ticksPass, type Json } from './helpers/fake-alpaca.ts';
 
 const test = suite<{ fake?: FakeAlpaca; clients: StreamClient[] }>('fake-alpaca faults', { clients: [] });
 
@@ -66,7 +67,7 @@ function upgradeOutcome(url: string): Promise<number | 'open'> {
 
 test('admin API reads, merges, validates and clears faults', async ({ fake }) => {
   const initial = await admin(fake!, 'GET');
-  assert.equal(initial.body, { latencyMs: 0, errorRate: 0, errorSymbols: [], rejectRate: 0, refuseConnections: false, wsDrop: false, wsDropAfterAuthMs: 0, wsSilent: false, marketOpen: true });
+  assert.equal(initial.body, { latencyMs: 0, errorRate: 0, rateLimit: { share: 0, retryAfterS: 1 }, errorSymbols: [], rejectRate: 0, refuseConnections: false, wsDrop: false, wsDropAfterAuthMs: 0, wsSilent: false, marketOpen: true });
   await admin(fake!, 'PUT', { latencyMs: 10 });
   const merged = await admin(fake!, 'PUT', { errorRate: 0.1 });
   assert.is(merged.status, 200);
@@ -127,6 +128,72 @@ test('fails about errorRate of REST requests with 500/503 Alpaca bodies', async 
   assert.ok((await metric(fake!, /fake_alpaca_requests_total\{endpoint="GET \/v2\/account",status="503"\} (\d+)/)) > 0);
   await fake!.clearFaults();
   for (let i = 0; i < 50; i++) assert.is((await api(fake!.url, 'GET', '/v2/account')).status, 200);
+});
+
+test('rateLimit answers about its share of REST requests 429 with Alpaca\'s body and Retry-After, and the metric shows it', async ({ fake }) => {
+  const set = await admin(fake!, 'PUT', { rateLimit: { share: 0.5, retryAfterS: 3 } });
+  assert.is(set.status, 200);
+  assert.equal(set.body.rateLimit, { share: 0.5, retryAfterS: 3 });
+  assert.is(await metric(fake!, /fake_alpaca_fault_active\{fault="rate_limit"\} (\d)/), 1);
+  const n = 400;
+  let limited = 0;
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(`${fake!.url}/v2/account`, { headers: { 'APCA-API-KEY-ID': KEY.id, 'APCA-API-SECRET-KEY': KEY.secret } });
+    const body = (await res.json()) as Json;
+    if (res.status === 429) {
+      limited++;
+      assert.equal(body, { code: 42910000, message: 'rate limit exceeded' });
+      assert.is(res.headers.get('retry-after'), '3');
+    } else {
+      assert.is(res.status, 200);
+      assert.is(res.headers.get('retry-after'), null);
+    }
+  }
+  console.log(`  rateLimit share 0.5: ${limited}/${n} answered 429`);
+  assert.ok(limited / n > 0.4 && limited / n < 0.6, `share ${limited / n}`);
+  assert.is(await metric(fake!, /fake_alpaca_requests_total\{endpoint="GET \/v2\/account",status="429"\} (\d+)/), limited);
+  await fake!.clearFaults();
+  const countBefore = ((await api(fake!.url, 'GET', '/v2/orders?status=all&limit=500')).body as Json[]).length;
+  await fake!.setFaults({ rateLimit: { share: 1, retryAfterS: 0 } });
+  const order = await api(fake!.url, 'POST', '/v2/orders', sell);
+  assert.is(order.status, 429, 'orders are rate limited like every REST call');
+  await fake!.clearFaults();
+  assert.is(await metric(fake!, /fake_alpaca_fault_active\{fault="rate_limit"\} (\d)/), 0);
+  assert.is(((await api(fake!.url, 'GET', '/v2/orders?status=all&limit=500')).body as Json[]).length, countBefore, 'a rate-limited order is not placed');
+  for (let i = 0; i < 50; i++) assert.is((await api(fake!.url, 'GET', '/v2/account')).status, 200);
+});
+
+test('rateLimit is validated field by field, and retryAfterS defaults to 1 s', async ({ fake }) => {
+  for (const [body, field] of [
+    [{ rateLimit: { share: 1.5 } }, /rateLimit\.share/],
+    [{ rateLimit: { share: 0.5, retryAfterS: -1 } }, /rateLimit\.retryAfterS/],
+    [{ rateLimit: { share: 0.5, retryAfterS: 0.5 } }, /rateLimit\.retryAfterS/],
+    [{ rateLimit: { share: 0.5, retryAfterS: 61 } }, /rateLimit\.retryAfterS/],
+    [{ rateLimit: { retryAfterS: 2 } }, /rateLimit\.share/],
+    [{ rateLimit: { share: 0.5, burst: 3 } }, /burst/],
+    [{ rateLimit: 0.5 }, /rateLimit/],
+  ] as const) {
+    const bad = await admin(fake!, 'PUT', body);
+    assert.is(bad.status, 400, JSON.stringify(body));
+    assert.match(String((bad.body.error as Json).message), field);
+  }
+  assert.equal((await admin(fake!, 'GET')).body.rateLimit, { share: 0, retryAfterS: 1 }, 'a refused patch changes nothing');
+  const defaulted = await admin(fake!, 'PUT', { rateLimit: { share: 0.25 } });
+  assert.equal(defaulted.body.rateLimit, { share: 0.25, retryAfterS: 1 });
+});
+
+test('the Alpaca client library (@alpacahq/alpaca-trade-api) sees the 429, its body and Retry-After', async ({ fake }) => {
+  const alpaca = new Alpaca({ baseUrl: fake!.url, dataBaseUrl: fake!.url, keyId: KEY.id, secretKey: KEY.secret, feed: 'iex' });
+  await fake!.setFaults({ rateLimit: { share: 1, retryAfterS: 2 } });
+  const seen = await alpaca.getAccount().then(
+    () => undefined,
+    (err: { response?: { status: number; data: Json; headers: Record<string, string> } }) => err.response,
+  );
+  assert.is(seen?.status, 429);
+  assert.equal(seen?.data, { code: 42910000, message: 'rate limit exceeded' });
+  assert.is(seen?.headers['retry-after'], '2');
+  await fake!.clearFaults();
+  assert.is(((await alpaca.getAccount()) as Json).status, 'ACTIVE');
 });
 
 test('errorSymbols answers 503 to orders for those symbols only, and the metric shows it', async ({ fake }) => {

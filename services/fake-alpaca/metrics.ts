@@ -4,6 +4,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 export const FAULT_LABELS = [
   'latency',
   'error_rate',
+  'rate_limit',
   'error_symbols',
   'reject_rate',
   'refuse_connections',

@@ -8,6 +8,8 @@ export interface Faults {
   latencyMs: number;
   /** Share (0..1) of REST requests answered 5xx. */
   errorRate: number;
+  /** Share (0..1) of REST requests answered 429 (Alpaca's rate limit) with `Retry-After: retryAfterS`. */
+  rateLimit: { share: number; retryAfterS: number };
   /** Orders for these symbols are answered 503 (a partial outage); other symbols trade normally. */
   errorSymbols: string[];
   /** Share (0..1) of orders rejected 403 "insufficient buying power". */
@@ -51,6 +53,7 @@ function isFaults(v: unknown): v is Faults {
   const f = v as Record<string, unknown>;
   return (
     ['latencyMs', 'errorRate', 'rejectRate'].every((k) => typeof f[k] === 'number') &&
+    typeof f.rateLimit === 'object' && f.rateLimit !== null && typeof (f.rateLimit as Record<string, unknown>).share === 'number' &&
     Array.isArray(f.errorSymbols) && f.errorSymbols.every((s) => typeof s === 'string') &&
     ['refuseConnections', 'wsDrop', 'wsSilent', 'marketOpen'].every((k) => typeof f[k] === 'boolean')
   );
