@@ -25,11 +25,15 @@ export interface Broker {
   /** lookupFirst: the order may already be at the broker (an earlier attempt or process), so look before posting. */
   submitOrder(req: SubmitRequest, opts?: { lookupFirst?: boolean }): Promise<BrokerOrder>;
   getOrder(brokerOrderId: string): Promise<BrokerOrder>;
-  /** One attempt, no retries: it drives the connection gauge, which must reflect right now. */
+  /**
+   * One attempt, no retries: it drives the connection gauge, which must reflect right now. A rate-limited answer (429)
+   * still proves the broker reachable, so it resolves with the last clock the broker sent (the market opens and
+   * closes twice a day); only before any clock was seen does it fail.
+   */
   getClock(): Promise<{ is_open: boolean }>;
 }
 
-/** The broker answered 4xx: retrying cannot help; the message is the broker's. */
+/** The broker answered 4xx other than 429: retrying cannot help; the message is the broker's. */
 export class BrokerRejectedError extends Error {
   constructor(
     readonly status: number,
@@ -40,7 +44,7 @@ export class BrokerRejectedError extends Error {
   }
 }
 
-/** No usable answer (5xx, timeout, connection error) after every attempt. */
+/** No usable answer (429, 5xx, timeout, connection error) after every attempt. */
 export class BrokerUnavailableError extends Error {
   constructor(message: string) {
     super(message);
@@ -48,8 +52,23 @@ export class BrokerUnavailableError extends Error {
   }
 }
 
-/** One attempt failed in a way another attempt may fix. */
-class RetryableError extends Error {}
+/** One attempt failed in a way another attempt may fix; retryAfterMs is the wait the broker asked for, if it did. */
+class RetryableError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The longest Retry-After the retry loop waits before its next attempt. Every wait holds up a submit, and with it the
+ * caller of POST /orders: two waits of 1 s (ALPACA_RETRIES 2) keep a rate-limited submit near 2 s, and a broker asking
+ * for longer is better served by leaving the order pending_submit to the resubmit loop, which tries again every
+ * RESUBMIT_INTERVAL_MS, than by holding the submit (and its lease, see worstCaseSubmitMs) open for it.
+ */
+export const MAX_RETRY_AFTER_MS = 1000;
 
 export interface AlpacaBrokerOptions {
   baseUrl: string;
@@ -66,14 +85,28 @@ export interface AlpacaBrokerOptions {
 interface Answer {
   status: number;
   body: unknown;
+  /** From the Retry-After header, when the answer has a valid one. */
+  retryAfterMs?: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function statusLabel(status: number): AlpacaStatus {
   if (status >= 500) return '5xx';
+  if (status === 429) return '429';
   if (status >= 400) return '4xx';
   return '2xx';
+}
+
+/** Retry-After as milliseconds from now: delay-seconds or an HTTP date (RFC 9110 10.2.3); undefined when absent or invalid. */
+export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
+  if (header === null) return undefined;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  // Every HTTP-date form starts with a day name; Date.parse alone would read "-1" as a year.
+  if (!/^[A-Za-z]{3}/.test(value)) return undefined;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 function brokerMessage(a: Answer): string {
@@ -90,7 +123,8 @@ function causeOf(err: unknown): string {
 /** Worst-case time one submit can take, so a submit lease outlives the submitter that holds it. */
 export function worstCaseSubmitMs(timeoutMs: number, retries: number, backoffMs = 50): number {
   let backoff = 0;
-  for (let i = 1; i <= retries; i++) backoff += backoffMs * 2 ** (i - 1);
+  // Each wait is the backoff or an honoured Retry-After, which is at most MAX_RETRY_AFTER_MS.
+  for (let i = 1; i <= retries; i++) backoff += Math.max(backoffMs * 2 ** (i - 1), MAX_RETRY_AFTER_MS);
   // Each attempt may be a lookup plus a post, and a duplicate answer one more lookup.
   return (retries + 1) * 3 * timeoutMs + backoff;
 }
@@ -118,7 +152,8 @@ export function createAlpacaBroker(opts: AlpacaBrokerOptions): Broker {
       } catch {
         // Not JSON (a proxy's error page, say): keep the text for the error message.
       }
-      return { status: res.status, body: parsed };
+      const wait = parseRetryAfter(res.headers.get('retry-after'));
+      return { status: res.status, body: parsed, ...(wait === undefined ? {} : { retryAfterMs: wait }) };
     } catch (err) {
       const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
       label = timedOut ? 'timeout' : 'error';
@@ -133,14 +168,16 @@ export function createAlpacaBroker(opts: AlpacaBrokerOptions): Broker {
 
   function expectOk<T>(a: Answer, what: string): T {
     if (a.status >= 200 && a.status < 300) return a.body as T;
-    if (a.status >= 500) throw new RetryableError(`${what}: broker answered ${a.status} (${brokerMessage(a)})`);
+    // A rate limit is not a verdict on the order: it was not looked at, and a later attempt may pass.
+    if (a.status === 429) throw new RetryableError(`${what}: broker rate limited the request (429 ${brokerMessage(a)})`, a.retryAfterMs);
+    if (a.status >= 500) throw new RetryableError(`${what}: broker answered ${a.status} (${brokerMessage(a)})`, a.retryAfterMs);
     throw new BrokerRejectedError(a.status, brokerMessage(a));
   }
 
   async function withRetries<T>(what: string, attempt: (i: number) => Promise<T>): Promise<T> {
-    let last: Error | undefined;
+    let last: RetryableError | undefined;
     for (let i = 0; i <= opts.retries; i++) {
-      if (i > 0) await sleep(backoffMs * 2 ** (i - 1));
+      if (i > 0) await sleep(last?.retryAfterMs === undefined ? backoffMs * 2 ** (i - 1) : Math.min(last.retryAfterMs, MAX_RETRY_AFTER_MS));
       try {
         return await attempt(i);
       } catch (err) {
@@ -157,6 +194,8 @@ export function createAlpacaBroker(opts: AlpacaBrokerOptions): Broker {
     if (a.status === 404) return undefined;
     return expectOk<BrokerOrder>(a, `lookup of ${clientOrderId}`);
   }
+
+  let lastClock: { is_open: boolean } | undefined;
 
   return {
     submitOrder(req, submitOpts = {}) {
@@ -191,7 +230,10 @@ export function createAlpacaBroker(opts: AlpacaBrokerOptions): Broker {
     },
     async getClock() {
       try {
-        return expectOk<{ is_open: boolean }>(await request('clock', 'GET', '/v2/clock'), 'clock');
+        const a = await request('clock', 'GET', '/v2/clock');
+        if (a.status === 429 && lastClock) return lastClock;
+        lastClock = expectOk<{ is_open: boolean }>(a, 'clock');
+        return lastClock;
       } catch (err) {
         if (err instanceof RetryableError) throw new BrokerUnavailableError(err.message);
         throw err;
