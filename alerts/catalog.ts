@@ -549,6 +549,36 @@ const trading: AlertDef[] = [
       mitigation: ['Wait out a broker incident (orders stay safe in pending_submit) or fix connectivity; trip the circuit breaker if the broker answers inconsistently.'],
     },
   }),
+  ratioAlert({
+    name: 'AlpacaRateLimited',
+    metric: 'execution_gateway_alpaca_api_requests_total',
+    // Every endpoint, like AlpacaApiErrorRateHigh: Alpaca limits requests per account, so order posts, lookups, the
+    // clock probe and order syncs all spend one budget, and a limit shows wherever the requests are.
+    labels: { ...GW, endpoint: 'orders' },
+    badStatus: '429',
+    goodStatus: '2xx',
+    service: 'execution-gateway',
+    severity: 'high',
+    category: 'trading',
+    dependency: 'fake-alpaca',
+    panel: { dashboard: 'trading', id: 6 },
+    what: 'Alpaca API requests',
+    summary: 'Alpaca is rate limiting the gateway',
+    runbook: {
+      meaning: 'A large share of the gateway\'s requests to the Alpaca API are answered 429 (rate limit exceeded): the account sends more requests than Alpaca allows per minute.',
+      impact: 'Orders are not rejected but delayed: each 429 is retried after its Retry-After (at most 1 s), and an order limited on every attempt answers 202 and stays pending_submit until the resubmit loop gets it through. Fills come later, at other prices.',
+      diagnosis: [
+        'Trading Overview: Alpaca requests by endpoint and status (status "429"). A limit on every endpoint is the account\'s budget; look for what raised the request rate (order bursts, more gateway instances, another client on the same key).',
+        '`GET /orders?limit=20` on the gateway lists the pending_submit orders waiting on the limit; OrdersStuckPendingSubmit fires when they pile up.',
+        'In the harness: fake-alpaca `rateLimit` (`GET /admin/faults` shows the share and Retry-After).',
+      ],
+      mitigation: [
+        'Lower the request rate: fewer or batched orders, a longer RESUBMIT_INTERVAL_MS, one gateway per Alpaca key. Nothing is lost meanwhile: limited orders wait in pending_submit and are resubmitted with their client_order_id.',
+        'If the rate is legitimate, ask Alpaca for a higher limit.',
+      ],
+      design: 'Its own alert, not part of AlpacaApiErrorRateHigh or OrderRejectionRateHigh: a 429 means the broker is up and the order was never judged, so it is neither an outage nor a rejection, and its fix (send fewer requests) is different from both.',
+    },
+  }),
   {
     name: 'NoOrdersWhileMarketOpen',
     category: 'trading',
