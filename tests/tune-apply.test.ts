@@ -60,6 +60,7 @@ test('applies recommended thresholds and buckets, then the copy regenerates and 
     signal_service_signal_generation_duration_seconds: 0.003,
     orchestrator_orchestration_duration_seconds: 0.15,
     market_data_subscription_duration_seconds: 0.002,
+    '*_http_request_duration_seconds': 0.003,
   };
   const m: Measurement = {
     startedAt: new Date(0).toISOString(),

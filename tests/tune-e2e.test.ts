@@ -40,6 +40,12 @@ test('measures every histogram of services/buckets.json, with exact samples for 
     assert.is(h.times.length, h.values.length);
     assert.ok(h.values.every((v) => v > 0 && v < 30));
   }
+  // The kit's shared entry is measured over every tuned service's own <prefix>_http_request_duration_seconds.
+  const http = ctx.m!.histograms.find((x) => x.metric === '*_http_request_duration_seconds')!;
+  assert.equal(http.service.split(','), ['execution-gateway', 'market-data', 'orchestrator', 'signal-service']);
+  assert.ok(http.values.length >= DURATION_S, `only ${http.values.length} HTTP observations`);
+  assert.is(http.values.length, http.series.reduce((n, s) => n + s.n, 0));
+  assert.ok(http.series.some((s) => s.labels.job === 'execution-gateway' && s.labels.route === '/orders'));
 });
 
 test("Prometheus' histogram_quantile over the interval equals the replay of the exact samples through the same buckets", (ctx) => {

@@ -1,4 +1,4 @@
-// The shared service skeleton: Koa + router, JSON bodies, errors as JSON, /health, /ready, /metrics, graceful HTTP lifecycle.
+// The shared service skeleton: Koa + router, JSON bodies, errors as JSON, RED and process metrics, /health, /ready, /metrics, graceful HTTP lifecycle.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,12 +7,16 @@ import Router from '@koa/router';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { HttpError } from './errors.ts';
+import { createHttpMetrics, metricPrefix } from './http-metrics.ts';
+import { collectProcessMetrics } from './process-metrics.ts';
 import { recorderOf } from './tuning.ts';
 
 export type ReadinessCheck = () => Promise<void>;
 
 export interface ServiceOptions {
+  /** Also the metric prefix of the kit's metrics, in snake case (see http-metrics.ts metricPrefix). */
   name: string;
+  /** The service's own registry: the kit registers its RED and process metrics there, so no two services may share one. */
   registry: Registry;
   logger: Logger;
   /** Named dependency checks for /ready; each throws when its dependency is unusable. */
@@ -32,6 +36,12 @@ export function createService(opts: ServiceOptions): Service {
   const app = new Koa();
   const router = new Router();
   const bodyLimit = opts.bodyLimit ?? 256 * 1024;
+  const prefix = metricPrefix(opts.name);
+  collectProcessMetrics(opts.registry, prefix);
+
+  // Outermost, so every request is counted with the status the error middleware below finally answers (404s, 400 for
+  // unreadable JSON, 413, 500 included). /metrics, /health and /ready count like any route: scrapes and probes are traffic too.
+  app.use(createHttpMetrics({ registry: opts.registry, prefix, router }).middleware);
 
   // Errors become responses here and only here (Koa's `err.expose ? err.message : generic`): an HttpError was written for
   // the client and is answered as is; anything else is internal, so the client gets a request id and the log the detail.

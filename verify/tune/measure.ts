@@ -6,6 +6,8 @@ import { startLoad } from '../../load/runner/engine.ts';
 import { loadConfig, SERVICES, type ServiceUrls } from '../../load/lib/config.ts';
 import { baseline } from '../../load/scenarios/baseline.ts';
 import { CATALOG } from '../../alerts/catalog.ts';
+import { SHARED_ENTRY_PREFIX } from '../../services/kit/buckets.ts';
+import { metricPrefix } from '../../services/kit/http-metrics.ts';
 import { ROOT_DIR, type Tuning } from '../../alerts/model.ts';
 import { PrometheusApi, type Labels } from '../prometheus-api.ts';
 import { startStack, type ServiceName, type Stack } from '../stack/index.ts';
@@ -23,7 +25,9 @@ export interface SeriesSlice {
 }
 
 export interface HistogramMeasurement {
+  /** The services/buckets.json entry: a histogram's name, or a shared `*_<suffix>` entry measured over every tuned service. */
   metric: string;
+  /** Prometheus job(s) of its series, comma-separated. */
   service: string;
   /** Finite bucket bounds the running service exposes. */
   bounds: number[];
@@ -72,6 +76,13 @@ export function histogramNames(file = BUCKETS_JSON): string[] {
   return Object.keys(JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>);
 }
 
+/** PromQL selector of an entry's `_count` or `_bucket` series; a shared `*_<suffix>` entry reads every tuned service's `<prefix>_<suffix>`. */
+function entrySelector(entry: string, series: '_count' | '_bucket'): string {
+  if (!entry.startsWith(SHARED_ENTRY_PREFIX)) return `${entry}${series}`;
+  const names = TUNED_SERVICES.map((s) => `${metricPrefix(s)}_${entry.slice(SHARED_ENTRY_PREFIX.length)}${series}`);
+  return `{__name__=~"${names.join('|')}"}`;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function key(labels: Labels): string {
@@ -104,7 +115,7 @@ export async function measureBaseline(opts: MeasureOptions): Promise<Measurement
     const scrapeS = 5;
     // Every histogram series must be in Prometheus before the interval starts, or its start count would be missing.
     await prom.waitUntil(async () => {
-      const found = await Promise.all(names.map(async (m) => (await prom.query(`${m}_count`)).length > 0));
+      const found = await Promise.all(names.map(async (m) => (await prom.query(entrySelector(m, '_count'))).length > 0));
       return found.every(Boolean);
     }, 60_000, 'every histogram scraped once');
 
@@ -131,34 +142,41 @@ export async function measureBaseline(opts: MeasureOptions): Promise<Measurement
 
     const histograms: HistogramMeasurement[] = [];
     for (const metric of names) {
-      const [before, after] = await Promise.all([prom.query(`${metric}_count`, fromS), prom.query(`${metric}_count`, toS)]);
-      const startCount = new Map(before.map((s) => [key(s.metric), Number(s.value[1])]));
+      const shared = metric.startsWith(SHARED_ENTRY_PREFIX);
+      const countSelector = entrySelector(metric, '_count');
+      const [before, after] = await Promise.all([prom.query(countSelector, fromS), prom.query(countSelector, toS)]);
+      // The histogram a series belongs to, by name: a shared entry's series come from several services' histograms.
+      const histogramOf = (labels: Labels): string => (labels.__name__ ?? `${metric}_count`).replace(/_count$/, '');
+      const startCount = new Map(before.map((s) => [`${histogramOf(s.metric)}${key(s.metric)}`, Number(s.value[1])]));
       const series: SeriesSlice[] = [];
       const values: number[] = [];
       const times: number[] = [];
-      let service = '';
+      const jobs = new Set<string>();
       for (const s of after) {
+        const name = histogramOf(s.metric);
         const k = key(s.metric);
-        const from = startCount.get(k) ?? 0;
+        const from = startCount.get(`${name}${k}`) ?? 0;
         const to = Number(s.value[1]);
-        const e = exact.get(`${metric}${k}`);
-        if (to > from && !e) throw new Error(`${metric}${k}: Prometheus counted ${to - from} observations but /tuning has no such series`);
-        service = s.metric.job ?? service;
+        const e = exact.get(`${name}${k}`);
+        if (to > from && !e) throw new Error(`${name}${k}: Prometheus counted ${to - from} observations but /tuning has no such series`);
+        if (s.metric.job) jobs.add(s.metric.job);
         if (!e) continue;
-        if (e.values.length < to) throw new Error(`${metric}${k}: /tuning holds ${e.values.length} observations, Prometheus counted ${to}${e.dropped ? ` (${e.dropped} dropped over the cap)` : ''}`);
+        if (e.values.length < to) throw new Error(`${name}${k}: /tuning holds ${e.values.length} observations, Prometheus counted ${to}${e.dropped ? ` (${e.dropped} dropped over the cap)` : ''}`);
         values.push(...e.values.slice(from, to));
         times.push(...e.times.slice(from, to));
-        series.push({ labels: JSON.parse(k) as Labels, n: to - from });
+        const labels = JSON.parse(k) as Labels;
+        series.push({ labels: shared && s.metric.job ? { ...labels, job: s.metric.job } : labels, n: to - from });
       }
-      const boundsSamples = await prom.query(`sum by (le) (${metric}_bucket)`, toS);
+      const bucketSelector = entrySelector(metric, '_bucket');
+      const boundsSamples = await prom.query(`sum by (le) (${bucketSelector})`, toS);
       const bounds = boundsSamples.map((s) => Number(s.metric.le)).filter((b) => Number.isFinite(b)).sort((a, b) => a - b);
       const promEstimates = await Promise.all(
         QUANTILES.map(async (q) => {
-          const r = await prom.query(`histogram_quantile(${q}, sum by (le) (${metric}_bucket - ${metric}_bucket @ ${fromS.toFixed(3)}))`, toS);
+          const r = await prom.query(`histogram_quantile(${q}, sum by (le) (${bucketSelector} - ${bucketSelector} @ ${fromS.toFixed(3)}))`, toS);
           return { q, value: r.length ? Number(r[0]!.value[1]) : NaN };
         }),
       );
-      histograms.push({ metric, service, bounds, series, values, times, promEstimates });
+      histograms.push({ metric, service: [...jobs].sort().join(','), bounds, series, values, times, promEstimates });
       log(`${metric}: ${values.length} observations`);
     }
 
