@@ -224,6 +224,19 @@ export const SCENARIOS: Scenario[] = [
     inject: (ctx) => ctx.broker.set({ rejectRate: 0.5 }).then(() => undefined),
     recover: (ctx) => ctx.broker.set({ rejectRate: 0 }).then(() => undefined),
   },
+  {
+    id: 'broker-rate-limited',
+    description: 'fake Alpaca answers half of all REST calls 429 "rate limit exceeded" with Retry-After: 1',
+    touches: ['broker:rest', 'order-flow'],
+    // Half, for the reason broker-5xx fails half: a 429 share of 0.5 proves AlpacaRateLimited's 0.2 threshold and stays
+    // far below the tenfold less sensitive 0.92. The gateway retries every 429 after its Retry-After, so orders are
+    // late (slow placements, a few left pending_submit) but none is rejected: OrderRejectionRateHigh must stay quiet,
+    // and so must AlpacaApiErrorRateHigh and ExecutionGatewayAlpacaDisconnected (a 429 is an answer, not an outage).
+    expect: ['AlpacaRateLimited'],
+    mayAlsoFire: ['OrdersStuckPendingSubmit', 'SlowOrderPlacement', 'SlowOrchestration'],
+    inject: (ctx) => ctx.broker.set({ rateLimit: { share: 0.5, retryAfterS: 1 } }).then(() => undefined),
+    recover: (ctx) => ctx.broker.set({ rateLimit: { share: 0, retryAfterS: 1 } }).then(() => undefined),
+  },
   proxyFault('signal-link-down', 'signal-service', { kind: 'down' }, 'orchestrator cannot connect to the signal service (link refused)',
     ['OrchestratorSignalServiceUnavailable', 'OrchestrationRunsFailing'], []),
   {
