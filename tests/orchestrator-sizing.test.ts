@@ -137,7 +137,7 @@ test('config needs the database, Redis and both service URLs, and defaults the r
   });
   assert.is(cfg.capital, 100_000);
   assert.is(cfg.runIntervalMs, 0);
-  assert.is(cfg.requestTimeoutMs, 5000);
+  // REQUEST_TIMEOUT_MS's default is derived from the gateway's slowest answer: tests/timeout-chain.test.ts checks it.
   assert.is(cfg.signalServiceUrl, 'http://127.0.0.1:2');
   assert.is(cfg.symbols.length, 10);
   assert.throws(() => loadOrchestratorConfig({ DATABASE_URL: 'postgres://x@h/db' }), (e: unknown) => e instanceof ConfigError && /SIGNAL_SERVICE_URL/.test((e as Error).message));
