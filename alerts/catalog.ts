@@ -478,6 +478,10 @@ function ratioAlert(s: RatioSpec): AlertDef {
 }
 
 const MARKET_OPEN = 'execution_gateway_market_open';
+/** Order requests the gateway received, whatever became of them: the kit's RED counter for POST /orders. */
+const ORDER_REQUESTS_METRIC = 'execution_gateway_http_requests_total';
+const ORDER_REQUEST_LABELS = { ...GW, method: 'POST', route: '/orders', status_class: '2xx' };
+const ORDER_REQUESTS = `${ORDER_REQUESTS_METRIC}{method="POST",route="/orders"}`;
 
 const trading: AlertDef[] = [
   ratioAlert({
@@ -588,7 +592,7 @@ const trading: AlertDef[] = [
     expr: (t) => {
       const w = windowOf(t, 'NoOrdersWhileMarketOpen');
       return [
-        `(sum(increase(execution_gateway_orders_total[${w}])) or on() vector(0)) == 0`,
+        `(sum(increase(${ORDER_REQUESTS}[${w}])) or on() vector(0)) == 0`,
         `and on() max(${MARKET_OPEN}) == 1`,
         `and on() sum(increase(orchestrator_runs_total{status=~"completed|partial"}[${w}])) > 0`,
         `unless on() min(min_over_time(up{job="execution-gateway"}[${w}])) == 0`,
@@ -597,9 +601,9 @@ const trading: AlertDef[] = [
     },
     sourceDelayS: () => 0,
     summary: 'No orders while the market is open',
-    description: 'The gateway recorded {{ $value }} orders in the last window although the market is open and orchestration runs keep completing.',
+    description: 'The gateway received {{ $value }} order requests in the last window although the market is open and orchestration runs keep completing.',
     runbook: {
-      meaning: 'Order flow through the gateway stopped completely while the market is open and the orchestrator keeps completing runs.',
+      meaning: 'Order requests to the gateway (POST /orders) stopped completely while the market is open and the orchestrator keeps completing runs.',
       impact: 'Nothing trades: intended rebalancing and client orders are not reaching the gateway.',
       diagnosis: [
         'Trading Overview: orders by status and orchestration runs. Runs completing without orders means their order step never calls the gateway.',
@@ -607,13 +611,13 @@ const trading: AlertDef[] = [
       ],
       mitigation: ['Restore the order path from the clients (network, credentials, client bugs); the gateway itself is up and its database reachable, or this alert would be silent.'],
       design:
-        'The classic form "0 orders in 5 m" cannot page within a minute, so the window is short (see thresholds.yaml). A short silence only means something under the gates: the market is open (execution_gateway_market_open), orchestration runs are completing (so orders are expected), the gateway was up for the whole window (a restart empties the counters; ExecutionGatewayDown covers an outage) and its database is reachable (ExecutionGatewayDatabaseDisconnected covers that).',
+        'It counts order requests (the RED counter of POST /orders), not execution_gateway_orders_total: that counts an order at its outcome, so while the broker is down every order waits in pending_submit uncounted, and a broker outage would read as no orders. The classic form "0 orders in 5 m" cannot page within a minute, so the window is short (see thresholds.yaml). A short silence only means something under the gates: the market is open (execution_gateway_market_open), orchestration runs are completing (so orders are expected), the gateway was up for the whole window (a restart empties the counters; ExecutionGatewayDown covers an outage) and its database is reachable (ExecutionGatewayDatabaseDisconnected covers that).',
     },
     firing: () => [
       {
         name: 'orders stop while runs continue and the market is open',
         series: [
-          series('execution_gateway_orders_total', { ...GW, symbol: 'AAPL', side: 'buy', status: 'filled' }, samples().grow(5, BEFORE).hold(AFTER)),
+          series(ORDER_REQUESTS_METRIC, ORDER_REQUEST_LABELS, samples().grow(5, BEFORE).hold(AFTER)),
           series(MARKET_OPEN, GW, samples().hold(TOTAL, 1)),
           series('orchestrator_runs_total', { ...OR, status: 'completed' }, samples().grow(1, TOTAL)),
           upSeries(GW),
@@ -624,14 +628,14 @@ const trading: AlertDef[] = [
       },
     ],
     quiet: () => {
-      const ordersStop = series('execution_gateway_orders_total', { ...GW, symbol: 'AAPL', side: 'buy', status: 'filled' }, samples().grow(5, BEFORE).hold(AFTER));
+      const ordersStop = series(ORDER_REQUESTS_METRIC, ORDER_REQUEST_LABELS, samples().grow(5, BEFORE).hold(AFTER));
       const runs = series('orchestrator_runs_total', { ...OR, status: 'completed' }, samples().grow(1, TOTAL));
       const db = series('execution_gateway_database_connection_status', GW, samples().hold(TOTAL, 1));
       return [
         {
           name: 'orders keep flowing',
           series: [
-            series('execution_gateway_orders_total', { ...GW, symbol: 'AAPL', side: 'buy', status: 'filled' }, samples().grow(5, TOTAL)),
+            series(ORDER_REQUESTS_METRIC, ORDER_REQUEST_LABELS, samples().grow(5, TOTAL)),
             series(MARKET_OPEN, GW, samples().hold(TOTAL, 1)),
             runs,
             upSeries(GW),
@@ -648,7 +652,7 @@ const trading: AlertDef[] = [
         {
           name: 'gateway down (ExecutionGatewayDown covers it)',
           series: [
-            series('execution_gateway_orders_total', { ...GW, symbol: 'AAPL', side: 'buy', status: 'filled' }, samples().grow(5, BEFORE).gap(AFTER)),
+            series(ORDER_REQUESTS_METRIC, ORDER_REQUEST_LABELS, samples().grow(5, BEFORE).gap(AFTER)),
             series(MARKET_OPEN, GW, samples().hold(BEFORE, 1).gap(AFTER)),
             runs,
             series('up', GW, samples().hold(BEFORE, 1).hold(AFTER, 0)),
@@ -659,7 +663,7 @@ const trading: AlertDef[] = [
         {
           name: 'gateway just restarted (empty counters)',
           series: [
-            series('execution_gateway_orders_total', { ...GW, symbol: 'AAPL', side: 'buy', status: 'filled' }, samples().grow(5, BEFORE).gap(2).hold(AFTER - 2, 0)),
+            series(ORDER_REQUESTS_METRIC, ORDER_REQUEST_LABELS, samples().grow(5, BEFORE).gap(2).hold(AFTER - 2, 0)),
             series(MARKET_OPEN, GW, samples().hold(BEFORE, 1).gap(2).hold(AFTER - 2, 1)),
             runs,
             series('up', GW, samples().hold(BEFORE, 1).hold(2, 0).hold(AFTER - 2, 1)),

@@ -67,11 +67,12 @@ export function stuckBatch(thresholds = loadThresholds()): number {
 const runLoops = new Map<string, { stop: boolean; done: Promise<void> }>();
 
 async function idleSymbol(ctx: FaultContext): Promise<string> {
-  const body = (await ctx.call('execution-gateway', 'GET', '/positions')) as { positions?: { symbol: string; qty: number | string }[] };
-  const held = new Map((body.positions ?? []).map((p) => [p.symbol, Number(p.qty)]));
+  // What runs size against: positions plus open orders, per symbol (symbols with neither are left out).
+  const body = (await ctx.call('execution-gateway', 'GET', '/exposure')) as { exposure?: { symbol: string }[] };
+  const held = new Set((body.exposure ?? []).map((e) => e.symbol));
   const universe = ((await ctx.call('market-data', 'GET', '/subscriptions')) as { subscribed?: string[] }).subscribed ?? [];
-  // A symbol with no position: a capital-1 run on it computes a zero target and a zero delta, so it submits nothing.
-  return universe.find((s) => (held.get(s) ?? 0) === 0) ?? universe[0] ?? 'AAPL';
+  // A symbol with no exposure: a capital-1 run on it computes a zero target and a zero delta, so it submits nothing.
+  return universe.find((s) => !held.has(s)) ?? universe[0] ?? 'AAPL';
 }
 
 /**
