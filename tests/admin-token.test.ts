@@ -13,7 +13,7 @@ import { startExecutionGateway, type RunningGateway } from '../services/executio
 import { loadSignalConfig } from '../services/signal-service/config.ts';
 import { startSignalService, type SignalService } from '../services/signal-service/server.ts';
 import { loadConfig as loadLoadConfig } from '../load/lib/config.ts';
-import { prepareStack } from '../load/lib/setup.ts';
+import { ensureActiveModel } from '../load/lib/setup.ts';
 import { startTestDeps, type TestDeps } from './helpers/stack.ts';
 
 const TOKEN = 'admin-token-for-tests-0123456789';
@@ -168,16 +168,15 @@ test('with ADMIN_TOKEN the gateway guards circuit breaker trip and reset; readin
 });
 
 test("the load runner's setup activates its model with ADMIN_TOKEN when it has one, and is refused without it", async ({ signals }) => {
-  const urls = { 'signal-service': signals!.url, 'execution-gateway': '', orchestrator: '', 'market-data': '' };
   const cfg = loadLoadConfig({ ADMIN_TOKEN: TOKEN });
   assert.is(cfg.adminToken, TOKEN);
   try {
-    await prepareStack(loadLoadConfig({}))(urls);
+    await ensureActiveModel(signals!.url, loadLoadConfig({}).adminToken);
     assert.unreachable('setup without the token should be refused');
   } catch (err) {
     assert.match((err as Error).message, /could not activate model \d+ \(401\)/);
   }
-  await prepareStack(cfg)(urls);
+  await ensureActiveModel(signals!.url, cfg.adminToken);
   const listed = (await (await fetch(`${signals!.url}/models`)).json()) as { models: Array<{ name: string; active: boolean }> };
   assert.ok(listed.models.find((m) => m.name === 'loadgen-momentum')?.active, 'loadgen model active');
 });

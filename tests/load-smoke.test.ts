@@ -8,6 +8,7 @@ import { loadConfig, SERVICES, type ServiceUrls } from '../load/lib/config.ts';
 import { startLoad } from '../load/runner/engine.ts';
 import { formatSummary, type Summary } from '../load/runner/summary.ts';
 import { smoke } from '../load/scenarios/smoke.ts';
+import { awaitQuotes } from '../load/lib/setup.ts';
 import { startStack, type Stack } from '../verify/stack/index.ts';
 
 const test = suite<{ stack?: Stack; tmp: string }>('load smoke', { tmp: '' });
@@ -45,6 +46,17 @@ test('smoke scenario meets its thresholds against the real stack', async (ctx) =
   assert.is(lines.length, summary.metrics.http_reqs.count);
   assert.ok(lines.every((l) => l.ok && l.durationMs > 0));
   assert.ok(fs.existsSync(summary.reportFile!), 'summary JSON written');
+});
+
+test('setup waits for quotes, and names the symbols market-data has none for', async (ctx) => {
+  const url = ctx.stack!.services['market-data']!.url;
+  await awaitQuotes(url, loadConfig({}).tradeSymbols);
+  try {
+    await awaitQuotes(url, ['ZZZZ'], 300);
+    assert.unreachable('a symbol nobody subscribed has no quote');
+  } catch (err) {
+    assert.match((err as Error).message, /no quote for ZZZZ after 300 ms/);
+  }
 });
 
 test.run();

@@ -1,4 +1,5 @@
-// Scenario setup (k6's setup()): makes sure the stack can serve the flows, i.e. the signal service has an active model.
+// Scenario setup (k6's setup()): makes sure the stack can serve the flows: the signal service has an active model and
+// market-data has a quote for every traded symbol.
 import { assertLoopbackUrl } from '../runner/loopback.ts';
 import type { LoadConfig, ServiceUrls } from './config.ts';
 
@@ -12,8 +13,8 @@ interface ModelRow {
   active: boolean;
 }
 
-async function call(base: string, method: string, path: string, body?: unknown, adminToken?: string): Promise<{ status: number; json: unknown }> {
-  const url = new URL(path, assertLoopbackUrl(base, 'signal service URL'));
+async function call(base: string, method: string, path: string, body?: unknown, adminToken?: string, what = 'signal service URL'): Promise<{ status: number; json: unknown }> {
+  const url = new URL(path, assertLoopbackUrl(base, what));
   const res = await fetch(url, {
     method,
     headers: {
@@ -54,7 +55,27 @@ export async function ensureActiveModel(signalServiceUrl: string, adminToken?: s
   if (activated.status !== 200) throw new Error(`signal service could not activate model ${model.id} (${activated.status}): ${JSON.stringify(activated.json)}`);
 }
 
-/** The scenarios' setup: cfg gives the admin token, if the stack has one. */
-export function prepareStack(cfg: Pick<LoadConfig, 'adminToken'>): (urls: ServiceUrls) => Promise<void> {
-  return (urls) => ensureActiveModel(urls['signal-service'], cfg.adminToken);
+/**
+ * Waits until market-data serves a quote for each symbol (the order flow prices its limit orders from them), so the
+ * first iterations' quote checks judge the flow, not the stream's warm-up after a fresh start.
+ */
+export async function awaitQuotes(marketDataUrl: string, symbols: readonly string[], timeoutMs = 30_000, pollMs = 200): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let missing = [...symbols];
+  for (;;) {
+    const answers = await Promise.all(missing.map(async (s) => [s, (await call(marketDataUrl, 'GET', `/quotes/${encodeURIComponent(s)}`, undefined, undefined, 'market-data URL')).status] as const));
+    missing = answers.filter(([, status]) => status !== 200).map(([s]) => s);
+    if (missing.length === 0) return;
+    if (Date.now() >= deadline) {
+      throw new Error(`market-data has no quote for ${missing.join(', ')} after ${timeoutMs} ms; is it subscribed to them and is its stream connected (GET /ready)?`);
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+/** The scenarios' setup: cfg gives the admin token, if the stack has one, and the symbols the flows trade. */
+export function prepareStack(cfg: Pick<LoadConfig, 'adminToken' | 'tradeSymbols'>): (urls: ServiceUrls) => Promise<void> {
+  return async (urls) => {
+    await Promise.all([ensureActiveModel(urls['signal-service'], cfg.adminToken), awaitQuotes(urls['market-data'], cfg.tradeSymbols)]);
+  };
 }
