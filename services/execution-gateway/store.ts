@@ -1,6 +1,6 @@
 // Postgres persistence for orders and positions: idempotent migrations, insert-before-submit, fills applied atomically.
 import type pg from 'pg';
-import type { Pool } from '../kit/pg.ts';
+import { transaction, type Pool } from '../kit/pg.ts';
 import { nextOrderState, type StoredStatus } from './order-states.ts';
 
 export type { StoredStatus };
@@ -334,22 +334,7 @@ export class OrderStore {
     return rows[0]?.n ?? 0;
   }
 
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
-    // A client whose ROLLBACK fails has lost its connection; releasing it with an error makes the pool discard it.
-    let broken: Error | undefined;
-    try {
-      await c.query('BEGIN');
-      const out = await fn(c);
-      await c.query('COMMIT');
-      return out;
-    } catch (err) {
-      await c.query('ROLLBACK').catch((e: Error) => {
-        broken = e;
-      });
-      throw err;
-    } finally {
-      c.release(broken);
-    }
+  private tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return transaction(this.pool, fn);
   }
 }

@@ -25,6 +25,35 @@ export function createPool(connectionString: string, logger: Logger, max = 10): 
   return pool;
 }
 
+/**
+ * Runs fn inside BEGIN/COMMIT on one pooled client (ROLLBACK on error). While checked out, a client's connection may
+ * die between two queries (Postgres stopped, a backend terminated); pg then emits 'error' on the client, where the
+ * pool's own handler no longer listens, and an 'error' event without a listener kills the process. So the client
+ * has a listener for as long as it is out, and a client that lost its connection is destroyed, not returned.
+ */
+export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let lost: Error | undefined;
+  const onError = (err: Error): void => {
+    lost = err;
+  };
+  client.on('error', onError);
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch((e: Error) => {
+      lost ??= e;
+    });
+    throw err;
+  } finally {
+    client.off('error', onError);
+    client.release(lost);
+  }
+}
+
 /** Runs fn and turns Postgres being unreachable or unable to serve into a 503 naming it; errors of the statement itself pass through. */
 export async function withDb<T>(fn: () => Promise<T>): Promise<T> {
   try {

@@ -1,6 +1,5 @@
 // Runs and their orders in Postgres (tables runs, run_orders); the schema is created on first use.
-import type { Pool } from '../kit/pg.ts';
-import { withDb } from '../kit/pg.ts';
+import { transaction, withDb, type Pool } from '../kit/pg.ts';
 import type { OrderStatus, RunStatus } from './metrics.ts';
 import { bySideThenSymbol } from './sizing.ts';
 
@@ -133,10 +132,8 @@ export class RunStore {
   }
 
   async finishRun(id: number, outcome: RunOutcome): Promise<void> {
-    await withDb(async () => {
-      const client = await this.pool.connect();
-      try {
-        await client.query('BEGIN');
+    await withDb(() =>
+      transaction(this.pool, async (client) => {
         await client.query(
           `UPDATE runs SET status = $2, model_name = $3, model_version = $4, signals = $5, error = $6, dependency = $7, finished_at = now() WHERE id = $1`,
           [id, outcome.status, outcome.modelName ?? null, outcome.modelVersion ?? null, JSON.stringify(outcome.signals), outcome.error ?? null, outcome.dependency ?? null],
@@ -148,14 +145,8 @@ export class RunStore {
             [id, o.symbol, o.client_order_id, o.side, o.qty, o.target_qty, o.current_qty, o.price, o.status, o.http_status, o.error],
           );
         }
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
-    });
+      }),
+    );
   }
 
   async getRun(id: number): Promise<Run | undefined> {

@@ -1,5 +1,6 @@
 // Versioned model registry in Postgres: the models table (at most one active row, enforced by a partial unique index).
 import type { Pool, PoolClient } from 'pg';
+import { transaction } from '../kit/pg.ts';
 import type { NewModel, StoredModel } from './models.ts';
 
 export interface ModelRecord extends StoredModel {
@@ -81,20 +82,7 @@ export class ModelRegistry {
     });
   }
 
-  private async transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      // A client that cannot even roll back has lost its connection; destroy it rather than return it to the pool.
-      await client.query('ROLLBACK').catch(() => (broken = true));
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+  private transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    return transaction(this.pool, fn);
   }
 }
