@@ -24,6 +24,7 @@ import { startBaselineLoad, type BaselineLoad } from './load.ts';
 import { sleep } from './stack/ports.ts';
 import { alertPanelChange, checkDashboards } from './dashboards.ts';
 import type { AlertOutcome } from './results.ts';
+import { describeCrash, watchCrashes, type CrashWatch } from './crash-watch.ts';
 
 export interface VerifyOptions {
   scenarios: Scenario[];
@@ -85,6 +86,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
   let load: BaselineLoad | undefined;
   let stack: Stack | undefined;
   let observer: { stop(): void } | undefined;
+  let crashWatch: CrashWatch | undefined;
   try {
     const rulesCopy = owner.tempDir('rules');
     for (const f of fs.readdirSync(opts.rulesDir).filter((x) => /\.ya?ml$/.test(x))) fs.copyFileSync(path.join(opts.rulesDir, f), path.join(rulesCopy, f));
@@ -107,6 +109,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
       },
       log: (l) => log(`  stack: ${l}`),
     });
+    crashWatch = watchCrashes(Object.fromEntries(Object.values(stack.services).map((s) => [s.name, s.process])), log);
     const prom = new PrometheusApi(stack.prometheus!.url);
     // Allowances and episode identity come from the config Prometheus actually runs, not from this repo's source file.
     const runningConfig = await prom.config();
@@ -169,6 +172,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
         await panelChecks(prom.url, rules, ev.scenarios.flatMap((sc) => sc.alerts), judging.alwaysFiring);
         const controlFps: FalsePositive[] = ev.falsePositives.filter((f) => f.during === 'control');
         const passed = ev.rules.filter((r) => r.passed).length;
+        const crashes = crashWatch.crashes(iteration === 1 ? 0 : iterStart).map((c) => ({ service: c.service, code: c.code, at: new Date(c.at).toISOString(), detail: describeCrash(c, started), tail: c.tail }));
         const report: RunReport = {
           runId: opts.repeat > 1 ? `${runId}#${iteration}` : runId,
           startedAt: new Date(started).toISOString(),
@@ -181,8 +185,9 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
           ...ev,
           load: load.summary(),
           dashboards,
+          crashes,
           passed,
-          failed: ev.rules.length - passed,
+          failed: ev.rules.length - passed + crashes.length,
         };
         reports.push(report);
         const dir = opts.repeat > 1 ? path.join(reportDir, `run-${iteration}`) : reportDir;
@@ -198,6 +203,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
     }
     return { reports, reportDir, passed, failed };
   } finally {
+    crashWatch?.stop();
     observer?.stop();
     await load?.stop().catch(() => undefined);
     await webhook?.close().catch(() => undefined);

@@ -88,7 +88,11 @@ export interface RunReport {
   load?: unknown;
   /** Every dashboard query run against the loaded stack: parses, and returns data where data is expected. */
   dashboards?: { queries: number; failures: { where: string; promql: string; error: string }[]; notes: string[] };
+  /** Services that exited on their own during the run (verify/crash-watch.ts); each one counts as a failure. */
+  crashes?: { service: string; code: number; at: string; detail: string; tail: string }[];
+  /** Rules passed. */
   passed: number;
+  /** Rules failed plus crashes. */
   failed: number;
 }
 

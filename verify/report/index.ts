@@ -19,5 +19,6 @@ export function renderStdout(report: RunReport): string {
   const lines = [textTable(allAlerts(report).map(alertRow), COLUMNS), '', ...qualityLines(report)];
   for (const r of report.rules.filter((x) => !x.passed)) lines.push(`FAILED ${r.alertname}: ${r.reasons.join('; ')}`);
   for (const f of report.dashboards?.failures ?? []) lines.push(`FAILED dashboard query ${f.where}: ${f.error}`);
+  for (const c of report.crashes ?? []) lines.push(`FAILED ${c.detail}:\n${c.tail.replace(/^/gm, '    ')}`);
   return lines.join('\n');
 }

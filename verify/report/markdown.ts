@@ -26,6 +26,10 @@ export function renderMarkdown(report: RunReport): string {
     out.push('', '## Dashboard queries that failed', '');
     for (const f of report.dashboards.failures) out.push(`- ${cell(f.where)}: ${cell(f.error)} (\`${cell(f.promql)}\`)`);
   }
+  if (report.crashes?.length) {
+    out.push('', '## Services that exited on their own', '');
+    for (const c of report.crashes) out.push(`- ${cell(c.detail)}`, '', '```', c.tail, '```');
+  }
   const wavesFp = report.falsePositives.filter((f) => f.during !== 'control');
   if (wavesFp.length) {
     out.push('', '## Alerts that fired without their fault', '');

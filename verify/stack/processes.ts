@@ -28,6 +28,7 @@ export class ManagedProcess {
   private exitPromise: Promise<number | null> = Promise.resolve(null);
   private readonly tailLines: string[] = [];
   private readonly lineListeners = new Set<(line: string) => void>();
+  private readonly exitListeners = new Set<(code: number, stopped: boolean) => void>();
   private stopping = false;
   exitCode: number | null = null;
 
@@ -82,6 +83,7 @@ export class ManagedProcess {
       child.once('exit', (code, signal) => {
         this.exitCode = code ?? (signal ? 128 : -1);
         if (child.pid !== undefined) this.owner.unregisterGroup(child.pid);
+        for (const listener of this.exitListeners) listener(this.exitCode, this.stopping);
         // stdout/stderr may still hold buffered output; close the log after they end.
         setImmediate(() => fs.closeSync(log));
         resolve(this.exitCode);
@@ -100,6 +102,12 @@ export class ManagedProcess {
   onLine(listener: (line: string) => void): () => void {
     this.lineListeners.add(listener);
     return () => this.lineListeners.delete(listener);
+  }
+
+  /** Calls listener at every exit of the process (each start is a new child): stopped = stop() or kill() asked for it. */
+  onExit(listener: (code: number, stopped: boolean) => void): () => void {
+    this.exitListeners.add(listener);
+    return () => this.exitListeners.delete(listener);
   }
 
   /** Last lines the process printed, for error messages. */
