@@ -318,11 +318,15 @@ test('pauses and resumes one flow while others keep running, and stop() ends ear
 });
 
 test('the CLI exits 99 when thresholds are breached', async (ctx) => {
-  // Every service URL points at a server that has an active model (so setup passes) and answers 500 to everything else,
-  // so the smoke scenario's SLO must fail.
+  // Every service URL points at a server that has an active model and quotes (so setup passes) and answers 500 to
+  // everything else, so the smoke scenario's SLO must fail.
   const failing = http.createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/models') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"models":[{"id":1,"name":"m","version":1,"active":true}]}');
+      return;
+    }
+    if (req.method === 'GET' && req.url?.startsWith('/quotes/')) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"price":1}');
       return;
     }
     res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"code":"internal","message":"boom"}}');
