@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Registry } from 'prom-client';
 import { startTestDeps, type TestDeps } from './helpers/stack.ts';
-import { promtoolCheckMetrics } from './helpers/scrape.ts';
+import { parseSamples, promtoolCheckMetrics, type Sample } from './helpers/scrape.ts';
 import { bucketsFor } from '../services/kit/buckets.ts';
 import { HTTP_METHODS, STATUS_CLASSES, UNMATCHED_ROUTE } from '../services/kit/http-metrics.ts';
 import { createLogger } from '../services/kit/logger.ts';
@@ -28,26 +28,8 @@ const test = suite<Ctx>('kit http metrics on running services', {});
 const REQUESTS = 'signal_service_http_requests_total';
 const DURATION = 'signal_service_http_request_duration_seconds';
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-function parse(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
-
 async function scrape(base: string): Promise<Sample[]> {
-  return parse(await (await fetch(`${base}/metrics`)).text());
+  return parseSamples(await (await fetch(`${base}/metrics`)).text());
 }
 
 function value(samples: Sample[], name: string, labels: Record<string, string>): number | undefined {
@@ -169,7 +151,7 @@ test('observes the duration of every request in the shared buckets', async ({ sv
 test('exposes the process and event-loop metrics under the service prefix, on each service of the process', async ({ svc, other }) => {
   for (const base of [svc!.url, other!.url]) {
     const text = await (await fetch(`${base}/metrics`)).text();
-    const names = new Set(parse(text).map((s) => s.name));
+    const names = new Set(parseSamples(text).map((s) => s.name));
     for (const name of [
       'signal_service_process_cpu_user_seconds_total',
       'signal_service_process_resident_memory_bytes',

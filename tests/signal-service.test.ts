@@ -9,6 +9,7 @@ import { startSignalService, type SignalService } from '../services/signal-servi
 import { ENDPOINTS, GENERATION_BUCKETS, MAX_MODEL_NAME_LABELS } from '../services/signal-service/metrics.ts';
 import { MAX_SIGNAL_SYMBOLS } from '../services/signal-service/app.ts';
 import { isProcessMetric } from '../services/kit/process-metrics.ts';
+import { parseSamples } from './helpers/scrape.ts';
 
 interface Ctx {
   deps?: TestDeps;
@@ -39,18 +40,6 @@ async function call<T = unknown>(base: string, method: string, path: string, bod
   return { status: res.status, body: (await res.json()) as T };
 }
 
-/** Samples of the exposition text as [name, labels, value]. */
-function parseSamples(text: string): Array<{ name: string; labels: Record<string, string>; value: number }> {
-  const out: Array<{ name: string; labels: Record<string, string>; value: number }> = [];
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
 
 async function scrape(base: string): Promise<string> {
   return (await fetch(`${base}/metrics`)).text();

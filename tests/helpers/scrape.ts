@@ -21,6 +21,25 @@ export function sampleValue(text: string, name: string, labels: Record<string, s
   return undefined;
 }
 
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Every sample of exposition text, labels unescaped only as far as splitting needs. */
+export function parseSamples(text: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
 /** Polls fn until it returns a value other than undefined/false; throws naming `what` after timeoutMs. */
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 5000, stepMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
