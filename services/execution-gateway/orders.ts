@@ -85,10 +85,15 @@ const FIELDS = ['symbol', 'side', 'qty', 'type', 'limit_price'] as const;
  * The count of a placement that ended in an error before its order was recorded; undefined when the error is
  * counted elsewhere (a conflict is a replay; broker_rejected and no_price come after recording, via onDecided).
  */
+/** An error that comes after the order was recorded and decided it (rejected), so onDecided has counted it. */
+function decidedByError(err: unknown): boolean {
+  return err instanceof HttpError && (err.code === 'broker_rejected' || err.code === 'no_price');
+}
+
 function refusalOf(err: unknown): 'risk_rejected' | 'failed' | undefined {
   if (!(err instanceof HttpError)) return 'failed';
   if (err.code === 'circuit_breaker_tripped' || err.code === 'position_limit') return 'risk_rejected';
-  if (err.code === 'conflict' || err.code === 'broker_rejected' || err.code === 'no_price') return undefined;
+  if (err.code === 'conflict' || decidedByError(err)) return undefined;
   return 'failed';
 }
 
@@ -252,7 +257,7 @@ export function createOrderService(deps: OrderDeps): OrderService {
         if (r.status === 'fulfilled') submitted += r.value ? 1 : 0;
         else {
           // A rejection reached the broker (and was counted by onDecided); anything else leaves the order pending.
-          if (r.reason instanceof HttpError && (r.reason.code === 'broker_rejected' || r.reason.code === 'no_price')) submitted += 1;
+          if (decidedByError(r.reason)) submitted += 1;
           else logger.warn({ client_order_id: claimed[i]!.client_order_id, err: (r.reason as Error).message }, 'resubmit failed');
         }
       });
