@@ -56,10 +56,13 @@ async function main(): Promise<void> {
   const suites = findSuites(path.join(root, 'tests')).filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
   const outcomes: Outcome[] = [];
   if (filters.length === 0) {
-    process.stdout.write('typecheck: tsc --noEmit ...\n');
-    const tsc = await run('typecheck', process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root]);
-    outcomes.push({ name: 'typecheck', passed: tsc.code === 0 ? 1 : 0, failed: tsc.code === 0 ? 0 : 1, output: tsc.output, ms: tsc.ms });
-    process.stdout.write(`${tsc.output}typecheck: ${tsc.code === 0 ? 'ok' : 'FAILED'} (${tsc.ms} ms)\n`);
+    // The Node code, then the k6 scripts with only the k6 types (load/tsconfig.k6.json).
+    for (const [name, project] of [['typecheck', root], ['typecheck k6 scripts', path.join(root, 'load/tsconfig.k6.json')]] as const) {
+      process.stdout.write(`${name}: tsc --noEmit -p ${path.relative(root, project) || '.'} ...\n`);
+      const tsc = await run(name, process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', project]);
+      outcomes.push({ name, passed: tsc.code === 0 ? 1 : 0, failed: tsc.code === 0 ? 0 : 1, output: tsc.output, ms: tsc.ms });
+      process.stdout.write(`${tsc.output}${name}: ${tsc.code === 0 ? 'ok' : 'FAILED'} (${tsc.ms} ms)\n`);
+    }
   }
   let next = 0;
   const worker = async (): Promise<void> => {

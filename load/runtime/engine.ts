@@ -1,0 +1,227 @@
+// Runs a test's scenarios: each on its open-model schedule, with a pool of VUs (preAllocatedVUs up to maxVUs), an
+// arrival with no free VU counted in dropped_iterations, and after the schedule gracefulStop for in-flight iterations
+// before they are interrupted. Pause/resume of a scenario is ours, not k6's (the alert harness stops order flow).
+import { setMaxListeners } from 'node:events';
+import { scheduleMs, type ScenarioSpec, type TestOptions } from './options.ts';
+import { arrivalOffsetsMs } from './schedule.ts';
+import { Interrupted, iterationContext, TestAbort, type IterationContext, type TestState, type Vu } from './state.ts';
+
+export type ExecFn = (data: unknown) => unknown;
+
+export interface ScenarioProgress {
+  started: number;
+  completed: number;
+  interrupted: number;
+  dropped: number;
+  activeVUs: number;
+  paused: boolean;
+}
+
+/** Resolves true at `due` (performance.now() ms), false as soon as `signal` aborts. */
+export function sleepUntil(due: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  const delay = due - performance.now();
+  if (delay <= 0) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, delay);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Time a hard-stopped iteration gets to settle before the run stops waiting for it. */
+const SETTLE_MS = 2000;
+
+class ScenarioRun {
+  readonly progress: ScenarioProgress = { started: 0, completed: 0, interrupted: 0, dropped: 0, activeVUs: 0, paused: false };
+  readonly scheduling = new AbortController();
+  readonly hard = new AbortController();
+  private readonly free: Vu[] = [];
+  private allocated = 0;
+  private nextIteration = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+  private startTime = 0;
+  private readonly tags: Record<string, string>;
+
+  constructor(
+    readonly spec: ScenarioSpec,
+    private readonly test: TestRunner,
+    private readonly fn: ExecFn,
+  ) {
+    // Every in-flight request listens on the hard-stop signal; at high rates far more than Node's warning limit of 10.
+    setMaxListeners(0, this.hard.signal);
+    this.tags = { ...test.options.tags, scenario: spec.name, group: '', ...spec.tags };
+    for (let i = 0; i < spec.preAllocatedVUs; i++) this.free.push(this.allocate());
+  }
+
+  private allocate(): Vu {
+    this.allocated++;
+    this.test.state.instance.vusInitialized++;
+    return { idInTest: this.test.nextVuId(), idInInstance: this.test.state.instance.vusInitialized, iterations: 0, iterationInScenario: 0, tags: {} };
+  }
+
+  get vus(): number {
+    return this.allocated;
+  }
+
+  private iterate(vu: Vu): void {
+    const state = this.test.state;
+    const iterationInTest = this.nextIteration++;
+    vu.iterationInScenario = vu.iterations;
+    vu.iterations++;
+    this.progress.started++;
+    this.progress.activeVUs++;
+    state.instance.vusActive++;
+    const spec = this.spec;
+    const started = this.startTime;
+    const ctx: IterationContext = {
+      vu,
+      scenario: {
+        name: spec.name,
+        executor: spec.executor,
+        startTime: started,
+        progress: () => Math.min(1, (Date.now() - started) / Math.max(1, scheduleMs(spec))),
+      },
+      iterationInTest,
+      tags: this.tags,
+      group: state.rootGroup,
+      signal: this.hard.signal,
+    };
+    const t0 = performance.now();
+    const running = iterationContext
+      .run(ctx, () => Promise.resolve().then(() => this.fn(this.test.data)))
+      .then(
+        () => this.finished(vu, t0),
+        (err: unknown) => {
+          if (err instanceof Interrupted || err instanceof TestAbort || this.hard.signal.aborted) {
+            this.progress.interrupted++;
+            state.instance.iterationsInterrupted++;
+          } else {
+            // As in k6, an exception ends the iteration, is logged, and the iteration still counts as run.
+            state.warn(`error in scenario ${spec.name}: ${err instanceof Error ? err.message : String(err)}`);
+            this.finished(vu, t0);
+          }
+        },
+      )
+      .finally(() => {
+        this.progress.activeVUs--;
+        state.instance.vusActive--;
+        this.inFlight.delete(running);
+        if (!this.hard.signal.aborted) this.free.push(vu);
+      });
+    this.inFlight.add(running);
+  }
+
+  private finished(_vu: Vu, t0: number): void {
+    const state = this.test.state;
+    this.progress.completed++;
+    state.instance.iterationsCompleted++;
+    const now = Date.now();
+    state.registry.add(state.builtins.iterations, 1, this.tags, now);
+    state.registry.add(state.builtins.iteration_duration, performance.now() - t0, this.tags, now);
+  }
+
+  async run(testStart: number): Promise<void> {
+    if (!(await sleepUntil(testStart + this.spec.startTimeMs, this.scheduling.signal))) return;
+    this.startTime = Date.now();
+    const start = performance.now();
+    for (const offset of arrivalOffsetsMs(this.spec)) {
+      if (!(await sleepUntil(start + offset, this.scheduling.signal))) break;
+      if (this.progress.paused) continue;
+      const vu = this.free.pop() ?? (this.allocated < this.spec.maxVUs ? this.allocate() : undefined);
+      if (vu) {
+        this.iterate(vu);
+      } else {
+        this.progress.dropped++;
+        this.test.state.registry.add(this.test.state.builtins.dropped_iterations, 1, this.tags);
+      }
+    }
+    await this.drain();
+  }
+
+  /** gracefulStop for what is in flight, then interrupt it. */
+  private async drain(): Promise<void> {
+    const all = (): Promise<unknown> => Promise.allSettled([...this.inFlight]);
+    if (this.inFlight.size === 0) return;
+    const grace = new AbortController();
+    const graceful = this.hard.signal.aborted ? false : await Promise.race([all().then(() => true), sleepUntil(performance.now() + this.spec.gracefulStopMs, AbortSignal.any([grace.signal, this.hard.signal])).then(() => false)]);
+    grace.abort();
+    if (graceful) return;
+    this.hard.abort();
+    const settle = new AbortController();
+    await Promise.race([all(), sleepUntil(performance.now() + SETTLE_MS, settle.signal)]);
+    settle.abort();
+  }
+}
+
+export class TestRunner {
+  private readonly scenarios: ScenarioRun[];
+  private vuIds = 0;
+  data: unknown;
+
+  constructor(
+    readonly options: TestOptions,
+    readonly state: TestState,
+    exports: Record<string, unknown>,
+  ) {
+    this.scenarios = options.scenarios.map((spec) => {
+      const fn = exports[spec.exec];
+      if (typeof fn !== 'function') {
+        throw new TestAbort(`options.scenarios.${spec.name}.exec is '${spec.exec}', but the script exports no function of that name${spec.exec === 'default' ? ' (export default async function)' : ''}`, 104);
+      }
+      return new ScenarioRun(spec, this, fn as ExecFn);
+    });
+  }
+
+  nextVuId(): number {
+    return ++this.vuIds;
+  }
+
+  get vusAllocated(): number {
+    return this.scenarios.reduce((n, s) => n + s.vus, 0);
+  }
+
+  /** Runs every scenario to its end (schedule, then gracefulStop). */
+  async run(data: unknown): Promise<void> {
+    this.data = data;
+    const start = performance.now();
+    await Promise.all(this.scenarios.map((s) => s.run(start)));
+  }
+
+  /** No new arrivals; in-flight iterations get their gracefulStop. */
+  stop(): void {
+    for (const s of this.scenarios) s.scheduling.abort();
+  }
+
+  /** No new arrivals and every in-flight iteration interrupted now. */
+  abortNow(): void {
+    for (const s of this.scenarios) {
+      s.scheduling.abort();
+      s.hard.abort();
+    }
+  }
+
+  private scenario(name: string): ScenarioRun {
+    const s = this.scenarios.find((x) => x.spec.name === name);
+    if (!s) throw new Error(`no scenario '${name}' in this test; it has ${this.scenarios.map((x) => x.spec.name).join(', ')}`);
+    return s;
+  }
+
+  pause(name: string): void {
+    this.scenario(name).progress.paused = true;
+  }
+
+  resume(name: string): void {
+    this.scenario(name).progress.paused = false;
+  }
+
+  progress(): Record<string, ScenarioProgress> {
+    return Object.fromEntries(this.scenarios.map((s) => [s.spec.name, { ...s.progress }]));
+  }
+}
