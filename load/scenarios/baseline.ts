@@ -1,20 +1,18 @@
-// Baseline: the steady realistic mix that runs underneath every alert fault and that the threshold tuner measures.
-import type { Scenario } from '../runner/engine.ts';
-import type { LoadConfig, LoadService } from '../lib/config.ts';
-import { flowMix } from '../lib/mix.ts';
-import { prepareStack } from '../lib/setup.ts';
-import { BASELINE_SLO } from '../lib/slo.ts';
+// Baseline: the steady realistic mix (each flow at its constant BASELINE_RATES arrival rate, lib/config.ts) that runs underneath every alert fault and that the threshold tuner measures; 60 s unless LOAD_DURATION says otherwise.
+import type { Options } from 'k6/options';
+import { config } from './lib/env.ts';
+import { flowScenarios } from './lib/mix.ts';
+import { BASELINE_SLO } from './lib/slo.ts';
+import { SUMMARY_TREND_STATS, summaryFor } from './lib/summary.ts';
 
-/** Default length when run alone; the alert harness runs it open-ended by passing its own durationS and calling stop(). */
-export const BASELINE_DURATION_S = 60;
+export { setup } from './lib/setup.ts';
+export { orders, pnl, positions, runs, signals, subscriptions } from './lib/flows.ts';
 
-export function baseline(cfg: LoadConfig): Scenario<LoadService> {
-  return {
-    name: 'baseline',
-    // Rates and their justification live in lib/config.ts (BASELINE_RATES), overridable per flow from the environment.
-    description: `constant arrival rates per flow (${Object.entries(cfg.rates).map(([f, r]) => `${f} ${r}/s`).join(', ')})`,
-    flows: flowMix(cfg, BASELINE_DURATION_S),
-    thresholds: BASELINE_SLO,
-    setup: prepareStack(cfg),
-  };
-}
+export const options: Options = {
+  // The alert harness runs it open-ended: a long LOAD_DURATION, ended by the runtime's stop().
+  scenarios: flowScenarios(config, { duration: config.duration ?? '60s', gracefulStop: '10s' }),
+  thresholds: BASELINE_SLO,
+  summaryTrendStats: [...SUMMARY_TREND_STATS],
+};
+
+export const handleSummary = summaryFor('baseline');

@@ -1,19 +1,17 @@
-// Soak: the baseline mix for a long time (LOAD_DURATION or --duration, default 30 min) to expose leaks, growth and drift.
-import type { Scenario } from '../runner/engine.ts';
-import type { LoadConfig, LoadService } from '../lib/config.ts';
-import { flowMix } from '../lib/mix.ts';
-import { prepareStack } from '../lib/setup.ts';
-import { BASELINE_SLO } from '../lib/slo.ts';
+// Soak: the baseline mix for a long time (LOAD_DURATION, default 30 min) to expose leaks, growth and drift, judged by the baseline SLO.
+import type { Options } from 'k6/options';
+import { config } from './lib/env.ts';
+import { flowScenarios } from './lib/mix.ts';
+import { BASELINE_SLO } from './lib/slo.ts';
+import { SUMMARY_TREND_STATS, summaryFor } from './lib/summary.ts';
 
-const DEFAULT_SOAK_S = 30 * 60;
+export { setup } from './lib/setup.ts';
+export { orders, pnl, positions, runs, signals, subscriptions } from './lib/flows.ts';
 
-export function soak(cfg: LoadConfig): Scenario<LoadService> {
-  const durationS = cfg.durationS ?? DEFAULT_SOAK_S;
-  return {
-    name: 'soak',
-    description: `baseline mix for ${durationS} s`,
-    flows: flowMix(cfg, durationS),
-    thresholds: BASELINE_SLO,
-    setup: prepareStack(cfg),
-  };
-}
+export const options: Options = {
+  scenarios: flowScenarios(config, { duration: config.duration ?? '30m', gracefulStop: '10s' }),
+  thresholds: BASELINE_SLO,
+  summaryTrendStats: [...SUMMARY_TREND_STATS],
+};
+
+export const handleSummary = summaryFor('soak');

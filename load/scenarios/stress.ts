@@ -1,30 +1,36 @@
-// Stress: orders ramp from the baseline rate upward while the rest of the mix stays at baseline, to find the knee where p99 or errors break.
-import type { Scenario } from '../runner/engine.ts';
-import type { LoadConfig, LoadService } from '../lib/config.ts';
-import { flowMix } from '../lib/mix.ts';
-import { prepareStack } from '../lib/setup.ts';
+// Stress: the baseline mix for 120 s while orders ramp linearly from their rate to 80/s, to find the knee where p99 or errors break (fixed shape, LOAD_DURATION ignored); the CLI reports the knee.
+import type { Options } from 'k6/options';
+import { config } from './lib/env.ts';
+import { flowScenarios } from './lib/mix.ts';
+import { SUMMARY_TREND_STATS, summaryFor } from './lib/summary.ts';
+
+export { setup } from './lib/setup.ts';
+export { orders, pnl, positions, runs, signals, subscriptions } from './lib/flows.ts';
 
 /** Highest order rate offered; far above what 2 cores sustain through Postgres, Redis and the broker, so the knee falls inside the ramp. */
 const PEAK_ORDERS_PER_S = 80;
-const RAMP_S = 120;
 
-export function stress(cfg: LoadConfig): Scenario<LoadService> {
-  return {
-    name: 'stress',
-    description: `baseline mix; orders ramp linearly ${cfg.rates.orders}/s -> ${PEAK_ORDERS_PER_S}/s over ${RAMP_S} s; reports the knee`,
-    flows: flowMix(cfg, RAMP_S, cfg.rates, {
+export const options: Options = {
+  scenarios: flowScenarios(config, {
+    duration: '120s',
+    gracefulStop: '15s',
+    ramps: {
       orders: {
-        executor: 'ramping-arrival-rate',
-        startRate: cfg.rates.orders,
-        stages: [{ target: PEAK_ORDERS_PER_S, durationS: RAMP_S }],
-        // A generous cap: drops should mean the service is saturated, not that the runner was stingy.
-        maxInFlight: 400,
+        startRatePerS: config.rates.orders,
+        stages: [{ targetPerS: PEAK_ORDERS_PER_S, duration: '120s' }],
+        // A generous cap: drops should mean the service is saturated, not that the load generator was stingy.
+        maxVUs: 400,
       },
-    }),
-    // Stress is expected to break; its result is the knee, so no threshold fails the run.
-    thresholds: {},
-    knee: { flow: 'orders', p99Ms: 500, maxErrorRate: 0.01, windowS: 5 },
-    gracefulStopS: 15,
-    setup: prepareStack(cfg),
-  };
-}
+    },
+  }),
+  // Stress is expected to break; its result is the knee, so no threshold fails the run.
+  summaryTrendStats: [...SUMMARY_TREND_STATS],
+};
+
+/**
+ * Where the order flow breaks: the first run of sustainWindows consecutive windowS-second windows whose p99 exceeds
+ * p99Ms or whose error rate exceeds maxErrorRate. Plain data: k6 ignores it, the CLI reads it.
+ */
+export const knee = { flow: 'orders', p99Ms: 500, maxErrorRate: 0.01, windowS: 5, sustainWindows: 2 };
+
+export const handleSummary = summaryFor('stress');
