@@ -1,19 +1,19 @@
-// `npm run load -- <scenario> [--duration 30s] [--raw file] [--metrics-port N]`: runs a scenario against the running stack (or one it starts) and exits 99 on an SLO breach.
+// `npm run load -- <scenario> [-e KEY=VALUE]... [--out json=FILE] [--metrics-port N]`: runs one of the k6 scripts in
+// load/scenarios/ through load/runtime against the running stack (or one it starts), with k6's exit codes (99: a
+// threshold breached). For stress it also reads the knee from the JSON output.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startStack, type Stack } from '../verify/stack/index.ts';
 import { ProcessOwner } from '../verify/stack/processes.ts';
-import { loadConfig, parseDurationS, SERVICES, URL_ENV, type LoadService, type ServiceUrls } from './lib/config.ts';
-import { startLoad, type Progress } from './runner/engine.ts';
-import { formatSummary } from './runner/summary.ts';
-import { isScenarioName, SCENARIOS } from './scenarios/index.ts';
+import { formatKnee, kneeFromJsonOutput, type KneeCriteria } from './analysis/knee.ts';
+import { isScenarioName, runScenario, SCENARIO_NAMES } from './scenario-run.ts';
+import type { RunProgress } from './runtime/client.ts';
+import { SERVICES, URL_ENV, type ServiceUrls } from './scenarios/lib/config.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const STACK_FILE = path.join(ROOT, '.tmp', 'stack.json');
-const USAGE = `usage: npm run load -- <${Object.keys(SCENARIOS).join('|')}> [--duration 30s] [--raw file.ndjson] [--metrics-port N]`;
-/** Exit code for a breached threshold, as k6 uses. */
-const EXIT_THRESHOLDS = 99;
+const USAGE = `usage: npm run load -- <${SCENARIO_NAMES.join('|')}> [-e KEY=VALUE]... [--out json=FILE] [--metrics-port N]`;
 /** Interrupted before any load was sent, as a shell reports SIGINT. */
 const EXIT_INTERRUPTED = 130;
 
@@ -57,17 +57,21 @@ function complete(urls: Partial<ServiceUrls>): urls is ServiceUrls {
   return SERVICES.every((s) => typeof urls[s] === 'string');
 }
 
-function progressLine(p: Progress): string {
-  const f = Object.values(p.flows);
-  const sum = (k: 'requests' | 'failures' | 'dropped' | 'inFlight'): number => f.reduce((n, x) => n + x[k], 0);
-  return `${p.elapsedS.toFixed(0)} s: ${sum('requests')} requests, ${sum('failures')} failed, ${sum('dropped')} dropped, ${sum('inFlight')} in flight`;
+function envPairs(pairs: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) throw new Error(`-e ${pair}: give KEY=VALUE`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
 }
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     args: process.argv.slice(2),
     allowPositionals: true,
-    options: { duration: { type: 'string' }, raw: { type: 'string' }, 'metrics-port': { type: 'string' }, help: { type: 'boolean' } },
+    options: { env: { type: 'string', short: 'e', multiple: true }, out: { type: 'string', short: 'o', multiple: true }, 'metrics-port': { type: 'string' }, help: { type: 'boolean' } },
   });
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
@@ -79,53 +83,49 @@ async function main(): Promise<number> {
     say(USAGE);
     return 2;
   }
-  const cfg = loadConfig();
-  const durationS = values.duration === undefined ? cfg.durationS : parseDurationS(values.duration);
-  const metricsPort = values['metrics-port'] === undefined ? cfg.metricsPort : Number(values['metrics-port']);
+  const env = envPairs(values.env ?? []);
+  const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port']);
   if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) {
     throw new Error(`--metrics-port "${values['metrics-port']}" is not a port number 0..65535`);
   }
+  const out = [...(values.out ?? [])];
+  // The knee is read from k6's JSON output; stress writes one beside its summary unless --out names one.
+  let jsonOut = out.map((o) => /^json=(.+)$/.exec(o)?.[1]).find((f) => f !== undefined);
+  if (name === 'stress' && jsonOut === undefined) {
+    jsonOut = path.join(env.LOAD_REPORT_DIR ?? process.env.LOAD_REPORT_DIR ?? path.join(ROOT, 'reports/load'), `${new Date().toISOString().replace(/[:.]/g, '-')}-stress.ndjson`);
+    out.push(`json=${jsonOut}`);
+  }
 
-  let urls: Partial<ServiceUrls> = { ...cfg.urls };
+  const given = (s: (typeof SERVICES)[number]): string | undefined => env[URL_ENV[s].name] ?? process.env[URL_ENV[s].name];
+  let urls: Partial<ServiceUrls> = Object.fromEntries(SERVICES.flatMap((s) => (given(s) ? [[s, given(s)!]] : [])));
   let stack: Stack | undefined;
   let owner: ProcessOwner | undefined;
   if (!complete(urls)) urls = { ...runningStackUrls(), ...urls };
-  const aborter = new AbortController();
+  let interrupted = false;
   const onSignal = (): void => {
-    say('interrupted; stopping the load (a second Ctrl-C is not needed)');
-    aborter.abort();
+    interrupted = true;
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
     if (!complete(urls)) {
-      const missing = SERVICES.filter((s) => !urls[s]).map((s) => URL_ENV[s]);
+      const missing = SERVICES.filter((s) => !urls[s]).map((s) => URL_ENV[s].name);
       say(`no running stack (${missing.join(', ')} unset and no live .tmp/stack.json); starting one`);
-      // Our own owner without signal handlers, so Ctrl-C ends the load first, prints the summary, then stops the stack.
+      // Our own owner without signal handlers, so Ctrl-C ends the load first (the run prints its summary), then the stack.
       owner = new ProcessOwner({ handleSignals: false });
       stack = await startStack({ prometheus: false, alertmanager: false, owner, log: (l) => say(`stack: ${l}`) });
       const started = stack.services;
-      urls = Object.fromEntries(SERVICES.map((s) => [s, started[s]?.url])) as Partial<ServiceUrls>;
+      urls = Object.fromEntries(SERVICES.map((s) => [s, started[s]?.url]));
       if (!complete(urls)) throw new Error(`the started stack lacks ${SERVICES.filter((s) => !urls[s]).join(', ')}`);
     }
-    if (aborter.signal.aborted) return EXIT_INTERRUPTED;
-    const scenario = SCENARIOS[name](cfg);
-    const run = startLoad<LoadService>(scenario, {
-      urls: urls as ServiceUrls,
-      durationS,
-      rawFile: values.raw ?? cfg.rawFile,
-      metricsPort,
-      reportDir: cfg.reportDir,
-      requestTimeoutMs: cfg.requestTimeoutMs,
-      signal: aborter.signal,
-      onProgress: (p) => say(progressLine(p)),
-      progressIntervalMs: 5000,
-    });
-    const { metricsUrl } = await run.started;
-    say(`scenario ${scenario.name}: ${scenario.description}${metricsUrl ? `; client metrics at ${metricsUrl}` : ''}`);
-    const summary = await run.done;
-    process.stdout.write(`${formatSummary(summary)}\n`);
-    return summary.ok ? 0 : EXIT_THRESHOLDS;
+    if (interrupted) return EXIT_INTERRUPTED;
+    // Ctrl-C reaches the run too (same process group): it stops gracefully, prints its summary and exits 105, as k6 does.
+    const run = runScenario(name, { urls, env, out, metricsPort, progressIntervalMs: 5000, onProgress: (p) => say(progressLine(p)) });
+    run.started.then(({ metricsUrl }) => say(`scenario ${name} running${metricsUrl ? `; client metrics at ${metricsUrl}` : ''}`), () => undefined);
+    const result = await run.done;
+    const knee = result.exports.knee as KneeCriteria | undefined;
+    if (knee && jsonOut && fs.existsSync(jsonOut)) process.stdout.write(`\n${formatKnee(await kneeFromJsonOutput(jsonOut, knee))}\nk6 JSON output: ${jsonOut}\n`);
+    return result.exitCode;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -135,6 +135,12 @@ async function main(): Promise<number> {
     }
     await owner?.stopAll();
   }
+}
+
+function progressLine(p: RunProgress): string {
+  const s = Object.values(p.scenarios);
+  const sum = (k: 'completed' | 'dropped' | 'activeVUs'): number => s.reduce((n, x) => n + x[k], 0);
+  return `${p.elapsedS.toFixed(0)} s: ${p.httpReqs} requests, ${p.httpReqsFailed} failed, ${sum('completed')} iterations, ${sum('dropped')} dropped, ${sum('activeVUs')} VUs busy`;
 }
 
 main().then(

@@ -1,8 +1,11 @@
 // Mutating admin routes need a key when exposed: ADMIN_TOKEN as a Bearer token, required beyond loopback; real test keys never leave loopback.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { runScript } from '../load/runtime/client.ts';
 import { ConfigError } from '../services/kit/config.ts';
 import { startFakeAlpaca, type FakeAlpaca } from '../services/fake-alpaca/server.ts';
 import { loadFakeAlpacaConfig } from '../services/fake-alpaca/config.ts';
@@ -12,8 +15,6 @@ import { loadGatewayConfig } from '../services/execution-gateway/config.ts';
 import { startExecutionGateway, type RunningGateway } from '../services/execution-gateway/server.ts';
 import { loadSignalConfig } from '../services/signal-service/config.ts';
 import { startSignalService, type SignalService } from '../services/signal-service/server.ts';
-import { loadConfig as loadLoadConfig } from '../load/lib/config.ts';
-import { ensureActiveModel } from '../load/lib/setup.ts';
 import { startTestDeps, type TestDeps } from './helpers/stack.ts';
 
 const TOKEN = 'admin-token-for-tests-0123456789';
@@ -167,18 +168,37 @@ test('with ADMIN_TOKEN the gateway guards circuit breaker trip and reset; readin
   assert.is((await send(`${gateway!.url}/orders`, 'GET')).status, 200, 'other routes need no token');
 });
 
-test("the load runner's setup activates its model with ADMIN_TOKEN when it has one, and is refused without it", async ({ signals }) => {
-  const cfg = loadLoadConfig({ ADMIN_TOKEN: TOKEN });
-  assert.is(cfg.adminToken, TOKEN);
+test("the load scenarios' setup activates its model with ADMIN_TOKEN when it has one, and is refused without it", async ({ signals }) => {
+  // A k6 script whose setup is the scenarios' ensureActiveModel (imported relatively, as k6 requires), run by the runtime.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'admin-token-k6-'));
   try {
-    await ensureActiveModel(signals!.url, loadLoadConfig({}).adminToken);
-    assert.unreachable('setup without the token should be refused');
-  } catch (err) {
-    assert.match((err as Error).message, /could not activate model \d+ \(401\)/);
+    fs.writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
+    const setupModule = path.relative(dir, path.join(import.meta.dirname, '../load/scenarios/lib/setup.ts'));
+    const script = path.join(dir, 'activate.ts');
+    fs.writeFileSync(
+      script,
+      `import { ensureActiveModel } from '${setupModule}';\n` +
+        "export const options = { scenarios: { idle: { executor: 'constant-arrival-rate', rate: 1, duration: '1s', preAllocatedVUs: 1 } } };\n" +
+        'export async function setup() { await ensureActiveModel(); }\nexport default async function () {}\n',
+    );
+    // Only the signal service is contacted; the other URLs just satisfy the scripts' config.
+    const unused = 'http://127.0.0.1:9';
+    const run = async (env: Record<string, string>): Promise<{ code: number; out: string }> => {
+      const lines: string[] = [];
+      const urls = { EXECUTION_GATEWAY_URL: unused, ORCHESTRATOR_URL: unused, MARKET_DATA_URL: unused, SIGNAL_SERVICE_URL: signals!.url };
+      const r = await runScript({ script, env: { ...urls, ...env }, includeSystemEnv: false, handleSummary: false, onOutput: (l) => lines.push(l) }).done;
+      return { code: r.exitCode, out: lines.join('\n') };
+    };
+    const refused = await run({});
+    assert.is(refused.code, 107, refused.out);
+    assert.match(refused.out, /could not activate model \d+: 401 .*set ADMIN_TOKEN/);
+    const allowed = await run({ ADMIN_TOKEN: TOKEN });
+    assert.is(allowed.code, 0, allowed.out);
+    const listed = (await (await fetch(`${signals!.url}/models`)).json()) as { models: Array<{ name: string; active: boolean }> };
+    assert.ok(listed.models.find((m) => m.name === 'loadgen-momentum')?.active, 'loadgen model active');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  await ensureActiveModel(signals!.url, cfg.adminToken);
-  const listed = (await (await fetch(`${signals!.url}/models`)).json()) as { models: Array<{ name: string; active: boolean }> };
-  assert.ok(listed.models.find((m) => m.name === 'loadgen-momentum')?.active, 'loadgen model active');
 });
 
 test('with ADMIN_TOKEN the signal service guards model activation and reload, and counts the refusals as 4xx', async ({ signals, modelId }) => {

@@ -1,9 +1,7 @@
 // `npm run verify-dashboards`: stack + short baseline load, every dashboard query checked live, then one fault shown on its panel.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, SERVICES, type ServiceUrls } from '../load/lib/config.ts';
-import { startLoad } from '../load/runner/engine.ts';
-import { baseline } from '../load/scenarios/baseline.ts';
+import { runScenario, stackUrls } from '../load/scenario-run.ts';
 import { alertPanelChange, checkDashboards, formatReport, loadDashboards, resolveGrafanaVariables, type DashboardCheckReport, type PanelChange } from './dashboards.ts';
 import { PrometheusApi } from './prometheus-api.ts';
 import { freePort, sleep } from './stack/ports.ts';
@@ -55,9 +53,8 @@ export async function verifyDashboardsLive(opts: LiveDashboardOptions = {}): Pro
       log: (l) => log(`stack: ${l}`),
     });
     const prom = stack.prometheus!;
-    const urls = Object.fromEntries(SERVICES.map((s) => [s, stack!.services[s]!.url])) as ServiceUrls;
     // Bounded: warm-up, the checks and the fault fit well inside it; stop() ends it as soon as we are done.
-    const run = startLoad(baseline(loadConfig(process.env)), { urls, durationS: warmupS + 40, metricsPort, reportDir: null });
+    const run = runScenario('baseline', { urls: stackUrls(stack.services), env: { LOAD_DURATION: `${warmupS + 40}s` }, metricsPort, handleSummary: false, onOutput: (l) => log(`load: ${l}`) });
     stopLoad = () => run.stop();
     await run.started;
     log(`baseline load running, client metrics on 127.0.0.1:${metricsPort}; waiting ${warmupS} s for rate windows to fill`);

@@ -172,7 +172,11 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
         await panelChecks(prom.url, rules, ev.scenarios.flatMap((sc) => sc.alerts), judging.alwaysFiring);
         const controlFps: FalsePositive[] = ev.falsePositives.filter((f) => f.during === 'control');
         const passed = ev.rules.filter((r) => r.passed).length;
-        const crashes = crashWatch.crashes(iteration === 1 ? 0 : iterStart).map((c) => ({ service: c.service, code: c.code, at: new Date(c.at).toISOString(), detail: describeCrash(c, started), tail: c.tail }));
+        const loadCrash = load.crash();
+        const crashes = [
+          ...crashWatch.crashes(iteration === 1 ? 0 : iterStart).map((c) => ({ service: c.service, code: c.code, at: new Date(c.at).toISOString(), detail: describeCrash(c, started), tail: c.tail })),
+          ...(loadCrash ? [{ service: 'baseline load', code: loadCrash.code, at: new Date(loadCrash.at).toISOString(), detail: `the baseline load run ended on its own with exit ${loadCrash.code}`, tail: loadCrash.tail.join('\n') }] : []),
+        ];
         const report: RunReport = {
           runId: opts.repeat > 1 ? `${runId}#${iteration}` : runId,
           startedAt: new Date(started).toISOString(),

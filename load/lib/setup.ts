@@ -1,6 +1,6 @@
 // Scenario setup (k6's setup()): makes sure the stack can serve the flows: the signal service has an active model and
 // market-data has a quote for every traded symbol.
-import { assertLoopbackUrl } from '../runner/loopback.ts';
+import { assertLoopbackUrl } from '../runtime/loopback.ts';
 import type { LoadConfig, ServiceUrls } from './config.ts';
 
 /** The model the load registers when none is active; momentum over a short lookback needs only seconds of price history. */

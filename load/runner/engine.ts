@@ -2,7 +2,7 @@
 import { setMaxListeners } from 'node:events';
 import { arrivalOffsets, executorDurationS, validateExecutor, withDuration, type ExecutorSpec } from './executors.ts';
 import { createHttpClient, HttpTransport, type HttpClient } from './http.ts';
-import { assertLoopbackUrl } from './loopback.ts';
+import { assertLoopbackUrl } from '../runtime/loopback.ts';
 import { fanOut, RunMetrics, type IterationOutcome, type LoadSink } from './metrics.ts';
 import { LoadPromExporter } from './prom.ts';
 import { RawTimingsWriter } from './raw.ts';

@@ -1,6 +1,6 @@
 // The flows' HTTP client: keep-alive undici pools to loopback origins only, each request timed and recorded with {flow, name}.
 import { Pool } from 'undici';
-import { assertLoopbackUrl } from './loopback.ts';
+import { assertLoopbackUrl } from '../runtime/loopback.ts';
 import type { LoadSink } from './metrics.ts';
 
 export interface RequestOptions {

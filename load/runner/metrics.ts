@@ -1,5 +1,5 @@
 // In-memory run metrics with k6's names (http_reqs, http_req_failed, http_req_duration, checks, iterations, dropped_iterations), tagged by flow.
-import { LogHistogram, Trend } from './stats.ts';
+import { LogHistogram, Trend } from '../runtime/stats.ts';
 
 export interface RequestRecord {
   /** Epoch ms when the request was sent. */

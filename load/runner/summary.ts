@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { executorDurationS, type ExecutorSpec } from './executors.ts';
-import { LogHistogram, type Trend } from './stats.ts';
+import { LogHistogram, type Trend } from '../runtime/stats.ts';
 import type { RunMetrics } from './metrics.ts';
 import type { ThresholdResult } from './thresholds.ts';
 

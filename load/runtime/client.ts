@@ -13,6 +13,8 @@ export interface RunOptions {
   script: string;
   /** k6's -e KEY=VALUE: __ENV is this process's environment overlaid with these, as k6 includes the system env. */
   env?: Record<string, string>;
+  /** k6's --include-system-env-vars (default true): false gives __ENV only the env values, so a shell's settings cannot leak in. */
+  includeSystemEnv?: boolean;
   /** k6's --out, e.g. ['json=/tmp/points.ndjson']. */
   out?: string[];
   /** Runtime extra, not k6: serve client metrics (loadgen_*) on 127.0.0.1:port (0 = a free port). */
@@ -50,6 +52,7 @@ process.once('exit', () => {
 export function runScript(opts: RunOptions): LoadRun {
   const args = ['run', path.resolve(opts.cwd ?? process.cwd(), opts.script)];
   for (const [k, v] of Object.entries(opts.env ?? {})) args.push('-e', `${k}=${v}`);
+  if (opts.includeSystemEnv === false) args.push('--include-system-env-vars=false');
   for (const o of opts.out ?? []) args.push('--out', o);
   if (opts.metricsPort !== undefined) args.push('--metrics-port', String(opts.metricsPort));
   if (opts.handleSummary === false) args.push('--no-summary');

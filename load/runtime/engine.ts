@@ -142,6 +142,8 @@ class ScenarioRun {
         this.test.state.registry.add(this.test.state.builtins.dropped_iterations, 1, this.tags);
       }
     }
+    // gracefulStop counts from the end of the scenario's duration, not from its last arrival.
+    await sleepUntil(start + scheduleMs(this.spec), this.scheduling.signal);
     await this.drain();
   }
 

@@ -11,6 +11,7 @@ import { closePools } from './k6/http.ts';
 import { defineBuiltins, MetricRegistry, RateSink, CounterSink } from './metrics.ts';
 import { EXIT_INVALID_CONFIG, ProfileError, resolveOptions, type TestOptions } from './options.ts';
 import { JsonOutput } from './outputs/json.ts';
+import { checkScript, show, type CheckEnv, type Violation } from './profile-check.ts';
 import { PromOutput } from './outputs/prom.ts';
 import type { ChildMessage, ParentMessage, RunProgress, RunResult } from './protocol.ts';
 import { EXIT_SCRIPT_ERROR, installGlobals, newGroup, setTestState, TestAbort, type TestState } from './state.ts';
@@ -24,7 +25,7 @@ const EXIT_TEARDOWN_TIMEOUT = 101;
 const EXIT_EXTERNAL_ABORT = 105;
 /** k6 evaluates thresholds with abortOnFail every 2 s. */
 const THRESHOLD_EVAL_MS = 2000;
-const USAGE = 'usage: tsx load/runtime/main.ts run <script.ts> [-e KEY=VALUE]... [--out json=FILE]... [--metrics-port N] [--no-summary] [--progress-ms N]';
+const USAGE = 'usage: tsx load/runtime/main.ts run <script.ts> [-e KEY=VALUE]... [--out json=FILE]... [--include-system-env-vars=false] [--metrics-port N] [--no-summary] [--progress-ms N]';
 
 const ipc = typeof process.send === 'function';
 const send = (m: ChildMessage): void => {
@@ -42,7 +43,7 @@ for (const level of ['log', 'info', 'debug', 'warn', 'error'] as const) {
   console[level] = (...args: unknown[]): void => stderr(`${level === 'log' ? 'info' : level}: ${format(...args)}`);
 }
 
-function parseCli(argv: string[]): { script: string; env: Record<string, string>; outs: string[]; metricsPort?: number; summary: boolean; progressMs: number } {
+function parseCli(argv: string[]): { script: string; env: Record<string, string>; systemEnv: boolean; outs: string[]; metricsPort?: number; summary: boolean; progressMs: number } {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -52,6 +53,7 @@ function parseCli(argv: string[]): { script: string; env: Record<string, string>
       'metrics-port': { type: 'string' },
       'no-summary': { type: 'boolean' },
       'progress-ms': { type: 'string' },
+      'include-system-env-vars': { type: 'string' },
     },
   });
   if (positionals[0] !== 'run' || positionals.length !== 2) throw new ProfileError(USAGE);
@@ -63,7 +65,9 @@ function parseCli(argv: string[]): { script: string; env: Record<string, string>
   }
   const port = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port']);
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new ProfileError(`--metrics-port ${values['metrics-port']} is not a port 0..65535`);
-  return { script: positionals[1]!, env, outs: values.out ?? [], metricsPort: port, summary: !values['no-summary'], progressMs: Number(values['progress-ms'] ?? 1000) };
+  const systemEnv = values['include-system-env-vars'] ?? 'true';
+  if (systemEnv !== 'true' && systemEnv !== 'false') throw new ProfileError(`--include-system-env-vars=${systemEnv}: give true or false`);
+  return { script: positionals[1]!, env, systemEnv: systemEnv === 'true', outs: values.out ?? [], metricsPort: port, summary: !values['no-summary'], progressMs: Number(values['progress-ms'] ?? 1000) };
 }
 
 /** The script's named data exports k6 ignores (stress's `knee`), for the caller. */
@@ -104,16 +108,39 @@ function writeSummaryOutputs(outputs: unknown, cwd: string): void {
   }
 }
 
+/** Sync http.*, http.batch and group() around async code in the script or what it imports, found before it runs. */
+function syncHttpUses(entry: string): Violation[] {
+  const env: CheckEnv = { roots: [path.parse(entry).root], exists: (f) => fs.existsSync(f) && fs.statSync(f).isFile(), displayRoot: process.cwd() };
+  const queue = [entry];
+  const seen = new Set<string>();
+  const found: Violation[] = [];
+  while (queue.length > 0) {
+    const file = queue.shift()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const checked = checkScript(file, fs.readFileSync(file, 'utf8'), env);
+    found.push(...checked.violations.filter((v) => v.rule === 'no-sync-http'));
+    queue.push(...checked.imports);
+  }
+  return found;
+}
+
 type Outcome = Pick<RunResult, 'exitCode' | 'summary' | 'exports'>;
 
 async function main(): Promise<Outcome> {
   const cli = parseCli(process.argv.slice(2));
   const scriptPath = path.resolve(cli.script);
   if (!fs.existsSync(scriptPath)) throw new ProfileError(`script ${cli.script} not found (resolved to ${scriptPath})`);
+  const refused = syncHttpUses(scriptPath);
+  if (refused.length > 0) {
+    for (const v of refused) stderr(`error: ${show(v)} (outside the profile this runtime runs)`);
+    return { exitCode: EXIT_SCRIPT_ERROR, exports: {} };
+  }
   const scriptUrl = pathToFileURL(scriptPath).href;
   register('./resolve-hook.mjs', { parentURL: import.meta.url, data: { entry: scriptUrl } });
 
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), ...cli.env };
+  // As k6 run: __ENV holds the system environment (unless --include-system-env-vars=false) with the -e values over it.
+  const env: Record<string, string> = { ...(cli.systemEnv ? (process.env as Record<string, string>) : {}), ...cli.env };
   installGlobals(env);
   const registry = new MetricRegistry();
   let runner: TestRunner | undefined;
@@ -279,8 +306,10 @@ async function main(): Promise<Outcome> {
     for (const t of timers) clearInterval(t);
   }
 
+  // A test whose setup failed sent no load: no teardown, and no summary that would read like a result.
+  const testStarted = state.phase === 'vu';
   state.phase = 'teardown';
-  if (typeof mod.teardown === 'function' && state.phase === 'teardown' && !(abortReason && abortReason.exitCode === EXIT_SETUP_TIMEOUT)) {
+  if (typeof mod.teardown === 'function' && testStarted) {
     try {
       await withTimeout(Promise.resolve((mod.teardown as (d: unknown) => unknown)(setupData)), options.teardownTimeoutMs, 'teardown()', EXIT_TEARDOWN_TIMEOUT);
     } catch (err) {
@@ -296,7 +325,7 @@ async function main(): Promise<Outcome> {
   for (const t of unmeasured(thresholds)) state.warn(`threshold '${t.key}: ${t.expr}' had no samples; k6 reads an empty trend as 0, so it passed unmeasured`);
   for (const [line, n] of warned) if (n > 1) stderr(`warn: the line above repeated ${n - 1} more times: ${line}`);
   const summary: SummaryData = buildSummaryData({ registry, thresholds, options, rootGroup: state.rootGroup, testRunDurationMs, setupData });
-  if (cli.summary) {
+  if (cli.summary && testStarted) {
     try {
       if (typeof mod.handleSummary === 'function') writeSummaryOutputs(await (mod.handleSummary as (d: SummaryData) => unknown)(summary), process.cwd());
       else process.stdout.write(`${textSummary(summary)}\n`);

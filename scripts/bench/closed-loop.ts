@@ -1,7 +1,6 @@
-// A bounded closed-loop driver: `concurrency` workers send back to back for a fixed time through the load runner's HTTP client.
-import { createHttpClient, type HttpClient, type HttpTransport, type LoadResponse } from '../../load/runner/http.ts';
-import { fanOut, type RequestRecord } from '../../load/runner/metrics.ts';
-import { Trend } from '../../load/runner/stats.ts';
+// A bounded closed-loop driver: `concurrency` workers send back to back for a fixed time through the benchmarks' HTTP client.
+import { createHttpClient, type HttpClient, type HttpTransport, type LoadResponse, type RequestRecord } from './http-client.ts';
+import { Trend } from '../../load/runtime/stats.ts';
 
 export interface LatencyMs {
   p50: number;
@@ -39,19 +38,14 @@ export async function runClosedLoop(opts: ClosedLoopOptions): Promise<{ result: 
   const statuses: Record<string, number> = {};
   let ok = 0;
   let failed = 0;
-  const sink = fanOut([
-    {
-      onRequest(r: RequestRecord) {
-        const key = r.status === 0 ? (r.error ?? 'error') : String(r.status);
-        statuses[key] = (statuses[key] ?? 0) + 1;
-        if (r.ok) {
-          ok++;
-          latency.add(r.durationMs);
-        } else failed++;
-      },
-    },
-  ]);
-  const client = createHttpClient(opts.transport, opts.baseUrl, 'bench', sink);
+  const client = createHttpClient(opts.transport, opts.baseUrl, (r: RequestRecord) => {
+    const key = r.status === 0 ? (r.error ?? 'error') : String(r.status);
+    statuses[key] = (statuses[key] ?? 0) + 1;
+    if (r.ok) {
+      ok++;
+      latency.add(r.durationMs);
+    } else failed++;
+  });
   const t0 = performance.now();
   const end = t0 + opts.durationS * 1000;
   const worker = async (): Promise<void> => {

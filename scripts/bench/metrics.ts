@@ -3,10 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { loadConfig, SERVICES, type ServiceUrls } from '../../load/lib/config.ts';
-import { startLoad } from '../../load/runner/engine.ts';
-import { Trend } from '../../load/runner/stats.ts';
-import { baseline } from '../../load/scenarios/baseline.ts';
+import { runScenario, scenarioConfig, stackUrls } from '../../load/scenario-run.ts';
+import { Trend } from '../../load/runtime/stats.ts';
 import { SERVICE_NAMES, startStack, type ServiceName, type Stack } from '../../verify/stack/index.ts';
 import { ProcessOwner } from '../../verify/stack/processes.ts';
 import { DEFAULT_REPORT_DIR, fmt, machineInfo, markdownTable, positive, writeReport, type MachineInfo } from './report.ts';
@@ -134,10 +132,12 @@ async function main(): Promise<void> {
     }
 
     // The load runner's baseline mix, from defaults only (not this shell's LOAD_* variables), so runs compare.
-    const cfg = loadConfig({});
-    const urls = Object.fromEntries(SERVICES.map((s) => [s, running.services[s]!.url])) as ServiceUrls;
+    const urls = stackUrls(running.services);
+    const cfg = scenarioConfig(urls, {});
     log(`baseline traffic for ${opts.trafficSeconds} s`);
-    const summary = await startLoad(baseline(cfg), { urls, durationS: opts.trafficSeconds, reportDir: null }).done;
+    const result = await runScenario('baseline', { urls, env: { LOAD_DURATION: `${opts.trafficSeconds}s` }, includeSystemEnv: false, handleSummary: false, onOutput: (l) => log(`load: ${l}`) }).done;
+    const m = result.summary?.metrics;
+    if (!m) throw new Error(`the baseline load failed (exit ${result.exitCode}): ${result.errorTail.slice(-3).join(' | ')}`);
 
     const services: ServiceMetricsResult[] = [];
     for (const name of SERVICE_NAMES) {
@@ -153,16 +153,16 @@ async function main(): Promise<void> {
       machine: machineInfo(loadStart),
       params: { trafficSeconds: opts.trafficSeconds, renders: opts.renders },
       conditions:
-        'whole stack (Postgres, Redis, five services; no Prometheus) on this machine; load runner baseline scenario at its default rates ' +
+        'whole stack (Postgres, Redis, five services; no Prometheus) on this machine; baseline k6 scenario (load/scenarios/baseline.ts, run by load/runtime) at its default rates ' +
         'for trafficSeconds, then renders timed one at a time over keep-alive HTTP from this process after the traffic stopped ' +
         '(background probes, market-data stream and gateway resubmit loop still running)',
       traffic: {
-        scenario: summary.scenario,
+        scenario: 'baseline',
         rates: cfg.rates,
-        requests: summary.metrics.http_reqs.count,
-        failed: summary.metrics.http_req_failed.failed,
-        checksPassed: summary.metrics.checks.passes,
-        checksFailed: summary.metrics.checks.fails,
+        requests: m.http_reqs?.values.count ?? 0,
+        failed: m.http_req_failed?.values.passes ?? 0,
+        checksPassed: m.checks?.values.passes ?? 0,
+        checksFailed: m.checks?.values.fails ?? 0,
       },
       services,
     };

@@ -2,9 +2,8 @@
 // the client's raw timings, and what Prometheus saw over the same interval (bucket counts, quantile estimates, alert peaks).
 import fs from 'node:fs';
 import path from 'node:path';
-import { startLoad } from '../../load/runner/engine.ts';
-import { loadConfig, SERVICES, type ServiceUrls } from '../../load/lib/config.ts';
-import { baseline } from '../../load/scenarios/baseline.ts';
+import readline from 'node:readline';
+import { runScenario, scenarioConfig, stackUrls } from '../../load/scenario-run.ts';
 import { CATALOG } from '../../alerts/catalog.ts';
 import { SHARED_ENTRY_PREFIX } from '../../services/kit/buckets.ts';
 import { metricPrefix } from '../../services/kit/http-metrics.ts';
@@ -119,19 +118,20 @@ export async function measureBaseline(opts: MeasureOptions): Promise<Measurement
       return found.every(Boolean);
     }, 60_000, 'every histogram scraped once');
 
-    const cfg = loadConfig(opts.env ?? process.env);
-    const urls = {} as ServiceUrls;
-    for (const s of SERVICES) urls[s] = stack.services[s]!.url;
+    const urls = stackUrls(stack.services);
+    const cfg = scenarioConfig(urls, opts.env ?? process.env);
     fs.mkdirSync(opts.outDir, { recursive: true });
-    const rawFile = path.join(opts.outDir, 'raw-timings.ndjson');
+    // k6's JSON output: every request's http_req_duration point, the client side's ground truth.
+    const rawFile = path.join(opts.outDir, 'load-points.ndjson');
     const startedAt = new Date().toISOString();
-    const run = startLoad(baseline(cfg), { urls, durationS: opts.durationS, rawFile, reportDir: null });
+    const run = runScenario('baseline', { urls, env: { ...(opts.env as Record<string, string> | undefined), LOAD_DURATION: `${opts.durationS}s` }, out: [`json=${rawFile}`], handleSummary: false });
     await run.started;
     const fromS = Date.now() / 1000;
     log(`baseline load for ${opts.durationS} s (${Object.entries(cfg.rates).map(([f, r]) => `${f} ${r}/s`).join(', ')})`);
-    const summary = await run.done;
-    const failed = summary.metrics.http_req_failed.failed;
-    log(`load done (${summary.metrics.http_reqs.count} requests, ${failed} failed); waiting one scrape so Prometheus holds the final counts`);
+    const result = await run.done;
+    const m = result.summary?.metrics;
+    if (!m) throw new Error(`the baseline load failed (exit ${result.exitCode}): ${result.errorTail.slice(-3).join(' | ')}`);
+    log(`load done (${m.http_reqs?.values.count ?? 0} requests, ${m.http_req_failed?.values.passes ?? 0} failed); waiting one scrape so Prometheus holds the final counts`);
     await sleep((scrapeS + 1.5) * 1000);
     const toS = Date.now() / 1000;
 
@@ -190,31 +190,31 @@ export async function measureBaseline(opts: MeasureOptions): Promise<Measurement
       alertPeaks[a.name] = r.length ? Number(r[0]!.value[1]) : 0;
     }
 
-    return { startedAt, durationS: opts.durationS, fromS, toS, rates: cfg.rates, histograms, alertPeaks, client: clientTimings(rawFile), rawFile };
+    return { startedAt, durationS: opts.durationS, fromS, toS, rates: cfg.rates, histograms, alertPeaks, client: await clientTimings(rawFile), rawFile };
   } finally {
     await stack.stop();
   }
 }
 
-interface RawLine {
-  t: number;
-  flow: string;
-  name: string;
-  status: number | string;
-  durationMs: number;
-  ok: boolean;
+interface JsonPoint {
+  type: string;
+  metric: string;
+  data: { value: number; tags?: Record<string, string> };
 }
 
-/** Per request name: client-side quantiles from the load runner's raw NDJSON. */
-export function clientTimings(rawFile: string): ClientTiming[] {
+/** Per request name: client-side quantiles from the http_req_duration points of k6's JSON output (setup's requests, without a flow, left out). */
+export async function clientTimings(jsonOutput: string): Promise<ClientTiming[]> {
   const byName = new Map<string, { flow: string; ms: number[]; failures: number }>();
-  for (const line of fs.readFileSync(rawFile, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const r = JSON.parse(line) as RawLine;
-    let g = byName.get(r.name);
-    if (!g) byName.set(r.name, (g = { flow: r.flow, ms: [], failures: 0 }));
-    g.ms.push(r.durationMs);
-    if (!r.ok) g.failures++;
+  const lines = readline.createInterface({ input: fs.createReadStream(jsonOutput), crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (!line.includes('"http_req_duration"')) continue;
+    const p = JSON.parse(line) as JsonPoint;
+    const tags = p.data.tags;
+    if (p.type !== 'Point' || p.metric !== 'http_req_duration' || !tags?.flow || !tags.name) continue;
+    let g = byName.get(tags.name);
+    if (!g) byName.set(tags.name, (g = { flow: tags.flow, ms: [], failures: 0 }));
+    g.ms.push(p.data.value);
+    if (tags.expected_response === 'false') g.failures++;
   }
   return [...byName.entries()]
     .map(([name, g]) => {

@@ -35,7 +35,7 @@ function modelsOf(r: JsonResponse): ModelRow[] {
 }
 
 /** Leaves an existing active model alone; otherwise registers (or reuses) the loadgen model and activates it (an admin route: ADMIN_TOKEN when the service has one). */
-async function ensureActiveModel(): Promise<void> {
+export async function ensureActiveModel(): Promise<void> {
   const base = config.urls['signal-service'];
   const listed = await request('GET', `${base}/models`, undefined, { name: 'setup_models', expect: [200] });
   if (listed.res.status !== 200) throw new Error(`setup: signal service GET ${base}/models answered ${answer(listed)}; is it running and ready?`);
