@@ -84,9 +84,10 @@ async function main(): Promise<number> {
     return 2;
   }
   const env = envPairs(values.env ?? []);
-  const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port']);
+  const portText = values['metrics-port'] ?? process.env.LOAD_METRICS_PORT;
+  const metricsPort = portText === undefined || portText === '' ? undefined : Number(portText);
   if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) {
-    throw new Error(`--metrics-port "${values['metrics-port']}" is not a port number 0..65535`);
+    throw new Error(`--metrics-port (or LOAD_METRICS_PORT) "${portText}" is not a port number 0..65535`);
   }
   const out = [...(values.out ?? [])];
   // The knee is read from k6's JSON output; stress writes one beside its summary unless --out names one.
