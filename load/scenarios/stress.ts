@@ -1,4 +1,4 @@
-// Stress: the baseline mix for 120 s while orders ramp linearly from their rate to 80/s, to find the knee where p99 or errors break (fixed shape, LOAD_DURATION ignored); the CLI reports the knee.
+// Stress: the baseline mix for 120 s while orders ramp linearly from their rate to LOAD_STRESS_PEAK (per second), to find the knee where p99 or errors break (fixed shape, LOAD_DURATION ignored); the CLI reports the knee.
 import type { Options } from 'k6/options';
 import { config } from './lib/env.ts';
 import { flowScenarios } from './lib/mix.ts';
@@ -7,9 +7,6 @@ import { SUMMARY_TREND_STATS, summaryFor } from './lib/summary.ts';
 export { setup } from './lib/setup.ts';
 export { orders, pnl, positions, runs, signals, subscriptions } from './lib/flows.ts';
 
-/** Highest order rate offered; far above what 2 cores sustain through Postgres, Redis and the broker, so the knee falls inside the ramp. */
-const PEAK_ORDERS_PER_S = 80;
-
 export const options: Options = {
   scenarios: flowScenarios(config, {
     duration: '120s',
@@ -17,7 +14,7 @@ export const options: Options = {
     ramps: {
       orders: {
         startRatePerS: config.rates.orders,
-        stages: [{ targetPerS: PEAK_ORDERS_PER_S, duration: '120s' }],
+        stages: [{ targetPerS: config.stressPeakOrdersPerS, duration: '120s' }],
         // A generous cap: drops should mean the service is saturated, not that the load generator was stingy.
         maxVUs: 400,
       },

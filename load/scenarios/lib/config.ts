@@ -44,6 +44,13 @@ const DEFAULT_SYMBOLS = 'AAPL,MSFT,GOOGL,AMZN,NVDA,META,TSLA,JPM,V,SPY';
  */
 export const BASELINE_RATES: Readonly<Record<FlowName, number>> = { runs: 0.2, orders: 2, signals: 1, subscriptions: 0.1, positions: 1, pnl: 1 };
 
+/**
+ * Where the stress ramp of orders ends by default (LOAD_STRESS_PEAK overrides it). Measured on the 2-core machine with
+ * the whole stack on it (2026-12-01): the order path held p99 < 500 ms up to ~425 orders/s offered and broke at ~475/s,
+ * so a ramp to 1200/s over 120 s crosses the knee about 45 s in; the earlier 80/s never reached it.
+ */
+const STRESS_PEAK_ORDERS_PER_S = 1200;
+
 /** The slowest rate k6 can be given exactly enough here: 1 iteration per 1000 s (see perTimeUnit in mix.ts). */
 const MIN_RATE_PER_S = 0.001;
 
@@ -61,6 +68,8 @@ export interface LoadConfig {
   /** In-flight cap (k6 maxVUs) of the flows the services do not cap themselves. */
   maxInFlight: number;
   requestTimeoutMs: number;
+  /** LOAD_STRESS_PEAK: the order rate (per second) the stress ramp ends at. */
+  stressPeakOrdersPerS: number;
   /** The services' ADMIN_TOKEN, sent by setup when it activates a model; unset against a loopback stack without one. */
   adminToken?: string;
   reportDir: string;
@@ -132,6 +141,8 @@ export function loadConfig(env: Env): LoadConfig {
   const maxInFlight = number('LOAD_MAX_IN_FLIGHT', 50, (n) => Number.isInteger(n) && n >= 1, 'a whole number of at least 1');
   const requestTimeoutMs = number('LOAD_REQUEST_TIMEOUT_MS', 10_000, (n) => Number.isInteger(n) && n >= 100, 'a whole number of milliseconds of at least 100');
 
+  const stressPeakOrdersPerS = number('LOAD_STRESS_PEAK', STRESS_PEAK_ORDERS_PER_S, (n) => Number.isInteger(n) && n >= 1, 'a whole number of orders per second of at least 1');
+
   if (problems.length > 0) throw new LoadConfigError(`load: invalid configuration from environment: ${problems.join('; ')}`);
 
   // Trade on the first 60% of the universe, keep at least one symbol to churn (a lone symbol is both).
@@ -148,6 +159,7 @@ export function loadConfig(env: Env): LoadConfig {
     ...(duration === undefined ? {} : { duration }),
     maxInFlight,
     requestTimeoutMs,
+    stressPeakOrdersPerS,
     ...(adminToken === undefined ? {} : { adminToken }),
     reportDir: value('LOAD_REPORT_DIR') ?? 'reports/load',
   };
