@@ -4,7 +4,7 @@
 import { setMaxListeners } from 'node:events';
 import { scheduleMs, type ScenarioSpec, type TestOptions } from './options.ts';
 import { arrivalOffsetsMs } from './schedule.ts';
-import { Interrupted, iterationContext, TestAbort, type IterationContext, type TestState, type Vu } from './state.ts';
+import { Interrupted, iterationContext, TestAbort, type IterationContext, type ScenarioInfo, type TestState, type Vu } from './state.ts';
 
 export type ExecFn = (data: unknown) => unknown;
 
@@ -46,8 +46,9 @@ class ScenarioRun {
   private allocated = 0;
   private nextIteration = 0;
   private readonly inFlight = new Set<Promise<void>>();
-  private startTime = 0;
   private readonly tags: Record<string, string>;
+  private timer: NodeJS.Timeout | undefined;
+  private wake: ((due: boolean) => void) | undefined;
 
   constructor(
     readonly spec: ScenarioSpec,
@@ -58,6 +59,27 @@ class ScenarioRun {
     setMaxListeners(0, this.hard.signal);
     this.tags = { ...test.options.tags, scenario: spec.name, group: '', ...spec.tags };
     for (let i = 0; i < spec.preAllocatedVUs; i++) this.free.push(this.allocate());
+    // One listener for the whole schedule, not one per arrival: stop() wakes the waiting loop at once.
+    this.scheduling.signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(this.timer);
+        this.wake?.(false);
+      },
+      { once: true },
+    );
+  }
+
+  /** Resolves true at `due` (performance.now() ms), false as soon as scheduling stops. */
+  private waitUntil(due: number): Promise<boolean> {
+    if (this.scheduling.signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      this.wake = resolve;
+      this.timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve(true);
+      }, due - performance.now());
+    });
   }
 
   private allocate(): Vu {
@@ -70,55 +92,44 @@ class ScenarioRun {
     return this.allocated;
   }
 
+  /** What k6/execution tells about this scenario; made once it has started. */
+  private info: ScenarioInfo | undefined;
+
   private iterate(vu: Vu): void {
     const state = this.test.state;
-    const iterationInTest = this.nextIteration++;
     vu.iterationInScenario = vu.iterations;
     vu.iterations++;
     this.progress.started++;
     this.progress.activeVUs++;
     state.instance.vusActive++;
-    const spec = this.spec;
-    const started = this.startTime;
-    const ctx: IterationContext = {
-      vu,
-      scenario: {
-        name: spec.name,
-        executor: spec.executor,
-        startTime: started,
-        progress: () => Math.min(1, (Date.now() - started) / Math.max(1, scheduleMs(spec))),
-      },
-      iterationInTest,
-      tags: this.tags,
-      group: state.rootGroup,
-      signal: this.hard.signal,
-    };
-    const t0 = performance.now();
-    const running = iterationContext
-      .run(ctx, () => Promise.resolve().then(() => this.fn(this.test.data)))
-      .then(
-        () => this.finished(vu, t0),
-        (err: unknown) => {
-          if (err instanceof Interrupted || err instanceof TestAbort || this.hard.signal.aborted) {
-            this.progress.interrupted++;
-            state.instance.iterationsInterrupted++;
-          } else {
-            // As in k6, an exception ends the iteration, is logged, and the iteration still counts as run.
-            state.warn(`error in scenario ${spec.name}: ${err instanceof Error ? err.message : String(err)}`);
-            this.finished(vu, t0);
-          }
-        },
-      )
-      .finally(() => {
-        this.progress.activeVUs--;
-        state.instance.vusActive--;
-        this.inFlight.delete(running);
-        if (!this.hard.signal.aborted) this.free.push(vu);
-      });
+    const ctx: IterationContext = { vu, scenario: this.info, iterationInTest: this.nextIteration++, tags: this.tags, group: state.rootGroup, signal: this.hard.signal };
+    const running: Promise<void> = iterationContext.run(ctx, () => this.runIteration(vu)).finally(() => this.inFlight.delete(running));
     this.inFlight.add(running);
   }
 
-  private finished(_vu: Vu, t0: number): void {
+  private async runIteration(vu: Vu): Promise<void> {
+    const state = this.test.state;
+    const t0 = performance.now();
+    try {
+      await this.fn(this.test.data);
+      this.finished(t0);
+    } catch (err) {
+      if (err instanceof Interrupted || err instanceof TestAbort || this.hard.signal.aborted) {
+        this.progress.interrupted++;
+        state.instance.iterationsInterrupted++;
+      } else {
+        // As in k6, an exception ends the iteration, is logged, and the iteration still counts as run.
+        state.warn(`error in scenario ${this.spec.name}: ${err instanceof Error ? err.message : String(err)}`);
+        this.finished(t0);
+      }
+    } finally {
+      this.progress.activeVUs--;
+      state.instance.vusActive--;
+      if (!this.hard.signal.aborted) this.free.push(vu);
+    }
+  }
+
+  private finished(t0: number): void {
     const state = this.test.state;
     this.progress.completed++;
     state.instance.iterationsCompleted++;
@@ -128,11 +139,23 @@ class ScenarioRun {
   }
 
   async run(testStart: number): Promise<void> {
-    if (!(await sleepUntil(testStart + this.spec.startTimeMs, this.scheduling.signal))) return;
-    this.startTime = Date.now();
+    if (!(await this.waitUntil(testStart + this.spec.startTimeMs))) return;
+    const startTime = Date.now();
+    const spec = this.spec;
+    this.info = { name: spec.name, executor: spec.executor, startTime, progress: () => Math.min(1, (Date.now() - startTime) / Math.max(1, scheduleMs(spec))) };
     const start = performance.now();
+    let withoutWait = 0;
     for (const offset of arrivalOffsetsMs(this.spec)) {
-      if (!(await sleepUntil(start + offset, this.scheduling.signal))) break;
+      const due = start + offset;
+      if (due > performance.now()) {
+        withoutWait = 0;
+        if (!(await this.waitUntil(due))) break;
+      } else if (this.scheduling.signal.aborted) {
+        break;
+      } else if (++withoutWait % 256 === 0) {
+        // Behind schedule, the due arrivals start back to back (as in k6); let I/O in now and then.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       if (this.progress.paused) continue;
       const vu = this.free.pop() ?? (this.allocated < this.spec.maxVUs ? this.allocate() : undefined);
       if (vu) {
@@ -143,7 +166,7 @@ class ScenarioRun {
       }
     }
     // gracefulStop counts from the end of the scenario's duration, not from its last arrival.
-    await sleepUntil(start + scheduleMs(this.spec), this.scheduling.signal);
+    if (start + scheduleMs(this.spec) > performance.now()) await this.waitUntil(start + scheduleMs(this.spec));
     await this.drain();
   }
 

@@ -31,10 +31,12 @@ export interface Timings {
 }
 
 export class Response {
+  private headerMap: Record<string, string> | undefined;
+
   constructor(
     readonly status: number,
     readonly body: string | null,
-    readonly headers: Record<string, string>,
+    private readonly rawHeaders: Record<string, string | string[] | undefined>,
     readonly url: string,
     readonly error: string,
     readonly error_code: number,
@@ -43,6 +45,12 @@ export class Response {
   ) {}
 
   readonly proto = 'HTTP/1.1';
+
+  /** Built on first read: most scripts never look at the headers. */
+  get headers(): Record<string, string> {
+    this.headerMap ??= Object.fromEntries(Object.entries(this.rawHeaders).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v ?? '')]));
+    return this.headerMap;
+  }
 
   get status_text(): string {
     return this.status === 0 ? '' : String(this.status);
@@ -89,10 +97,24 @@ export async function closePools(): Promise<void> {
   await Promise.all(all.map((p) => p.destroy()));
 }
 
+/** Checked URLs by text: a load sends the same few URLs thousands of times. */
+const checkedUrls = new Map<string, URL>();
+const MAX_CHECKED_URLS = 10_000;
+
+function loopbackUrl(url: string, method: string): URL {
+  let target = checkedUrls.get(url);
+  if (!target) {
+    target = assertLoopbackUrl(url, `${method} request`);
+    if (checkedUrls.size >= MAX_CHECKED_URLS) checkedUrls.clear();
+    checkedUrls.set(url, target);
+  }
+  return target;
+}
+
 /** k6's error codes and texts for network failures (https://grafana.com/docs/k6/latest/javascript-api/error-codes/). */
-function networkError(err: Error & { code?: string }, url: URL, timedOut: boolean): { error: string; code: number } {
+function networkError(err: Error & { code?: string }, url: URL): { error: string; code: number } {
   const hostPort = `${url.hostname.replace(/^\[|\]$/g, '')}:${url.port || '80'}`;
-  if (timedOut || err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT') return { error: 'request timeout', code: 1050 };
+  if (err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT') return { error: 'request timeout', code: 1050 };
   switch (err.code) {
     case 'ECONNREFUSED':
       return { error: `dial tcp ${hostPort}: connect: connection refused`, code: 1212 };
@@ -124,7 +146,7 @@ export async function asyncRequest(method: string, url: string, body?: Body, par
   }
   let target: URL;
   try {
-    target = assertLoopbackUrl(url, `${method} request`);
+    target = loopbackUrl(url, method);
   } catch (err) {
     const abort = new TestAbort((err as Error).message, EXIT_SCRIPT_ERROR);
     state.abort(abort);
@@ -138,21 +160,27 @@ export async function asyncRequest(method: string, url: string, body?: Body, par
   const discard = params.responseType === 'none' || (params.responseType === undefined && state.options?.discardResponseBodies === true);
   const upper = method.toUpperCase();
 
-  const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(), timeoutMs);
-  const signal = ctx ? AbortSignal.any([ctx.signal, timeout.signal]) : timeout.signal;
   const started = performance.now();
   let status = 0;
   let text: string | null = null;
-  let responseHeaders: Record<string, string> = {};
+  let responseHeaders: Record<string, string | string[] | undefined> = {};
   let error = '';
   let errorCode = 0;
   let waiting = 0;
   try {
-    const res = await pool(target.origin).request({ method: upper as Dispatcher.HttpMethod, path: `${target.pathname}${target.search}`, headers, body: payload, signal });
+    // undici's own timeouts (to the headers, then between body chunks) bound the request: no timer or signal per request.
+    const res = await pool(target.origin).request({
+      method: upper as Dispatcher.HttpMethod,
+      path: `${target.pathname}${target.search}`,
+      headers,
+      body: payload,
+      signal: ctx?.signal,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
     waiting = performance.now() - started;
     status = res.statusCode;
-    responseHeaders = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v ?? '')]));
+    responseHeaders = res.headers;
     if (discard) {
       await res.body.dump();
     } else {
@@ -161,11 +189,9 @@ export async function asyncRequest(method: string, url: string, body?: Body, par
     if (status >= 400 && status < 600) errorCode = 1000 + status;
   } catch (err) {
     if (ctx?.signal.aborted) throw new Interrupted();
-    const e = networkError(err as Error & { code?: string }, target, timeout.signal.aborted);
+    const e = networkError(err as Error & { code?: string }, target);
     error = e.error;
     errorCode = e.code;
-  } finally {
-    clearTimeout(timer);
   }
   const duration = performance.now() - started;
   const callback = params.responseCallback === undefined ? responseCallback : params.responseCallback;
