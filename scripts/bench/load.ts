@@ -1,0 +1,468 @@
+// `npm run bench:load`: the highest arrival rate the k6 runtime (load/runtime/) sustains against a bare local HTTP server,
+// and its CPU per 1,000 requests, beside the old load runner (load/runner/) measured the same way in the same run.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { startLoad, type Scenario } from '../../load/runner/engine.ts';
+import { runScript } from '../../load/runtime/client.ts';
+import { Trend } from '../../load/runtime/stats.ts';
+import { ProcessOwner, type ManagedProcess } from '../../verify/stack/processes.ts';
+import { fmt, machineInfo, markdownTable, positive, type MachineInfo } from './report.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const ARRIVAL_SCRIPT = path.join(ROOT, 'load', 'bench', 'arrival.ts');
+const DEFAULT_REPORT_DIR = path.join(ROOT, 'reports', 'bench');
+const DEFAULT_RATES = [100, 200, 400, 800, 1200, 1600, 2400, 3200, 4800, 6400, 8000, 9600, 12800];
+/** A step holds while the p99 of arrival lag after the warm-up stays under this, with no dropped iteration and no failed request. */
+const LAG_P99_LIMIT_MS = 5;
+/**
+ * Iterations scheduled in a step's first second are left out of the lag that decides it (both generators alike): a
+ * runtime run is a fresh process whose first half second runs unoptimised code, so over a 6 s step the warm-up alone can
+ * fill the 1% a p99 allows. The whole step's p99 is reported beside it.
+ */
+const WARMUP_S = 1;
+/** VUs (runtime) and in-flight cap (old runner): far above what a sub-millisecond server needs, so a drop means the generator fell behind. */
+const VUS = 1000;
+/** Linux reports a process's CPU in /proc/<pid>/stat in USER_HZ ticks, 100 per second on every architecture Node runs on. */
+const MS_PER_TICK = 10;
+/** The measured load the bench may plan (worst case, every step of both runners run twice); the machine is shared. */
+const MAX_PLANNED_S = 360;
+
+const USAGE = `usage: npm run bench:load -- [--rates ${DEFAULT_RATES.join(',')}] [--step-seconds 6] [--pause-seconds 1]
+                          [--cpu-rate 500] [--cpu-seconds 10] [--cpu-rounds 2] [--report-dir reports/bench]
+  Starts a bare node:http server (scripts/bench/bare-http.ts) in its own process. First CPU ms per 1,000 requests of the k6
+  runtime (load/bench/arrival.ts through runScript) and of the old runner (startLoad in this process) at --cpu-rate, --cpu-rounds
+  runs of --cpu-seconds each, alternating; then steps the arrival rate up for both, alternating, until arrival lag p99 after
+  each step's first ${WARMUP_S} s reaches ${LAG_P99_LIMIT_MS} ms, an iteration is dropped or a request fails (a breaking step is run once
+  more to confirm). Prints a table, writes reports/bench/load-<timestamp>.json.`;
+
+interface Params {
+  rates: number[];
+  stepSeconds: number;
+  pauseSeconds: number;
+  cpuRate: number;
+  cpuSeconds: number;
+  cpuRounds: number;
+  reportDir: string;
+}
+
+/** What one run of a load generator at one constant arrival rate measured. */
+export interface StepMeasure {
+  ratePerS: number;
+  durationS: number;
+  /** Requests the schedule asks for: rate x duration. */
+  expected: number;
+  requests: number;
+  failed: number;
+  dropped: number;
+  /** How late iterations started against their slot in the schedule (ms): all of them, and those after the warm-up. */
+  lagMs: { p99: number; max: number; count: number; steadyP99: number; steadyMax: number };
+  /** The generator's CPU (user + system) over the test itself, start-up excluded. */
+  cpuMs: number;
+  /** The fixture's CPU over the same run: near a full core, it is the server that limits, not the generator. */
+  fixtureCpuMs?: number;
+  /** Runtime only: the child's whole CPU at exit, and what it had used when its scenarios were scheduled (start-up). */
+  processCpuMs?: { total: number; beforeStart: number };
+}
+
+type StepFn = (ratePerS: number, durationS: number) => Promise<StepMeasure>;
+/** The load generators measured, by name: 'runtime' and, while load/runner/ exists, 'oldRunner'. */
+type Generators = Record<string, StepFn>;
+
+interface Step extends StepMeasure {
+  attempt: number;
+  held: boolean;
+  broken: string[];
+}
+
+interface SearchResult {
+  steps: Step[];
+  /** The highest rate whose step held (its confirming run, if it had one, held too); null when even the first broke. */
+  sustainedPerS: number | null;
+  atSustained?: Step;
+  /** The step that broke twice and ended the search; absent when every rate held. */
+  firstBroken?: Step;
+}
+
+interface CpuResult {
+  ratePerS: number;
+  durationS: number;
+  rounds: StepMeasure[];
+  requests: number;
+  cpuMs: number;
+  /** Over the rounds: what a run of durationS costs per 1,000 requests, its warm-up included. */
+  cpuMsPer1000Requests: number;
+}
+
+export interface LoadBenchReport {
+  bench: 'load';
+  startedAt: string;
+  finishedAt: string;
+  machine: MachineInfo;
+  params: Omit<Params, 'reportDir'> & { lagP99LimitMs: number; warmupS: number; vus: number };
+  method: Record<string, string>;
+  /** Each generator's search and CPU, by name (runtime, oldRunner). */
+  generators: Record<string, { search: SearchResult; cpu: CpuResult }>;
+  runtimeStartup: { baseline: StepMeasure; cpuMsPer1000RequestsBaselineSubtracted: number };
+  /** Set while the old runner is measured: runtime against it, both in this run. */
+  versusOldRunner?: {
+    /** Runtime CPU per 1,000 requests divided by the old runner's, both at params.cpuRate. */
+    cpuRatio: number;
+    /** The runtime sustains at least the old runner's rate. */
+    runtimeNotSlower: boolean;
+  };
+}
+
+function parseOptions(argv: string[]): Params {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      rates: { type: 'string' },
+      'step-seconds': { type: 'string' },
+      'pause-seconds': { type: 'string' },
+      'cpu-rate': { type: 'string' },
+      'cpu-seconds': { type: 'string' },
+      'cpu-rounds': { type: 'string' },
+      'report-dir': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const rates = values.rates === undefined ? DEFAULT_RATES : values.rates.split(',').map((r) => positive('rates', r.trim(), 0, true));
+  if (rates.some((r, i) => i > 0 && r <= rates[i - 1]!)) throw new Error(`--rates must rise step by step (got ${rates.join(',')})`);
+  const p: Params = {
+    rates,
+    stepSeconds: positive('step-seconds', values['step-seconds'], 6, true),
+    pauseSeconds: values['pause-seconds'] === '0' ? 0 : positive('pause-seconds', values['pause-seconds'], 1),
+    cpuRate: positive('cpu-rate', values['cpu-rate'], 500, true),
+    cpuSeconds: positive('cpu-seconds', values['cpu-seconds'], 10, true),
+    cpuRounds: positive('cpu-rounds', values['cpu-rounds'], 2, true),
+    reportDir: path.resolve(values['report-dir'] ?? DEFAULT_REPORT_DIR),
+  };
+  if (p.stepSeconds <= WARMUP_S) throw new Error(`--step-seconds must be longer than the ${WARMUP_S} s warm-up that the lag leaves out (got ${p.stepSeconds})`);
+  const planned = 2 * (2 * rates.length * p.stepSeconds + p.cpuRounds * p.cpuSeconds);
+  if (planned > MAX_PLANNED_S) {
+    throw new Error(`the plan is up to ${planned} s of load (2 generators x (every rate twice x --step-seconds + --cpu-rounds x --cpu-seconds)); keep it under ${MAX_PLANNED_S} s`);
+  }
+  return p;
+}
+
+/** user + system CPU ms of a live process, from /proc/<pid>/stat (fields 14 and 15, after the parenthesised comm). */
+function processCpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK;
+}
+
+/** The k6 runtime: load/bench/arrival.ts in a child process, as `k6 run` would; CPU counted from when its scenarios were scheduled. */
+function runtimeStep(url: string, log: (line: string) => void): StepFn {
+  return async (ratePerS, durationS) => {
+    const run = runScript({
+      script: ARRIVAL_SCRIPT,
+      env: { BENCH_URL: `${url}/`, BENCH_RATE: String(ratePerS), BENCH_DURATION: `${durationS}s`, BENCH_VUS: String(VUS), BENCH_WARMUP_S: String(WARMUP_S) },
+      handleSummary: false,
+      onOutput: (line) => log(`runtime: ${line}`),
+    });
+    let beforeStart = Number.NaN;
+    try {
+      await run.started;
+      beforeStart = processCpuMs(run.pid!);
+    } catch {
+      // The run ended before its scenarios started; `done` says why.
+    }
+    const result = await run.done;
+    if (result.exitCode !== 0 || !result.summary) {
+      throw new Error(`the runtime's run of load/bench/arrival.ts at ${ratePerS}/s exited ${result.exitCode}: ${result.errorTail.slice(-5).join(' | ')}`);
+    }
+    const m = result.summary.metrics;
+    const total = result.cpu.userMs + result.cpu.systemMs;
+    return {
+      ratePerS,
+      durationS,
+      expected: ratePerS * durationS,
+      requests: m.http_reqs?.values.count ?? 0,
+      failed: m.http_req_failed?.values.passes ?? 0,
+      dropped: m.dropped_iterations?.values.count ?? 0,
+      lagMs: {
+        p99: m.arrival_lag?.values['p(99)'] ?? Number.NaN,
+        max: m.arrival_lag?.values.max ?? Number.NaN,
+        count: m.arrival_lag?.values.count ?? 0,
+        // A step of WARMUP_S or less has no iteration after the warm-up: its whole lag decides.
+        steadyP99: m.arrival_lag_steady?.values['p(99)'] ?? m.arrival_lag?.values['p(99)'] ?? Number.NaN,
+        steadyMax: m.arrival_lag_steady?.values.max ?? m.arrival_lag?.values.max ?? Number.NaN,
+      },
+      cpuMs: total - beforeStart,
+      processCpuMs: { total, beforeStart },
+    };
+  };
+}
+
+// ---- The old runner (load/runner/). When load/runner/ is deleted, remove this function, its import of startLoad and
+// ---- `oldRunner: oldRunnerStep(url)` in main(); the doc's old-runner figures then stand as measured in their run.
+/**
+ * The old runner in this process (nothing else runs in it while it does; the fixture is elsewhere), CPU from
+ * process.cpuUsage() around startLoad. The engine does not expose its start time, so lag is measured against the first
+ * iteration's start (t0): iteration i is due at t0 + i / rate.
+ */
+function oldRunnerStep(url: string): StepFn {
+  return async (ratePerS, durationS) => {
+    const lag = new Trend();
+    const steady = new Trend();
+    let t0 = 0;
+    const scenario: Scenario<'fixture'> = {
+      name: 'bench-load',
+      description: 'one GET per iteration at a constant arrival rate',
+      thresholds: {},
+      gracefulStopS: 5,
+      flows: {
+        bench: {
+          executor: { executor: 'constant-arrival-rate', rate: ratePerS, durationS, maxInFlight: VUS },
+          exec: async (ctx) => {
+            const now = Date.now();
+            if (ctx.iteration === 0) t0 = now;
+            const offset = (ctx.iteration * 1000) / ratePerS;
+            lag.add(now - (t0 + offset));
+            if (offset >= WARMUP_S * 1000) steady.add(now - (t0 + offset));
+            await ctx.http('fixture').get('/', { name: 'bench' });
+          },
+        },
+      },
+    };
+    const before = process.cpuUsage();
+    const summary = await startLoad(scenario, { urls: { fixture: url }, reportDir: null }).done;
+    const cpu = process.cpuUsage(before);
+    const s = lag.stats();
+    const st = steady.count > 0 ? steady.stats() : s;
+    return {
+      ratePerS,
+      durationS,
+      expected: ratePerS * durationS,
+      requests: summary.metrics.http_reqs.count,
+      failed: summary.metrics.http_req_failed.failed,
+      dropped: summary.metrics.dropped_iterations.count,
+      lagMs: { p99: s.p99, max: s.max, count: s.count, steadyP99: st.p99, steadyMax: st.max },
+      cpuMs: (cpu.user + cpu.system) / 1000,
+    };
+  };
+}
+// ---- end of the old runner's part.
+
+/** The step, with the fixture's CPU over it read from /proc. */
+function withFixtureCpu(fixture: ManagedProcess, step: StepFn): StepFn {
+  const cpu = (ratePerS: number): number => {
+    if (!fixture.running) throw new Error(`the fixture (scripts/bench/bare-http.ts, pid ${fixture.pid}) exited around the ${ratePerS}/s run; its log tail:\n${fixture.tail()}`);
+    return processCpuMs(fixture.pid!);
+  };
+  return async (ratePerS, durationS) => {
+    const before = cpu(ratePerS);
+    const m = await step(ratePerS, durationS);
+    return { ...m, fixtureCpuMs: cpu(ratePerS) - before };
+  };
+}
+
+function brokenBy(m: StepMeasure): string[] {
+  const reasons: string[] = [];
+  // Lag is reckoned from the count of started iterations, so after a drop every later slot is off by one gap: drops say it.
+  if (m.dropped > 0) reasons.push(`${m.dropped} iterations dropped (all ${VUS} VUs busy)`);
+  else if (!(m.lagMs.steadyP99 < LAG_P99_LIMIT_MS)) reasons.push(`arrival lag p99 ${fmt(m.lagMs.steadyP99)} ms >= ${LAG_P99_LIMIT_MS} ms`);
+  if (m.failed > 0) reasons.push(`${m.failed} requests failed`);
+  if (m.requests < m.expected) reasons.push(`${m.requests} of ${m.expected} requests sent`);
+  return reasons;
+}
+
+const describe = (m: StepMeasure): string =>
+  `${m.requests}/${m.expected} requests, ${m.failed} failed, ${m.dropped} dropped, ` +
+  `lag p99 ${fmt(m.lagMs.steadyP99)} ms after ${WARMUP_S} s (whole step ${fmt(m.lagMs.p99)}), max ${fmt(m.lagMs.max)} ms, ` +
+  `CPU ${fmt(m.cpuMs, 0)} ms (${fmt((m.cpuMs / Math.max(1, m.requests)) * 1000, 1)} per 1,000 requests), fixture ${fmt(m.fixtureCpuMs ?? Number.NaN, 0)} ms`;
+
+/**
+ * Steps both generators up the same ladder, alternating at each rate so drift in the machine's load falls on both. A
+ * breaking step is run once more (one noisy second on a shared machine is not a limit); the search of a generator ends when
+ * that run breaks too.
+ */
+async function searchSustainedRates(generators: Generators, p: Params, log: (line: string) => void): Promise<Record<string, SearchResult>> {
+  const names = Object.keys(generators);
+  const results: Record<string, SearchResult> = Object.fromEntries(names.map((n) => [n, { steps: [], sustainedPerS: null }]));
+  const searching = new Set(names);
+  for (const rate of p.rates) {
+    for (const gen of names) {
+      if (!searching.has(gen)) continue;
+      const r = results[gen]!;
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        await sleep(p.pauseSeconds * 1000);
+        const m = await generators[gen]!(rate, p.stepSeconds);
+        const broken = brokenBy(m);
+        const step: Step = { ...m, attempt, held: broken.length === 0, broken };
+        r.steps.push(step);
+        log(`${gen} ${rate}/s (run ${attempt}): ${step.held ? 'held' : `broke: ${broken.join('; ')}`}; ${describe(m)}`);
+        if (step.held) {
+          r.sustainedPerS = rate;
+          r.atSustained = step;
+          break;
+        }
+        if (attempt === 2) {
+          r.firstBroken = step;
+          searching.delete(gen);
+        }
+      }
+    }
+    if (searching.size === 0) break;
+  }
+  return results;
+}
+
+/**
+ * CPU per 1,000 requests of each generator at one rate both sustain, --cpu-rounds runs each, alternating which goes first.
+ * A runtime run is a fresh process every time (its warm-up in every run); the old runner's first run is its cold one.
+ */
+async function measureCpu(generators: Generators, p: Params, log: (line: string) => void): Promise<Record<string, CpuResult>> {
+  const names = Object.keys(generators);
+  const rounds: Record<string, StepMeasure[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let round = 1; round <= p.cpuRounds; round++) {
+    // Alternate which goes first, so drift in the machine's load falls on each alike.
+    for (const gen of round % 2 === 1 ? names : [...names].reverse()) {
+      await sleep(p.pauseSeconds * 1000);
+      const m = await generators[gen]!(p.cpuRate, p.cpuSeconds);
+      // Lag does not matter for CPU per request; a run that did not send every request does.
+      const broken = brokenBy(m).filter((r) => !r.startsWith('arrival lag'));
+      if (broken.length > 0) throw new Error(`${gen} did not sustain ${p.cpuRate}/s for the CPU measurement (${broken.join('; ')}); lower --cpu-rate`);
+      rounds[gen]!.push(m);
+      log(`cpu round ${round} ${gen} ${p.cpuRate}/s for ${p.cpuSeconds} s: ${describe(m)}`);
+    }
+  }
+  return Object.fromEntries(
+    names.map((gen) => {
+      const mine = rounds[gen]!;
+      const requests = mine.reduce((n, m) => n + m.requests, 0);
+      const cpuMs = mine.reduce((n, m) => n + m.cpuMs, 0);
+      const result: CpuResult = { ratePerS: p.cpuRate, durationS: p.cpuSeconds, rounds: mine, requests, cpuMs, cpuMsPer1000Requests: (cpuMs / requests) * 1000 };
+      return [gen, result];
+    }),
+  );
+}
+
+/** The fixture in its own process group, owned (and stopped, also on Ctrl-C) by `owner`. */
+async function startFixture(owner: ProcessOwner): Promise<{ url: string; proc: ManagedProcess }> {
+  const proc = owner.spawn({
+    name: 'bare-http',
+    command: process.execPath,
+    args: ['--import', 'tsx', path.join('scripts', 'bench', 'bare-http.ts')],
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0' },
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bare-http printed no {"msg":"listening"} line within 30 s; its log tail:\n${proc.tail()}`)), 30_000);
+    const off = proc.onLine((line) => {
+      if (!line.includes('"listening"')) return;
+      clearTimeout(timer);
+      off();
+      resolve((JSON.parse(line) as { url: string }).url);
+    });
+    void proc.exited().then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`bare-http exited with code ${code} before listening; its log tail:\n${proc.tail()}`));
+    });
+  });
+  return { url, proc };
+}
+
+const METHOD = {
+  fixture: 'scripts/bench/bare-http.ts: node:http answering 200 {"ok":true} on 127.0.0.1, in its own process (its CPU is read separately, never counted as the generator\'s)',
+  step: 'constant-arrival-rate, one GET / per iteration, the rate for --step-seconds; a fresh runtime process per step (as k6 run), the old runner in this process',
+  held:
+    `arrival lag p99 < ${LAG_P99_LIMIT_MS} ms over the iterations scheduled after the step's first ${WARMUP_S} s (the whole step's p99 is reported beside it), ` +
+    'no dropped iteration, no failed request, every scheduled request sent; a breaking step is run once more and ends the search only if it breaks again',
+  runtimeLag:
+    'in the script: Date.now() at iteration start - (exec.scenario.startTime + exec.scenario.iterationInTest * 1000 / rate), Trends arrival_lag (all) ' +
+    'and arrival_lag_steady (scheduled after the warm-up), p(99) from the summary',
+  oldRunnerLag: "in the flow: Date.now() at iteration start - (t0 + iteration * 1000 / rate), t0 = the first iteration's start (the engine does not expose its start time)",
+  runtimeCpu:
+    "the child's user+system CPU at exit (RunResult.cpu) minus what /proc/<pid>/stat showed when its scenarios were scheduled (the 'started' message): " +
+    'start-up (tsx compile, module load, setup) excluded, warm-up of the fresh process, teardown and summary included; ' +
+    "cross-check in runtimeStartup: RunResult.cpu minus a rate-1 1 s run's whole CPU",
+  oldRunnerCpu: 'process.cpuUsage() delta around startLoad(...).done in this process, summary building included; its first run is cold, later ones warm',
+};
+
+async function main(): Promise<void> {
+  const p = parseOptions(process.argv.slice(2));
+  const loadStart = os.loadavg();
+  const startedAt = new Date();
+  const log = (line: string): void => void process.stderr.write(`bench:load ${line}\n`);
+  const owner = new ProcessOwner();
+  try {
+    const fixture = await startFixture(owner);
+    const url = fixture.url;
+    log(`fixture at ${url}`);
+    const generators: Generators = Object.fromEntries(
+      Object.entries({ runtime: runtimeStep(url, log), oldRunner: oldRunnerStep(url) }).map(([name, step]) => [name, withFixtureCpu(fixture.proc, step)]),
+    );
+    const baseline = await generators.runtime!(1, 1);
+    log(`runtime start-up baseline (rate 1 for 1 s): whole process ${fmt(baseline.processCpuMs!.total, 0)} ms CPU, ${fmt(baseline.processCpuMs!.beforeStart, 0)} ms of it before its scenario started`);
+    const cpu = await measureCpu(generators, p, log);
+    const search = await searchSustainedRates(generators, p, log);
+    const results = Object.fromEntries(Object.keys(generators).map((n) => [n, { search: search[n]!, cpu: cpu[n]! }]));
+    const rt = results.runtime!;
+    const old = results.oldRunner;
+    const baselineSubtracted = (rt.cpu.rounds.reduce((n, m) => n + m.processCpuMs!.total - baseline.processCpuMs!.total, 0) / rt.cpu.requests) * 1000;
+    const report: LoadBenchReport = {
+      bench: 'load',
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      machine: machineInfo(loadStart),
+      params: {
+        rates: p.rates,
+        stepSeconds: p.stepSeconds,
+        pauseSeconds: p.pauseSeconds,
+        cpuRate: p.cpuRate,
+        cpuSeconds: p.cpuSeconds,
+        cpuRounds: p.cpuRounds,
+        lagP99LimitMs: LAG_P99_LIMIT_MS,
+        warmupS: WARMUP_S,
+        vus: VUS,
+      },
+      method: METHOD,
+      generators: results,
+      runtimeStartup: { baseline, cpuMsPer1000RequestsBaselineSubtracted: baselineSubtracted },
+      ...(old
+        ? {
+            versusOldRunner: {
+              cpuRatio: rt.cpu.cpuMsPer1000Requests / old.cpu.cpuMsPer1000Requests,
+              runtimeNotSlower: (rt.search.sustainedPerS ?? 0) >= (old.search.sustainedPerS ?? 0),
+            },
+          }
+        : {}),
+    };
+    fs.mkdirSync(p.reportDir, { recursive: true });
+    const file = path.join(p.reportDir, `load-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+    fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    const rows = Object.entries(results).map(([name, { search: s, cpu: c }]) => [
+      name,
+      s.sustainedPerS === null ? `< ${p.rates[0]}` : `${s.sustainedPerS}${s.atSustained?.attempt === 2 ? ' (held on its rerun)' : ''}`,
+      s.atSustained ? `${fmt(s.atSustained.lagMs.steadyP99)} (${fmt(s.atSustained.lagMs.p99)})` : '-',
+      s.firstBroken ? `${s.firstBroken.ratePerS}/s: ${s.firstBroken.broken.join('; ')}` : `held up to ${p.rates.at(-1)}/s`,
+      fmt(c.cpuMsPer1000Requests, 1),
+    ]);
+    const versus = report.versusOldRunner;
+    process.stdout.write(
+      `${markdownTable(['generator', 'sustained /s', `lag p99 ms at it, after ${WARMUP_S} s (whole step)`, 'first break (confirmed)', `CPU ms / 1,000 req, ${p.cpuSeconds} s at ${p.cpuRate}/s`], rows)}\n\n` +
+        (versus
+          ? `CPU runtime / old runner = ${fmt(versus.cpuRatio, 2)}; ` +
+            `the runtime is ${versus.runtimeNotSlower ? 'not slower than' : 'SLOWER than'} the old runner\n`
+          : '') +
+        `runtime CPU with a start-up baseline subtracted instead: ${fmt(baselineSubtracted, 1)} ms / 1,000 req; ` +
+        `load average ${report.machine.loadAvgStart[0]} -> ${report.machine.loadAvgEnd[0]} on ${report.machine.cpus} CPUs\n${file}\n`,
+    );
+  } finally {
+    await owner.stopAll();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:load failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
