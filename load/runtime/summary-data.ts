@@ -4,34 +4,10 @@ import { CounterSink, GaugeSink, RateSink, sampleCount, type Metric, type Metric
 import type { TestOptions } from './options.ts';
 import type { GroupNode } from './state.ts';
 import type { Threshold } from './thresholds.ts';
+import type { SummaryData, SummaryGroup, SummaryMetric } from '../scenarios/lib/text-summary.ts';
 
-export interface SummaryMetric {
-  type: 'counter' | 'gauge' | 'rate' | 'trend';
-  contains: 'default' | 'time' | 'data';
-  values: Record<string, number>;
-  thresholds?: Record<string, { ok: boolean }>;
-}
-export interface SummaryCheck {
-  name: string;
-  path: string;
-  id: string;
-  passes: number;
-  fails: number;
-}
-export interface SummaryGroup {
-  name: string;
-  path: string;
-  id: string;
-  groups: SummaryGroup[];
-  checks: SummaryCheck[];
-}
-export interface SummaryData {
-  root_group: SummaryGroup;
-  options: { summaryTrendStats: string[]; summaryTimeUnit: string; noColor: boolean };
-  state: { isStdOutTTY: boolean; isStdErrTTY: boolean; testRunDurationMs: number };
-  metrics: Record<string, SummaryMetric>;
-  setup_data?: unknown;
-}
+// The shape is declared once, in the k6-pure module the scripts' handleSummary also uses.
+export type { SummaryCheck, SummaryData, SummaryGroup, SummaryMetric } from '../scenarios/lib/text-summary.ts';
 
 function values(sink: Sink, trendStats: readonly string[], elapsedS: number): Record<string, number> {
   if (sink instanceof CounterSink) return { count: sink.count, rate: sink.count / Math.max(elapsedS, 1e-9) };

@@ -1,7 +1,7 @@
 // k6's compact end-of-test summary as text, from handleSummary's data: thresholds, checks, then every metric by category.
 // Pure and import-free: k6 scripts call it from handleSummary, and the runtime imports it for its default summary.
 
-// The summary data k6 hands handleSummary (the runtime's load/runtime/summary-data.ts declares the same shape).
+// The summary data k6 hands handleSummary; the runtime (load/runtime/summary-data.ts) builds it with these types.
 export interface SummaryMetric {
   type: 'counter' | 'gauge' | 'rate' | 'trend';
   contains: 'default' | 'time' | 'data';
