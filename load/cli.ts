@@ -124,8 +124,11 @@ async function main(): Promise<number> {
     const run = runScenario(name, { urls, env, out, metricsPort, progressIntervalMs: 5000, onProgress: (p) => say(progressLine(p)) });
     run.started.then(({ metricsUrl }) => say(`scenario ${name} running${metricsUrl ? `; client metrics at ${metricsUrl}` : ''}`), () => undefined);
     const result = await run.done;
-    const knee = result.exports.knee as KneeCriteria | undefined;
-    if (knee && jsonOut && fs.existsSync(jsonOut)) process.stdout.write(`\n${formatKnee(await kneeFromJsonOutput(jsonOut, knee))}\nk6 JSON output: ${jsonOut}\n`);
+    const knee = result.exports.knee as (KneeCriteria & { scheduleEndS?: number }) | undefined;
+    if (knee && jsonOut && fs.existsSync(jsonOut)) {
+      const report = await kneeFromJsonOutput(jsonOut, knee, { scheduleEndS: knee.scheduleEndS });
+      process.stdout.write(`\n${formatKnee(report)}\nk6 JSON output: ${jsonOut}\n`);
+    }
     return result.exitCode;
   } finally {
     process.off('SIGINT', onSignal);
