@@ -46,8 +46,8 @@ export const BASELINE_RATES: Readonly<Record<FlowName, number>> = { runs: 0.2, o
 
 /**
  * Where the stress ramp of orders ends by default (LOAD_STRESS_PEAK overrides it). Measured on the 2-core machine with
- * the whole stack on it (2026-12-01): the order path held p99 < 500 ms up to ~425 orders/s offered and broke at ~475/s,
- * so a ramp to 1200/s over 120 s crosses the knee about 45 s in; the earlier 80/s never reached it.
+ * the whole stack on it (2026-12-01, two runs): the order path held p99 < 500 ms up to ~425-575 orders/s offered and
+ * broke at ~475-625/s, so a ramp to 1200/s over 120 s crosses the knee 45-60 s in; the earlier 80/s never reached it.
  */
 const STRESS_PEAK_ORDERS_PER_S = 1200;
 
