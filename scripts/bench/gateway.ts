@@ -9,10 +9,10 @@ import { DEFAULT_SYMBOLS } from '../../services/kit/config.ts';
 import { startStack, type Stack } from '../../verify/stack/index.ts';
 import { waitForHttp } from '../../verify/stack/ports.ts';
 import { ProcessOwner, type ManagedProcess } from '../../verify/stack/processes.ts';
+import { startFixture } from './fixture.ts';
 import { latencyOf, runClosedLoop, type LatencyMs, type WindowResult } from './closed-loop.ts';
 import { DEFAULT_REPORT_DIR, fmt, machineInfo, markdownTable, positive, writeReport, type MachineInfo } from './report.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const USAGE = `usage: npm run bench:gateway -- [--concurrency 16] [--rounds 3] [--round-seconds 5] [--warmup-seconds 2] [--report-dir reports]
   Starts Postgres, Redis, fake-alpaca and the execution gateway (verify/stack) plus a bare Koa app, then drives both with
   the same closed-loop client (POST /orders, market orders of 1 share), alternating rounds, and reports orders/s, p50/p99
@@ -70,26 +70,7 @@ function parseOptions(argv: string[]): { concurrency: number; rounds: number; ro
 
 /** The bare Koa app as a child process of its own, like the gateway, so both pay the same process and socket costs. */
 async function startBare(owner: ProcessOwner): Promise<{ url: string; proc: ManagedProcess }> {
-  const proc = owner.spawn({
-    name: 'bare-koa',
-    command: process.execPath,
-    args: ['--import', 'tsx', path.join('scripts', 'bench', 'bare-koa.ts')],
-    cwd: ROOT,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0' },
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bare-koa printed no {"msg":"listening"} line within 30 s; its log tail:\n${proc.tail()}`)), 30_000);
-    const off = proc.onLine((line) => {
-      if (!line.includes('"listening"')) return;
-      clearTimeout(timer);
-      off();
-      resolve((JSON.parse(line) as { url: string }).url);
-    });
-    void proc.exited().then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`bare-koa exited with code ${code} before listening; its log tail:\n${proc.tail()}`));
-    });
-  });
+  const { url, proc } = await startFixture(owner, 'bare-koa', { HOST: '127.0.0.1', PORT: '0' });
   await waitForHttp(`${url}/health`, { what: 'bare-koa', isAlive: () => proc.running, describe: () => proc.tail() });
   return { url, proc };
 }

@@ -9,6 +9,7 @@ import { startLoad, type Scenario } from '../../load/runner/engine.ts';
 import { runScript } from '../../load/runtime/client.ts';
 import { Trend } from '../../load/runtime/stats.ts';
 import { ProcessOwner, type ManagedProcess } from '../../verify/stack/processes.ts';
+import { startFixture } from './fixture.ts';
 import { fmt, machineInfo, markdownTable, positive, type MachineInfo } from './report.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -346,30 +347,6 @@ async function measureCpu(generators: Generators, p: Params, log: (line: string)
   );
 }
 
-/** The fixture in its own process group, owned (and stopped, also on Ctrl-C) by `owner`. */
-async function startFixture(owner: ProcessOwner): Promise<{ url: string; proc: ManagedProcess }> {
-  const proc = owner.spawn({
-    name: 'bare-http',
-    command: process.execPath,
-    args: ['--import', 'tsx', path.join('scripts', 'bench', 'bare-http.ts')],
-    cwd: ROOT,
-    env: { ...process.env, PORT: '0' },
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bare-http printed no {"msg":"listening"} line within 30 s; its log tail:\n${proc.tail()}`)), 30_000);
-    const off = proc.onLine((line) => {
-      if (!line.includes('"listening"')) return;
-      clearTimeout(timer);
-      off();
-      resolve((JSON.parse(line) as { url: string }).url);
-    });
-    void proc.exited().then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`bare-http exited with code ${code} before listening; its log tail:\n${proc.tail()}`));
-    });
-  });
-  return { url, proc };
-}
 
 const METHOD = {
   fixture: 'scripts/bench/bare-http.ts: node:http answering 200 {"ok":true} on 127.0.0.1, in its own process (its CPU is read separately, never counted as the generator\'s)',
@@ -395,7 +372,7 @@ async function main(): Promise<void> {
   const log = (line: string): void => void process.stderr.write(`bench:load ${line}\n`);
   const owner = new ProcessOwner();
   try {
-    const fixture = await startFixture(owner);
+    const fixture = await startFixture(owner, 'bare-http', { PORT: '0' });
     const url = fixture.url;
     log(`fixture at ${url}`);
     const generators: Generators = Object.fromEntries(
