@@ -214,33 +214,18 @@ export async function asyncRequest(method: string, url: string, body?: Body, par
   return new Response(status, text, responseHeaders, target.href, error, errorCode, timings, { method: upper, url: target.href, headers, body: payload ?? '' });
 }
 
-const SYNC = "k6's synchronous http API";
-const ASYNC = "use await http.asyncRequest(method, url, body, params) in an async function";
+/** One of k6's synchronous http functions, refused: the profile is async only. */
+const sync = (name: string) => (): never => refuse(`http.${name}() (k6's synchronous http API)`, 'use await http.asyncRequest(method, url, body, params) in an async function');
 
-export function request(): never {
-  return refuse(`http.request() (${SYNC})`, ASYNC);
-}
-export function get(): never {
-  return refuse(`http.get() (${SYNC})`, ASYNC);
-}
-export function post(): never {
-  return refuse(`http.post() (${SYNC})`, ASYNC);
-}
-export function put(): never {
-  return refuse(`http.put() (${SYNC})`, ASYNC);
-}
-export function patch(): never {
-  return refuse(`http.patch() (${SYNC})`, ASYNC);
-}
-export function del(): never {
-  return refuse(`http.del() (${SYNC})`, ASYNC);
-}
-export function head(): never {
-  return refuse(`http.head() (${SYNC})`, ASYNC);
-}
-export function options(): never {
-  return refuse(`http.options() (${SYNC})`, ASYNC);
-}
+export const request = sync('request');
+export const get = sync('get');
+export const post = sync('post');
+export const put = sync('put');
+export const patch = sync('patch');
+export const del = sync('del');
+export const head = sync('head');
+export const options = sync('options');
+
 export function batch(): never {
   return refuse('http.batch()', 'start the requests with http.asyncRequest and await Promise.all([...]) of them');
 }
