@@ -17,6 +17,7 @@ interface Params {
 }
 
 const PARAMS = new Set(['headers', 'tags', 'timeout', 'responseCallback', 'responseType']);
+const USER_AGENT = 'alertproof-k6-runtime';
 /** k6's default request timeout. */
 const DEFAULT_TIMEOUT_MS = 60_000;
 
@@ -36,7 +37,8 @@ export class Response {
   constructor(
     readonly status: number,
     readonly body: string | null,
-    private readonly rawHeaders: Record<string, string | string[] | undefined>,
+    /** undici's raw header list (name, value, name, value, ...), parsed on first read of `headers`. */
+    private readonly rawHeaders: readonly Buffer[],
     readonly url: string,
     readonly error: string,
     readonly error_code: number,
@@ -46,9 +48,17 @@ export class Response {
 
   readonly proto = 'HTTP/1.1';
 
-  /** Built on first read: most scripts never look at the headers. */
+  /** Built on first read: most scripts never look at the headers. Names lower-case; repeated headers joined by ', '. */
   get headers(): Record<string, string> {
-    this.headerMap ??= Object.fromEntries(Object.entries(this.rawHeaders).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v ?? '')]));
+    if (this.headerMap === undefined) {
+      const map: Record<string, string> = {};
+      for (let i = 0; i + 1 < this.rawHeaders.length; i += 2) {
+        const name = this.rawHeaders[i]!.toString('latin1').toLowerCase();
+        const value = this.rawHeaders[i + 1]!.toString('latin1');
+        map[name] = Object.hasOwn(map, name) ? `${map[name]}, ${value}` : value;
+      }
+      this.headerMap = map;
+    }
     return this.headerMap;
   }
 
@@ -139,79 +149,208 @@ function encodeBody(body: Body, headers: Record<string, string>): string | undef
   return new URLSearchParams(Object.entries(body).map(([k, v]): [string, string] => [k, String(v)])).toString();
 }
 
-export async function asyncRequest(method: string, url: string, body?: Body, params: Params = {}): Promise<Response> {
-  const state = testState();
-  for (const key of Object.keys(params)) {
-    if (!PARAMS.has(key)) refuse(`request param '${key}'`, `this runtime takes ${[...PARAMS].join(', ')}`);
-  }
-  let target: URL;
-  try {
-    target = loopbackUrl(url, method);
-  } catch (err) {
-    const abort = new TestAbort((err as Error).message, EXIT_SCRIPT_ERROR);
-    state.abort(abort);
-    throw abort;
-  }
-  const ctx = iterationContext.getStore();
-  const headers: Record<string, string> = { 'User-Agent': 'alertproof-k6-runtime', ...params.headers };
-  const payload = encodeBody(body, headers);
-  const timeoutMs = params.timeout === undefined ? DEFAULT_TIMEOUT_MS : parseDurationMs(params.timeout, 'params.timeout');
-  const requestTags = params.tags === undefined ? {} : Object.fromEntries(Object.entries(params.tags).map(([k, v]) => [k, String(v)]));
-  const discard = params.responseType === 'none' || (params.responseType === undefined && state.options?.discardResponseBodies === true);
-  const upper = method.toUpperCase();
+/** What came back for one request: status, raw headers, and the body as text unless it was discarded. */
+interface Exchange {
+  status: number;
+  rawHeaders: Buffer[];
+  body: string | null;
+  /** From the request's start to its response headers. */
+  waitingMs: number;
+}
 
-  const started = performance.now();
-  let status = 0;
-  let text: string | null = null;
-  let responseHeaders: Record<string, string | string[] | undefined> = {};
-  let error = '';
-  let errorCode = 0;
-  let waiting = 0;
-  try {
-    // undici's own timeouts (to the headers, then between body chunks) bound the request: no timer or signal per request.
-    const res = await pool(target.origin).request({
-      method: upper as Dispatcher.HttpMethod,
-      path: `${target.pathname}${target.search}`,
-      headers,
-      body: payload,
-      signal: ctx?.signal,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
-    waiting = performance.now() - started;
-    status = res.statusCode;
-    responseHeaders = res.headers;
-    if (discard) {
-      await res.body.dump();
-    } else {
-      text = await res.body.text();
-    }
-    if (status >= 400 && status < 600) errorCode = 1000 + status;
-  } catch (err) {
-    if (ctx?.signal.aborted) throw new Interrupted();
-    const e = networkError(err as Error & { code?: string }, target);
-    error = e.error;
-    errorCode = e.code;
+/**
+ * The abort functions of in-flight requests, by the signal that interrupts them (a scenario's hard stop): one listener
+ * per signal for all its requests. A listener per request costs more with every request in flight (EventTarget scans
+ * its listeners on each add), which is exactly when a load generator can least afford it.
+ */
+const inFlight = new WeakMap<AbortSignal, Set<(err: Error) => void>>();
+
+function abortsOn(signal: AbortSignal): Set<(err: Error) => void> {
+  let aborts = inFlight.get(signal);
+  if (!aborts) {
+    const set = new Set<(err: Error) => void>();
+    signal.addEventListener('abort', () => {
+      for (const abort of set) abort(new Interrupted());
+      set.clear();
+    }, { once: true });
+    inFlight.set(signal, (aborts = set));
   }
-  const duration = performance.now() - started;
-  const callback = params.responseCallback === undefined ? responseCallback : params.responseCallback;
-  const expected = callback === null ? true : callback({ status });
-  const tags: Record<string, string> = {
-    ...contextTags(),
-    name: target.href,
-    method: upper,
-    url: target.href,
-    status: String(status),
-    expected_response: String(expected),
-    ...(errorCode !== 0 ? { error_code: String(errorCode) } : {}),
-    ...requestTags,
-  };
+  return aborts;
+}
+
+/**
+ * One request's handler for undici's dispatch API: the body is gathered from its chunks (or dropped) without a stream
+ * per response, and the headers are kept raw until a script reads them. A class, so a request allocates one object and
+ * no closures.
+ */
+class ExchangeHandler implements Dispatcher.DispatchHandlers {
+  readonly result: Exchange = { status: 0, rawHeaders: [], body: null, waitingMs: 0 };
+  private readonly chunks: Buffer[] = [];
+  private abort: ((err: Error) => void) | undefined;
+
+  constructor(
+    private readonly aborts: Set<(err: Error) => void> | undefined,
+    private readonly signal: AbortSignal | undefined,
+    private readonly keepBody: boolean,
+    private readonly started: number,
+    private readonly resolve: (r: Exchange) => void,
+    private readonly reject: (err: Error) => void,
+  ) {}
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.signal?.aborted) return abort(new Interrupted());
+    this.settled();
+    this.abort = abort;
+    this.aborts?.add(abort);
+  }
+
+  onHeaders(statusCode: number, headers: Buffer[]): boolean {
+    // 1xx informational heads come first; the last head is the response's.
+    this.result.status = statusCode;
+    this.result.rawHeaders = headers;
+    this.result.waitingMs = performance.now() - this.started;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.keepBody) this.chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    this.settled();
+    if (this.keepBody) this.result.body = this.chunks.length === 1 ? this.chunks[0]!.toString('utf8') : Buffer.concat(this.chunks).toString('utf8');
+    this.resolve(this.result);
+  }
+
+  onError(err: Error): void {
+    this.settled();
+    this.reject(err);
+  }
+
+  private settled(): void {
+    if (this.abort !== undefined) this.aborts?.delete(this.abort);
+  }
+}
+
+function exchange(p: Pool, opts: Dispatcher.DispatchOptions, signal: AbortSignal | undefined, keepBody: boolean, started: number): Promise<Exchange> {
+  return new Promise((resolve, reject) => {
+    p.dispatch(opts, new ExchangeHandler(signal === undefined ? undefined : abortsOn(signal), signal, keepBody, started, resolve, reject));
+  });
+}
+
+/** What a request needs once its response (or error) is in: everything decided before it was sent. */
+interface Sent {
+  target: URL;
+  method: string;
+  headers: Record<string, string>;
+  payload: string | undefined;
+  /** The tags of the context that sent it, and the request's own (params.tags). */
+  contextTags: Readonly<Record<string, string>>;
+  /** The context tags are the context's own set, not one made for this request (exec.vu.tags merged in). */
+  sharedContextTags: boolean;
+  requestTags: Record<string, string> | undefined;
+  callback: ExpectedStatusesCallback | null;
+  started: number;
+}
+
+const NO_RESPONSE: Exchange = { status: 0, rawHeaders: [], body: null, waitingMs: 0 };
+
+/**
+ * k6's http.asyncRequest. Not an async function: the request's own promise and one `then` are the only promises it
+ * makes, since on Node 20 every promise made inside an iteration passes through AsyncLocalStorage's hooks.
+ */
+export function asyncRequest(method: string, url: string, body?: Body, params: Params = {}): Promise<Response> {
+  const state = testState();
+  let sent: Sent;
+  let opts: Dispatcher.DispatchOptions;
+  let keepBody: boolean;
+  const ctx = iterationContext.getStore();
+  try {
+    for (const key in params) {
+      if (!PARAMS.has(key)) refuse(`request param '${key}'`, `this runtime takes ${[...PARAMS].join(', ')}`);
+    }
+    let target: URL;
+    try {
+      target = loopbackUrl(url, method);
+    } catch (err) {
+      const abort = new TestAbort((err as Error).message, EXIT_SCRIPT_ERROR);
+      state.abort(abort);
+      throw abort;
+    }
+    const headers: Record<string, string> = params.headers === undefined ? { 'User-Agent': USER_AGENT } : { 'User-Agent': USER_AGENT, ...params.headers };
+    const payload = encodeBody(body, headers);
+    const timeoutMs = params.timeout === undefined ? DEFAULT_TIMEOUT_MS : parseDurationMs(params.timeout, 'params.timeout');
+    let requestTags: Record<string, string> | undefined;
+    if (params.tags !== undefined) {
+      requestTags = {};
+      for (const k in params.tags) requestTags[k] = String(params.tags[k]);
+    }
+    keepBody = !(params.responseType === 'none' || (params.responseType === undefined && state.options?.discardResponseBodies === true));
+    const upper = method.toUpperCase();
+    const callback = params.responseCallback === undefined ? responseCallback : params.responseCallback;
+    const base = contextTags();
+    sent = { target, method: upper, headers, payload, contextTags: base, sharedContextTags: ctx === undefined || base === ctx.tags, requestTags, callback, started: performance.now() };
+    // undici's own timeouts (to the headers, then between body chunks) bound the request: no timer per request.
+    opts = { method: upper as Dispatcher.HttpMethod, path: `${target.pathname}${target.search}`, headers, body: payload, headersTimeout: timeoutMs, bodyTimeout: timeoutMs };
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return exchange(pool(sent.target.origin), opts, ctx?.signal, keepBody, sent.started).then(
+    (ex) => respond(sent, ex, '', ex.status >= 400 && ex.status < 600 ? 1000 + ex.status : 0),
+    (err: Error & { code?: string }) => {
+      if (ctx?.signal.aborted) throw new Interrupted();
+      const e = networkError(err, sent.target);
+      return respond(sent, NO_RESPONSE, e.error, e.code);
+    },
+  );
+}
+
+/**
+ * The tag sets of request samples, by the context's tag set they extend: a load sends the same few requests thousands
+ * of times, and outputs and sub-metrics only read the tags, so one frozen object per distinct set serves all its samples.
+ */
+const tagSets = new WeakMap<Readonly<Record<string, string>>, Map<string, Readonly<Record<string, string>>>>();
+/** Distinct request tag sets kept per context tag set; past it the cache starts over (URLs with ids in them). */
+const MAX_TAG_SETS = 10_000;
+
+function sampleTags(sent: Sent, status: number, expected: boolean, errorCode: number): Readonly<Record<string, string>> {
+  const href = sent.target.href;
+  if (!sent.sharedContextTags) return makeSampleTags(sent, status, expected, errorCode);
+  let key = `${sent.method} ${href} ${status} ${expected} ${errorCode}`;
+  if (sent.requestTags !== undefined) for (const k in sent.requestTags) key += `\u0000${k}\u0000${sent.requestTags[k]}`;
+  let byKey = tagSets.get(sent.contextTags);
+  if (byKey === undefined) tagSets.set(sent.contextTags, (byKey = new Map()));
+  let tags = byKey.get(key);
+  if (tags === undefined) {
+    if (byKey.size >= MAX_TAG_SETS) byKey.clear();
+    byKey.set(key, (tags = Object.freeze(makeSampleTags(sent, status, expected, errorCode))));
+  }
+  return tags;
+}
+
+function makeSampleTags(sent: Sent, status: number, expected: boolean, errorCode: number): Record<string, string> {
+  const href = sent.target.href;
+  const made: Record<string, string> = { ...sent.contextTags, name: href, method: sent.method, url: href, status: String(status), expected_response: String(expected) };
+  if (errorCode !== 0) made.error_code = String(errorCode);
+  if (sent.requestTags !== undefined) Object.assign(made, sent.requestTags);
+  return made;
+}
+
+/** Records the request in http_reqs, http_req_duration and http_req_failed with k6's tags, and makes its Response. */
+function respond(sent: Sent, ex: Exchange, error: string, errorCode: number): Response {
+  const state = testState();
+  const duration = performance.now() - sent.started;
+  const { status } = ex;
+  const expected = sent.callback === null ? true : sent.callback({ status });
+  const href = sent.target.href;
+  const tags = sampleTags(sent, status, expected, errorCode);
   const now = Date.now();
   state.registry.add(state.builtins.http_reqs, 1, tags, now);
   state.registry.add(state.builtins.http_req_duration, duration, tags, now);
-  if (callback !== null) state.registry.add(state.builtins.http_req_failed, expected ? 0 : 1, tags, now);
-  const timings: Timings = { duration, blocked: 0, connecting: 0, tls_handshaking: 0, sending: 0, waiting, receiving: duration - waiting };
-  return new Response(status, text, responseHeaders, target.href, error, errorCode, timings, { method: upper, url: target.href, headers, body: payload ?? '' });
+  if (sent.callback !== null) state.registry.add(state.builtins.http_req_failed, expected ? 0 : 1, tags, now);
+  const timings: Timings = { duration, blocked: 0, connecting: 0, tls_handshaking: 0, sending: 0, waiting: ex.waitingMs, receiving: duration - ex.waitingMs };
+  return new Response(status, ex.body, ex.rawHeaders, href, error, errorCode, timings, { method: sent.method, url: href, headers: sent.headers, body: sent.payload ?? '' });
 }
 
 /** One of k6's synchronous http functions, refused: the profile is async only. */
