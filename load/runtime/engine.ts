@@ -45,7 +45,9 @@ class ScenarioRun {
   private readonly free: Vu[] = [];
   private allocated = 0;
   private nextIteration = 0;
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Iterations running now, and who waits for that to reach 0 (drain). */
+  private inFlight = 0;
+  private onIdle: (() => void) | undefined;
   private readonly tags: Record<string, string>;
   private timer: NodeJS.Timeout | undefined;
   private wake: ((due: boolean) => void) | undefined;
@@ -103,8 +105,22 @@ class ScenarioRun {
     this.progress.activeVUs++;
     state.instance.vusActive++;
     const ctx: IterationContext = { vu, scenario: this.info, iterationInTest: this.nextIteration++, tags: this.tags, group: state.rootGroup, signal: this.hard.signal };
-    const running: Promise<void> = iterationContext.run(ctx, () => this.runIteration(vu)).finally(() => this.inFlight.delete(running));
-    this.inFlight.add(running);
+    this.inFlight++;
+    // runIteration settles every outcome itself and never rejects. No promise is chained onto it: on Node 20 each promise
+    // made inside an iteration passes through AsyncLocalStorage's promise hooks, so fewer promises is less CPU per arrival.
+    void iterationContext.run(ctx, () => this.runIteration(vu));
+  }
+
+  /** Resolves once no iteration of this scenario is running. */
+  private idle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const previous = this.onIdle;
+      this.onIdle = () => {
+        previous?.();
+        resolve();
+      };
+    });
   }
 
   private async runIteration(vu: Vu): Promise<void> {
@@ -126,6 +142,11 @@ class ScenarioRun {
       this.progress.activeVUs--;
       state.instance.vusActive--;
       if (!this.hard.signal.aborted) this.free.push(vu);
+      if (--this.inFlight === 0 && this.onIdle !== undefined) {
+        const wake = this.onIdle;
+        this.onIdle = undefined;
+        wake();
+      }
     }
   }
 
@@ -172,8 +193,8 @@ class ScenarioRun {
 
   /** gracefulStop for what is in flight, then interrupt it. */
   private async drain(): Promise<void> {
-    const all = (): Promise<unknown> => Promise.allSettled([...this.inFlight]);
-    if (this.inFlight.size === 0) return;
+    const all = (): Promise<void> => this.idle();
+    if (this.inFlight === 0) return;
     const grace = new AbortController();
     const graceful = this.hard.signal.aborted ? false : await Promise.race([all().then(() => true), sleepUntil(performance.now() + this.spec.gracefulStopMs, AbortSignal.any([grace.signal, this.hard.signal])).then(() => false)]);
     grace.abort();
