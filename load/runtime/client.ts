@@ -59,7 +59,10 @@ export function runScript(opts: RunOptions): LoadRun {
   args.push('--progress-ms', String(opts.progressIntervalMs ?? 1000));
   const child = fork(MAIN, args, {
     cwd: opts.cwd,
-    execArgv: ['--import', 'tsx'],
+    // V8's parallel scavenger wants idle cores, and a load generator shares its machine with the system under test: on
+    // 2 cores its helper threads waited behind the services, and a 1-6 ms young-generation pause became arrival lag
+    // (at 9600/s: 21 of 99 scavenges over 4 ms with helpers, 1 of 93 without; lag p99 5.7 -> 2.1 ms; docs/benchmarks.md).
+    execArgv: ['--single-threaded-gc', '--import', 'tsx'],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     env: process.env,
   });
