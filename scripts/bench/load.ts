@@ -205,9 +205,9 @@ function runtimeStep(url: string, log: (line: string) => void): StepFn {
       failed: m['http_req_failed{scenario:arrival}']?.values.passes ?? 0,
       dropped: m['dropped_iterations{scenario:arrival}']?.values.count ?? 0,
       lagMs: {
-        p99: m.arrival_lag?.values['p(99)'] ?? Number.NaN,
-        max: m.arrival_lag?.values.max ?? Number.NaN,
-        count: m.arrival_lag?.values.count ?? 0,
+        p99: m['arrival_lag{scenario:arrival}']?.values['p(99)'] ?? Number.NaN,
+        max: m['arrival_lag{scenario:arrival}']?.values.max ?? Number.NaN,
+        count: m['arrival_lag{scenario:arrival}']?.values.count ?? 0,
       },
       totalRequests: m.http_reqs?.values.count ?? 0,
       cpuMs: total - beforeStart,
@@ -374,7 +374,7 @@ const METHOD = {
     '(the ramp counts in none of them); a breaking step is run once more and ends the search only if it breaks again',
   runtimeLag:
     "in the script, for the measured scenario only: Date.now() at iteration start - (exec.scenario.startTime + exec.scenario.iterationInTest * 1000 / rate), " +
-    "Trend arrival_lag, p(99) from the summary; requests, failures and drops from the sub-metrics {scenario:arrival} the script's thresholds name",
+    "Trend arrival_lag, p(99) of its sub-metric {scenario:arrival} from the summary (both scenarios run one function, so the step runs the code the ramp optimised); requests, failures and drops from the sub-metrics {scenario:arrival} the script's thresholds name",
   oldRunnerLag: "in the bench flow: Date.now() at iteration start - (t0 + iteration * 1000 / rate), t0 = the flow's first iteration's start (the engine does not expose its start time)",
   runtimeCpu:
     "the child's user+system CPU at exit (RunResult.cpu) minus what /proc/<pid>/stat showed when its scenarios were scheduled (the 'started' message): " +
