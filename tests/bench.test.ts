@@ -6,6 +6,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { GatewayBenchReport } from '../scripts/bench/gateway.ts';
+import type { LoadBenchReport } from '../scripts/bench/load.ts';
 import type { MetricsBenchReport } from '../scripts/bench/metrics.ts';
 import { SERVICE_NAMES } from '../verify/stack/index.ts';
 
@@ -87,6 +88,34 @@ test('bench:metrics reports series count and render time of every service after 
   const gateway = report.services.find((s) => s.service === 'execution-gateway')!;
   assert.ok(gateway.metricsUrl.endsWith('/metrics'));
   assert.match(r.stdout, /\| execution-gateway \| \d+ -> \d+ \|/);
+});
+
+test('bench:load steps the k6 runtime up a ladder after a ramp, and reports every step with its CPU', async (ctx) => {
+  const dir = path.join(ctx.tmp, 'load');
+  const args = ['--rates', '200,400', '--step-seconds', '2', '--pause-seconds', '0', '--cpu-rate', '200', '--cpu-seconds', '1', '--cpu-rounds', '1', '--report-dir', dir];
+  const r = await runScript('load.ts', args);
+  assert.is(r.code, 0, r.stderr);
+  const files = fs.readdirSync(dir).filter((f) => /^load-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z\.json$/.test(f));
+  assert.is(files.length, 1, `expected one load report in ${dir}, found ${fs.readdirSync(dir).join(', ')}`);
+  const report = JSON.parse(fs.readFileSync(path.join(dir, files[0]!), 'utf8')) as LoadBenchReport;
+  assert.is(report.bench, 'load');
+  assert.equal(Object.keys(report.generators), ['runtime']);
+  const { search, cpu } = report.generators.runtime!;
+  assert.is(cpu.rounds.length, 1);
+  // The ramp's requests are counted in what the CPU paid for, not in the step's own.
+  assert.is(cpu.rounds[0]!.requests, 200);
+  assert.ok(cpu.rounds[0]!.totalRequests > 200, JSON.stringify(cpu.rounds[0]));
+  assert.ok(cpu.cpuMsPer1000Requests > 0);
+  assert.ok(search.steps.length >= 2, JSON.stringify(search.steps.map((s) => [s.ratePerS, s.held])));
+  for (const step of search.steps) {
+    assert.is(step.expected, step.ratePerS * 2);
+    assert.is(step.failed, 0, JSON.stringify(step));
+    // Every iteration of the measured scenario recorded its lag (one request each), and nothing else did.
+    assert.is(step.lagMs.count, step.requests, JSON.stringify(step));
+    assert.ok(step.totalRequests > step.requests, JSON.stringify(step));
+    assert.is(step.held, step.broken.length === 0);
+  }
+  assert.match(r.stdout, /\| runtime \| /);
 });
 
 test.run();

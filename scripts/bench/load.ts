@@ -1,13 +1,12 @@
 // `npm run bench:load`: the highest arrival rate the k6 runtime (load/runtime/) sustains against a bare local HTTP server,
-// and its CPU per 1,000 requests, beside the old load runner (load/runner/) measured the same way in the same run.
+// and its CPU per 1,000 requests. The old load runner (load/runner/) it replaced was measured beside it in the same runs
+// until it was deleted; its figures stand in docs/benchmarks.md "Load runtime".
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { startLoad, type Scenario } from '../../load/runner/engine.ts';
 import { runScript } from '../../load/runtime/client.ts';
-import { Trend } from '../../load/runtime/stats.ts';
 import { ProcessOwner, type ManagedProcess } from '../../verify/stack/processes.ts';
 import { startFixture } from './fixture.ts';
 import { fmt, machineInfo, markdownTable, positive, type MachineInfo } from './report.ts';
@@ -15,28 +14,28 @@ import { fmt, machineInfo, markdownTable, positive, type MachineInfo } from './r
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const ARRIVAL_SCRIPT = path.join(ROOT, 'load', 'bench', 'arrival.ts');
 const DEFAULT_REPORT_DIR = path.join(ROOT, 'reports', 'bench');
-const DEFAULT_RATES = [1000, 2000, 4000, 6400, 8000, 9600, 11200, 12800, 14400, 16000];
+const DEFAULT_RATES = [2000, 4000, 8000, 12800, 16000, 19200, 25600, 32000, 38400];
 /** A step holds while the p99 of its arrival lag stays under this, with no dropped iteration and no failed request. */
 const LAG_P99_LIMIT_MS = 5;
 /**
  * Before each measured step, both generators ramp their arrival rate from 0 to the step's rate over this many seconds in
  * the same run (a warm-up scenario, as a k6 user writes one); nothing of the ramp counts in the step's verdict. A runtime
  * run is a fresh process (as `k6 run` is) whose first fraction of a second runs unoptimised code: started cold at full
- * rate, at 8000/s and up that alone drops iterations, in the old runner's first run in a process as in the runtime's.
+ * rate, at 8000/s and up that alone dropped iterations (so did the old runner's first run in a process).
  */
 const WARMUP_S = 2;
-/** VUs (runtime) and in-flight cap (old runner): far above what a sub-millisecond server needs, so a drop means the generator fell behind. */
+/** VUs per scenario: far above what a sub-millisecond server needs, so a drop means the generator fell behind. */
 const VUS = 1000;
 /** Linux reports a process's CPU in /proc/<pid>/stat in USER_HZ ticks, 100 per second on every architecture Node runs on. */
 const MS_PER_TICK = 10;
-/** The measured load the bench may plan (worst case, every step of both runners run twice); the machine is shared. */
-const MAX_PLANNED_S = 420;
+/** The measured load the bench may plan (worst case, every step run twice); the machine is shared. */
+const MAX_PLANNED_S = 360;
 
 const USAGE = `usage: npm run bench:load -- [--rates ${DEFAULT_RATES.join(',')}] [--step-seconds 6] [--pause-seconds 1]
                           [--cpu-rate 500] [--cpu-seconds 10] [--cpu-rounds 2] [--report-dir reports/bench]
   Starts a bare node:http server (scripts/bench/bare-http.ts) in its own process. First CPU ms per 1,000 requests of the k6
-  runtime (load/bench/arrival.ts through runScript) and of the old runner (startLoad in this process) at --cpu-rate, --cpu-rounds
-  runs of --cpu-seconds each, alternating; then steps the arrival rate up for both, alternating, until a step's arrival lag
+  runtime (load/bench/arrival.ts through runScript) at --cpu-rate, --cpu-rounds runs of --cpu-seconds each; then steps the
+  arrival rate up until a step's arrival lag
   p99 reaches ${LAG_P99_LIMIT_MS} ms, an iteration is dropped or a request fails (a breaking step is run once more to confirm).
   Every run ramps from 0 to its rate over ${WARMUP_S} s first, outside the figures. Prints a table, writes
   reports/bench/load-<timestamp>.json.`;
@@ -74,7 +73,7 @@ export interface StepMeasure {
 }
 
 type StepFn = (ratePerS: number, durationS: number) => Promise<StepMeasure>;
-/** The load generators measured, by name: 'runtime' and, while load/runner/ exists, 'oldRunner'. */
+/** The load generators measured, by name (the runtime; the old runner was another until it was deleted). */
 type Generators = Record<string, StepFn>;
 
 interface Step extends StepMeasure {
@@ -109,16 +108,9 @@ export interface LoadBenchReport {
   machine: MachineInfo;
   params: Omit<Params, 'reportDir'> & { lagP99LimitMs: number; warmupS: number; vus: number };
   method: Record<string, string>;
-  /** Each generator's search and CPU, by name (runtime, oldRunner). */
+  /** Each generator's search and CPU, by name (runtime). */
   generators: Record<string, { search: SearchResult; cpu: CpuResult }>;
   runtimeStartup: { baseline: StepMeasure; cpuMsPer1000RequestsBaselineSubtracted: number };
-  /** Set while the old runner is measured: runtime against it, both in this run. */
-  versusOldRunner?: {
-    /** Runtime CPU per 1,000 requests divided by the old runner's, both at params.cpuRate. */
-    cpuRatio: number;
-    /** The runtime sustains at least the old runner's rate. */
-    runtimeNotSlower: boolean;
-  };
 }
 
 function parseOptions(argv: string[]): Params {
@@ -150,10 +142,10 @@ function parseOptions(argv: string[]): Params {
     cpuRounds: positive('cpu-rounds', values['cpu-rounds'], 2, true),
     reportDir: path.resolve(values['report-dir'] ?? DEFAULT_REPORT_DIR),
   };
-  const planned = 2 * (2 * rates.length * (WARMUP_S + p.stepSeconds) + p.cpuRounds * (WARMUP_S + p.cpuSeconds));
+  const planned = 2 * rates.length * (WARMUP_S + p.stepSeconds) + p.cpuRounds * (WARMUP_S + p.cpuSeconds);
   if (planned > MAX_PLANNED_S) {
     throw new Error(
-      `the plan is up to ${planned} s of load (2 generators x (every rate twice x (${WARMUP_S} s ramp + --step-seconds) + --cpu-rounds x (${WARMUP_S} s ramp + --cpu-seconds))); keep it under ${MAX_PLANNED_S} s`,
+      `the plan is up to ${planned} s of load (every rate twice x (${WARMUP_S} s ramp + --step-seconds) + --cpu-rounds x (${WARMUP_S} s ramp + --cpu-seconds)); keep it under ${MAX_PLANNED_S} s`,
     );
   }
   return p;
@@ -216,58 +208,6 @@ function runtimeStep(url: string, log: (line: string) => void): StepFn {
   };
 }
 
-// ---- The old runner (load/runner/). When load/runner/ is deleted, remove this function, its import of startLoad and
-// ---- `oldRunner: oldRunnerStep(url)` in main(); the doc's old-runner figures then stand as measured in their run.
-/**
- * The old runner in this process (nothing else runs in it while it does; the fixture is elsewhere), CPU from
- * process.cpuUsage() around startLoad. Two flows, as the runtime's two scenarios: `warmup` ramps to the rate, then
- * `bench` holds it. The engine does not expose a flow's start time, so lag is measured against the first bench
- * iteration's start (t0): iteration i is due at t0 + i / rate.
- */
-function oldRunnerStep(url: string): StepFn {
-  return async (ratePerS, durationS) => {
-    const lag = new Trend();
-    let t0 = 0;
-    const get = async (ctx: { http: (target: 'fixture') => { get: (path: string, opts: { name: string }) => Promise<unknown> } }): Promise<void> => {
-      await ctx.http('fixture').get('/', { name: 'bench' });
-    };
-    const scenario: Scenario<'fixture'> = {
-      name: 'bench-load',
-      description: 'one GET per iteration at a constant arrival rate, after a ramp to it',
-      thresholds: {},
-      gracefulStopS: 5,
-      flows: {
-        warmup: { executor: { executor: 'ramping-arrival-rate', startRate: 0, stages: [{ target: ratePerS, durationS: WARMUP_S }], maxInFlight: VUS }, exec: get },
-        bench: {
-          executor: { executor: 'constant-arrival-rate', rate: ratePerS, durationS, maxInFlight: VUS, startTimeS: WARMUP_S },
-          exec: async (ctx) => {
-            const now = Date.now();
-            if (ctx.iteration === 0) t0 = now;
-            lag.add(now - (t0 + (ctx.iteration * 1000) / ratePerS));
-            await get(ctx);
-          },
-        },
-      },
-    };
-    const before = process.cpuUsage();
-    const summary = await startLoad(scenario, { urls: { fixture: url }, reportDir: null }).done;
-    const cpu = process.cpuUsage(before);
-    const s = lag.stats();
-    const bench = summary.flows.bench!;
-    return {
-      ratePerS,
-      durationS,
-      expected: ratePerS * durationS,
-      requests: bench.requests,
-      failed: bench.failures,
-      dropped: bench.iterations.dropped,
-      lagMs: { p99: s.p99, max: s.max, count: s.count },
-      totalRequests: summary.metrics.http_reqs.count,
-      cpuMs: (cpu.user + cpu.system) / 1000,
-    };
-  };
-}
-// ---- end of the old runner's part.
 
 /** The step, with the fixture's CPU over it read from /proc. */
 function withFixtureCpu(fixture: ManagedProcess, step: StepFn): StepFn {
@@ -335,7 +275,7 @@ async function searchSustainedRates(generators: Generators, p: Params, log: (lin
 
 /**
  * CPU per 1,000 requests of each generator at one rate both sustain, --cpu-rounds runs each, alternating which goes first.
- * A runtime run is a fresh process every time (its warm-up in every run); the old runner's first run is its cold one.
+ * A runtime run is a fresh process every time (its warm-up in every run).
  */
 async function measureCpu(generators: Generators, p: Params, log: (line: string) => void): Promise<Record<string, CpuResult>> {
   const names = Object.keys(generators);
@@ -368,19 +308,17 @@ const METHOD = {
   fixture: 'scripts/bench/bare-http.ts: node:http answering 200 {"ok":true} on 127.0.0.1, in its own process (its CPU is read separately, never counted as the generator\'s)',
   step:
     `a ramping-arrival-rate warm-up from 0 to the rate over ${WARMUP_S} s, then the measured constant-arrival-rate step, one GET / per iteration, ` +
-    'the rate for --step-seconds; a fresh runtime process per run (as k6 run), the old runner in this process',
+    'the rate for --step-seconds; a fresh runtime process per run (as k6 run)',
   held:
     `arrival lag p99 < ${LAG_P99_LIMIT_MS} ms over the measured step's iterations, no dropped iteration, no failed request, every scheduled request sent ` +
     '(the ramp counts in none of them); a breaking step is run once more and ends the search only if it breaks again',
   runtimeLag:
     "in the script, for the measured scenario only: Date.now() at iteration start - (exec.scenario.startTime + exec.scenario.iterationInTest * 1000 / rate), " +
     "Trend arrival_lag, p(99) of its sub-metric {scenario:arrival} from the summary (both scenarios run one function, so the step runs the code the ramp optimised); requests, failures and drops from the sub-metrics {scenario:arrival} the script's thresholds name",
-  oldRunnerLag: "in the bench flow: Date.now() at iteration start - (t0 + iteration * 1000 / rate), t0 = the flow's first iteration's start (the engine does not expose its start time)",
   runtimeCpu:
     "the child's user+system CPU at exit (RunResult.cpu) minus what /proc/<pid>/stat showed when its scenarios were scheduled (the 'started' message): " +
     `start-up (tsx compile, module load, setup) excluded; the ${WARMUP_S} s ramp, teardown and summary included, and the ramp's requests counted; ` +
     "cross-check in runtimeStartup: RunResult.cpu minus a rate-1 1 s run's whole CPU",
-  oldRunnerCpu: "process.cpuUsage() delta around startLoad(...).done in this process, the ramp and summary building included, and the ramp's requests counted; its first run is cold, later ones warm",
 };
 
 async function main(): Promise<void> {
@@ -394,7 +332,7 @@ async function main(): Promise<void> {
     const url = fixture.url;
     log(`fixture at ${url}`);
     const generators: Generators = Object.fromEntries(
-      Object.entries({ runtime: runtimeStep(url, log), oldRunner: oldRunnerStep(url) }).map(([name, step]) => [name, withFixtureCpu(fixture.proc, step)]),
+      Object.entries({ runtime: runtimeStep(url, log) }).map(([name, step]) => [name, withFixtureCpu(fixture.proc, step)]),
     );
     const baseline = await generators.runtime!(1, 1);
     log(`runtime start-up baseline (rate 1 for 1 s): whole process ${fmt(baseline.processCpuMs!.total, 0)} ms CPU, ${fmt(baseline.processCpuMs!.beforeStart, 0)} ms of it before its scenario started`);
@@ -402,7 +340,6 @@ async function main(): Promise<void> {
     const search = await searchSustainedRates(generators, p, log);
     const results = Object.fromEntries(Object.keys(generators).map((n) => [n, { search: search[n]!, cpu: cpu[n]! }]));
     const rt = results.runtime!;
-    const old = results.oldRunner;
     const baselineSubtracted = (rt.cpu.rounds.reduce((n, m) => n + m.processCpuMs!.total - baseline.processCpuMs!.total, 0) / rt.cpu.requests) * 1000;
     const report: LoadBenchReport = {
       bench: 'load',
@@ -423,14 +360,6 @@ async function main(): Promise<void> {
       method: METHOD,
       generators: results,
       runtimeStartup: { baseline, cpuMsPer1000RequestsBaselineSubtracted: baselineSubtracted },
-      ...(old
-        ? {
-            versusOldRunner: {
-              cpuRatio: rt.cpu.cpuMsPer1000Requests / old.cpu.cpuMsPer1000Requests,
-              runtimeNotSlower: (rt.search.sustainedPerS ?? 0) >= (old.search.sustainedPerS ?? 0),
-            },
-          }
-        : {}),
     };
     fs.mkdirSync(p.reportDir, { recursive: true });
     const file = path.join(p.reportDir, `load-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
@@ -442,13 +371,8 @@ async function main(): Promise<void> {
       s.firstBroken ? `${s.firstBroken.ratePerS}/s: ${s.firstBroken.broken.join('; ')}` : `held up to ${p.rates.at(-1)}/s`,
       fmt(c.cpuMsPer1000Requests, 1),
     ]);
-    const versus = report.versusOldRunner;
     process.stdout.write(
       `${markdownTable(['generator', 'sustained /s', 'lag p99 ms at it', 'first break (confirmed)', `CPU ms / 1,000 req, ${p.cpuSeconds} s at ${p.cpuRate}/s`], rows)}\n\n` +
-        (versus
-          ? `CPU runtime / old runner = ${fmt(versus.cpuRatio, 2)}; ` +
-            `the runtime is ${versus.runtimeNotSlower ? 'not slower than' : 'SLOWER than'} the old runner\n`
-          : '') +
         `runtime CPU with a start-up baseline subtracted instead: ${fmt(baselineSubtracted, 1)} ms / 1,000 req; ` +
         `load average ${report.machine.loadAvgStart[0]} -> ${report.machine.loadAvgEnd[0]} on ${report.machine.cpus} CPUs\n${file}\n`,
     );
