@@ -4,8 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startStack, type Stack } from '../verify/stack/index.ts';
-import { ProcessOwner } from '../verify/stack/processes.ts';
+import { startStack, type Stack } from '../stack/index.ts';
+import { ProcessOwner } from '../stack/processes.ts';
 import { formatKnee, kneeFromJsonOutput, type KneeCriteria } from './analysis/knee.ts';
 import { isScenarioName, runScenario, SCENARIO_NAMES } from './scenario-run.ts';
 import type { RunProgress } from './runtime/client.ts';

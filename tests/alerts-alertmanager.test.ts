@@ -7,9 +7,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { routesFor } from '../alerts/budget.ts';
 import { ALERTS_DIR } from '../alerts/model.ts';
-import { ProcessOwner } from '../verify/stack/processes.ts';
-import { startAlertmanager, type AlertmanagerHandle } from '../verify/stack/alertmanager.ts';
-import { renderAlertmanagerConfig } from '../verify/stack/render.ts';
+import { ProcessOwner } from '../stack/processes.ts';
+import { startAlertmanager, type AlertmanagerHandle } from '../stack/alertmanager.ts';
+import { renderAlertmanagerConfig } from '../stack/render.ts';
 
 const CONFIG = path.join(ALERTS_DIR, 'alertmanager.yml');
 

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import type { GatewayBenchReport } from '../scripts/bench/gateway.ts';
 import type { LoadBenchReport } from '../scripts/bench/load.ts';
 import type { MetricsBenchReport } from '../scripts/bench/metrics.ts';
-import { SERVICE_NAMES } from '../verify/stack/index.ts';
+import { SERVICE_NAMES } from '../stack/index.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const test = suite<{ tmp: string }>('bench scripts', { tmp: '' });

@@ -1,8 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import pg from 'pg';
-import { assertDockerReachable, startPostgresContainer, type ContainerPostgres } from '../verify/stack/containers.ts';
-import { resolveBackend, startStack } from '../verify/stack/index.ts';
+import { assertDockerReachable, startPostgresContainer, type ContainerPostgres } from '../stack/containers.ts';
+import { resolveBackend, startStack } from '../stack/index.ts';
 
 /** The container backend can only really run where a Docker engine answers; elsewhere it must refuse in one line. */
 const dockerReachable = await assertDockerReachable().then(

@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { watchCrashes } from '../verify/crash-watch.ts';
-import { ProcessOwner } from '../verify/stack/processes.ts';
+import { ProcessOwner } from '../stack/processes.ts';
 
 const test = suite('crash watch');
 const node = (name: string, script: string) => ({ name, command: process.execPath, args: ['-e', script] });

@@ -89,7 +89,7 @@ test('every file or directory a volume, secret or command names exists in the re
     if (cmd[0] === 'node') {
       const script = cmd.find((a) => a.endsWith('.ts'));
       if (!script || !fs.existsSync(path.join(ROOT, script))) missing.push(`${name}: script ${script}`);
-      assert.equal(cmd.slice(0, 3), ['node', '--import', 'tsx'], `${name} runs like verify/stack/services.ts`);
+      assert.equal(cmd.slice(0, 3), ['node', '--import', 'tsx'], `${name} runs like stack/services.ts`);
       assert.is(s.working_dir, '/app');
       assert.ok(s.volumes?.includes('./:/app'), `${name} mounts the checkout at /app`);
     }
@@ -112,7 +112,7 @@ test('prometheus and alertmanager read the alerts/ configs with the harness flag
   assert.ok(prom.command!.includes(`--config.file=${mount}/prometheus.yml`));
   for (const flag of ['--web.enable-remote-write-receiver', '--rules.alert.resend-delay=5s', '--web.enable-lifecycle']) assert.ok(prom.command!.includes(flag), flag);
   // The same resend delay the process stack passes, read from its source so the two cannot drift.
-  assert.match(fs.readFileSync(path.join(ROOT, 'verify/stack/prometheus.ts'), 'utf8'), /'--rules\.alert\.resend-delay=5s'/);
+  assert.match(fs.readFileSync(path.join(ROOT, 'stack/prometheus.ts'), 'utf8'), /'--rules\.alert\.resend-delay=5s'/);
   const am = services.alertmanager!;
   const amMount = am.volumes!.find((v) => v.startsWith('./alerts:'))!.split(':')[1]!;
   assert.ok(am.command!.includes(`--config.file=${amMount}/alertmanager.yml`));

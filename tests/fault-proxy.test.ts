@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { startTestDeps, type TestDeps } from './helpers/stack.ts';
-import { freePort } from '../verify/stack/ports.ts';
+import { freePort } from '../stack/ports.ts';
 import { startFaultProxy, type FaultProxy } from '../verify/faults/proxy.ts';
 
 interface Ctx {

@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runScenario, stackUrls } from '../load/scenario-run.ts';
 import { FLOWS } from '../load/scenarios/lib/config.ts';
-import { startStack, type Stack } from '../verify/stack/index.ts';
+import { startStack, type Stack } from '../stack/index.ts';
 
 const test = suite<{ stack?: Stack; tmp: string }>('load smoke', { tmp: '' });
 

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { sleep } from '../verify/stack/ports.ts';
+import { sleep } from '../stack/ports.ts';
 
 const CHILD = path.join(import.meta.dirname, 'helpers', 'stack-child.ts');
 

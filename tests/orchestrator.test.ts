@@ -9,7 +9,7 @@ import { startExecutionGateway, type RunningGateway } from '../services/executio
 import { loadGatewayConfig } from '../services/execution-gateway/config.ts';
 import { createLogger } from '../services/kit/logger.ts';
 import { createService, listen, type RunningServer } from '../services/kit/service.ts';
-import { freePort } from '../verify/stack/ports.ts';
+import { freePort } from '../stack/ports.ts';
 import { startTestDeps, type TestDeps } from './helpers/stack.ts';
 import { seedPrices, startMomentumSignals } from './helpers/signals.ts';
 import { metricValue, promtoolCheckMetrics, waitFor } from './helpers/scrape.ts';

@@ -5,9 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Gauge, Registry } from 'prom-client';
-import { ProcessOwner } from '../verify/stack/processes.ts';
-import { freePort } from '../verify/stack/ports.ts';
-import { startPrometheus, type PrometheusHandle } from '../verify/stack/prometheus.ts';
+import { ProcessOwner } from '../stack/processes.ts';
+import { freePort } from '../stack/ports.ts';
+import { startPrometheus, type PrometheusHandle } from '../stack/prometheus.ts';
 import { PrometheusApi, type AlertingRule } from '../verify/prometheus-api.ts';
 
 interface Ctx {

@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { HARNESS_WEBHOOK_PLACEHOLDER, renderAlertmanagerConfig, renderPrometheusConfig } from '../verify/stack/render.ts';
-import { SERVICE_NAMES } from '../verify/stack/services.ts';
+import { HARNESS_WEBHOOK_PLACEHOLDER, renderAlertmanagerConfig, renderPrometheusConfig } from '../stack/render.ts';
+import { SERVICE_NAMES } from '../stack/services.ts';
 
 const execFileP = promisify(execFile);
 const alertsDir = path.join(import.meta.dirname, '..', 'alerts');

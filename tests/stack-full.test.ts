@@ -3,9 +3,9 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { sleep } from '../verify/stack/ports.ts';
-import { ProcessOwner, type ManagedProcess } from '../verify/stack/processes.ts';
-import { SERVICE_NAMES, startStack, type Stack } from '../verify/stack/index.ts';
+import { sleep } from '../stack/ports.ts';
+import { ProcessOwner, type ManagedProcess } from '../stack/processes.ts';
+import { SERVICE_NAMES, startStack, type Stack } from '../stack/index.ts';
 
 interface Ctx {
   stack?: Stack;

@@ -4,11 +4,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { ProcessOwner } from '../verify/stack/processes.ts';
-import { startPostgres, type PostgresHandle } from '../verify/stack/postgres.ts';
-import { startRedis, type RedisHandle } from '../verify/stack/redis.ts';
-import { startPrometheus, type PrometheusHandle } from '../verify/stack/prometheus.ts';
-import { startAlertmanager, type AlertmanagerHandle } from '../verify/stack/alertmanager.ts';
+import { ProcessOwner } from '../stack/processes.ts';
+import { startPostgres, type PostgresHandle } from '../stack/postgres.ts';
+import { startRedis, type RedisHandle } from '../stack/redis.ts';
+import { startPrometheus, type PrometheusHandle } from '../stack/prometheus.ts';
+import { startAlertmanager, type AlertmanagerHandle } from '../stack/alertmanager.ts';
 
 interface Ctx {
   owner?: ProcessOwner;

@@ -7,7 +7,7 @@ import { SCENARIOS } from './matrix.ts';
 import { KIND_DESCRIPTIONS, MUTATION_KINDS, type MutationKind } from './mutate.ts';
 import { BASELINE_CONTROL_S, MATRIX_CONTROL_S, renderMutationSummary, runMutationCheck, writeMutationReport } from './mutation-check.ts';
 import { loadRules } from './rules.ts';
-import type { Backend } from './stack/index.ts';
+import type { Backend } from '../stack/index.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 

@@ -1,6 +1,6 @@
 // Services that exit on their own during a run: a service must survive every fault it is put through, so an exit
 // nobody asked for (not a scenario's kill, not the harness's stop) fails the run, with the service's last log lines.
-import type { ManagedProcess } from './stack/processes.ts';
+import type { ManagedProcess } from '../stack/processes.ts';
 
 export interface Crash {
   service: string;

@@ -1,7 +1,7 @@
 // The baseline load (the k6 script load/scenarios/baseline.ts, run by load/runtime) underneath the control window and every fault.
 import type { RunProgress, RunResult } from '../load/runtime/client.ts';
 import { runScenario, scenarioConfig, stackUrls } from '../load/scenario-run.ts';
-import type { Stack } from './stack/index.ts';
+import type { Stack } from '../stack/index.ts';
 import type { LoadControl } from './scenario.ts';
 
 /** What the report keeps of the load: the latest progress while running, then the run's end. */

@@ -1,9 +1,9 @@
 // The fault matrix: every alert in alerts/rules is expected by at least one scenario here (the harness fails
 // otherwise). Each scenario injects one real fault into the running stack and names the alerts it must fire.
 import pg from 'pg';
-import type { ServiceName } from './stack/index.ts';
+import type { ServiceName } from '../stack/index.ts';
 import { service, setProxy, passProxy, type Dependency, type FaultContext, type Scenario } from './scenario.ts';
-import { sleep } from './stack/ports.ts';
+import { sleep } from '../stack/ports.ts';
 import { loadThresholds, numberOf } from '../alerts/model.ts';
 
 /** Kill (SIGKILL) or freeze (SIGSTOP) a service; it inhibits its own alerts while down, so it excludes them. */

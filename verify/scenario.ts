@@ -1,5 +1,5 @@
 // What a fault scenario is, what it may touch, and the building blocks scenarios are made of.
-import type { Stack, ServiceName } from './stack/index.ts';
+import type { Stack, ServiceName } from '../stack/index.ts';
 import type { FaultProxy, ProxyMode } from './faults/proxy.ts';
 import type { BrokerFaults } from './faults/broker.ts';
 import { BUDGET_S } from '../alerts/budget.ts';

@@ -1,7 +1,7 @@
 // A benchmark target as a child process of its own: a script under scripts/bench/ that prints one
 // {"msg":"listening","url":...} line (services/kit/main.ts runMain) once it accepts connections.
 import path from 'node:path';
-import { ProcessOwner, type ManagedProcess } from '../../verify/stack/processes.ts';
+import { ProcessOwner, type ManagedProcess } from '../../stack/processes.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const LISTEN_TIMEOUT_MS = 30_000;

@@ -6,15 +6,15 @@ import { parseArgs } from 'node:util';
 import { HttpTransport, type HttpClient, type LoadResponse } from './http-client.ts';
 import { Trend } from '../../load/runtime/stats.ts';
 import { DEFAULT_SYMBOLS } from '../../services/kit/config.ts';
-import { startStack, type Stack } from '../../verify/stack/index.ts';
-import { waitForHttp } from '../../verify/stack/ports.ts';
-import { ProcessOwner, type ManagedProcess } from '../../verify/stack/processes.ts';
+import { startStack, type Stack } from '../../stack/index.ts';
+import { waitForHttp } from '../../stack/ports.ts';
+import { ProcessOwner, type ManagedProcess } from '../../stack/processes.ts';
 import { startFixture } from './fixture.ts';
 import { latencyOf, runClosedLoop, type LatencyMs, type WindowResult } from './closed-loop.ts';
 import { DEFAULT_REPORT_DIR, fmt, machineInfo, markdownTable, positive, writeReport, type MachineInfo } from './report.ts';
 
 const USAGE = `usage: npm run bench:gateway -- [--concurrency 16] [--rounds 3] [--round-seconds 5] [--warmup-seconds 2] [--report-dir reports]
-  Starts Postgres, Redis, fake-alpaca and the execution gateway (verify/stack) plus a bare Koa app, then drives both with
+  Starts Postgres, Redis, fake-alpaca and the execution gateway (stack/) plus a bare Koa app, then drives both with
   the same closed-loop client (POST /orders, market orders of 1 share), alternating rounds, and reports orders/s, p50/p99
   and the gateway/bare ratio. Prints a markdown table and writes reports/bench-gateway-<timestamp>.json.`;
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { runScript } from '../../load/runtime/client.ts';
-import { ProcessOwner, type ManagedProcess } from '../../verify/stack/processes.ts';
+import { ProcessOwner, type ManagedProcess } from '../../stack/processes.ts';
 import { startFixture } from './fixture.ts';
 import { fmt, machineInfo, markdownTable, positive, type MachineInfo } from './report.ts';
 

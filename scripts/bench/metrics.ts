@@ -5,12 +5,12 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { runScenario, scenarioConfig, stackUrls } from '../../load/scenario-run.ts';
 import { Trend } from '../../load/runtime/stats.ts';
-import { SERVICE_NAMES, startStack, type ServiceName, type Stack } from '../../verify/stack/index.ts';
-import { ProcessOwner } from '../../verify/stack/processes.ts';
+import { SERVICE_NAMES, startStack, type ServiceName, type Stack } from '../../stack/index.ts';
+import { ProcessOwner } from '../../stack/processes.ts';
 import { DEFAULT_REPORT_DIR, fmt, machineInfo, markdownTable, positive, writeReport, type MachineInfo } from './report.ts';
 
 const USAGE = `usage: npm run bench:metrics -- [--traffic-seconds 20] [--renders 200] [--report-dir reports]
-  Starts Postgres, Redis and the five services (verify/stack), runs the load runner's baseline scenario for
+  Starts Postgres, Redis and the five services (stack/), runs the load runner's baseline scenario for
   --traffic-seconds, then for each service counts the series in /metrics and times --renders scrapes of it
   (interleaved with /health, the HTTP floor). Prints a markdown table and writes reports/bench-metrics-<timestamp>.json.`;
 

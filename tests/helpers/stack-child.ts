@@ -1,7 +1,7 @@
 // Child process for tests/no-orphans.test.ts: starts a stack, reports progress as JSON lines, then idles until killed.
 import path from 'node:path';
-import { startStack } from '../../verify/stack/index.ts';
-import { ProcessOwner } from '../../verify/stack/processes.ts';
+import { startStack } from '../../stack/index.ts';
+import { ProcessOwner } from '../../stack/processes.ts';
 
 const fixtures = path.join(import.meta.dirname, '..', 'fixtures', 'stack');
 const say = (msg: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(msg)}\n`);

@@ -1,7 +1,7 @@
 // Test fixture: a real, ephemeral Postgres and Redis for one suite, stopped in after().
-import { ProcessOwner } from '../../verify/stack/processes.ts';
-import { startPostgres, type PostgresHandle } from '../../verify/stack/postgres.ts';
-import { startRedis, type RedisHandle } from '../../verify/stack/redis.ts';
+import { ProcessOwner } from '../../stack/processes.ts';
+import { startPostgres, type PostgresHandle } from '../../stack/postgres.ts';
+import { startRedis, type RedisHandle } from '../../stack/redis.ts';
 
 export interface TestDeps {
   owner: ProcessOwner;

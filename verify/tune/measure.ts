@@ -9,7 +9,7 @@ import { SHARED_ENTRY_PREFIX } from '../../services/kit/buckets.ts';
 import { metricPrefix } from '../../services/kit/http-metrics.ts';
 import { ROOT_DIR, type Tuning } from '../../alerts/model.ts';
 import { PrometheusApi, type Labels } from '../prometheus-api.ts';
-import { startStack, type ServiceName, type Stack } from '../stack/index.ts';
+import { startStack, type ServiceName, type Stack } from '../../stack/index.ts';
 import { QUANTILES, exactQuantile } from './fit.ts';
 import { tunableAlerts } from './thresholds.ts';
 

@@ -8,7 +8,7 @@ export type ServiceName = 'fake-alpaca' | 'market-data' | 'signal-service' | 'ex
 
 export const SERVICE_NAMES: readonly ServiceName[] = ['fake-alpaca', 'market-data', 'signal-service', 'execution-gateway', 'orchestrator'];
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface ServiceHandle {
   name: ServiceName;

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { ProcessOwner } from './processes.ts';
 import { resolveBackend, startStack, type Stack } from './index.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Where other tools (the load runner) find a running stack: {pid, urls, startedAt}. */
 const STATE_FILE = path.join(ROOT, '.tmp', 'stack.json');
 const USAGE = `usage: npm run stack -- [--backend process|container] [--keep-logs]
