@@ -10,7 +10,7 @@ import { ProcessOwner } from '../../stack/processes.ts';
 import { DEFAULT_REPORT_DIR, fmt, machineInfo, markdownTable, positive, writeReport, type MachineInfo } from './report.ts';
 
 const USAGE = `usage: npm run bench:metrics -- [--traffic-seconds 20] [--renders 200] [--report-dir reports]
-  Starts Postgres, Redis and the five services (stack/), runs the load runner's baseline scenario for
+  Starts Postgres, Redis and the five services (stack/), runs the k6 baseline scenario (load/runtime) for
   --traffic-seconds, then for each service counts the series in /metrics and times --renders scrapes of it
   (interleaved with /health, the HTTP floor). Prints a markdown table and writes reports/bench-metrics-<timestamp>.json.`;
 
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
       before.set(name, countSeries(await (await fetch(`${metricsBase(running, name)}/metrics`)).text()).series);
     }
 
-    // The load runner's baseline mix, from defaults only (not this shell's LOAD_* variables), so runs compare.
+    // The baseline scenario's mix, from defaults only (not this shell's LOAD_* variables), so runs compare.
     const urls = stackUrls(running.services);
     const cfg = scenarioConfig(urls, {});
     log(`baseline traffic for ${opts.trafficSeconds} s`);
