@@ -18,7 +18,7 @@ const DEFAULT_RATES = [2000, 4000, 8000, 12800, 16000, 19200, 25600, 32000, 3840
 /** A step holds while the p99 of its arrival lag stays under this, with no dropped iteration and no failed request. */
 const LAG_P99_LIMIT_MS = 5;
 /**
- * Before each measured step, both generators ramp their arrival rate from 0 to the step's rate over this many seconds in
+ * Before each measured step, every generator ramps its arrival rate from 0 to the step's rate over this many seconds in
  * the same run (a warm-up scenario, as a k6 user writes one); nothing of the ramp counts in the step's verdict. A runtime
  * run is a fresh process (as `k6 run` is) whose first fraction of a second runs unoptimised code: started cold at full
  * rate, at 8000/s and up that alone dropped iterations (so did the old runner's first run in a process).
@@ -238,7 +238,8 @@ const describe = (m: StepMeasure): string =>
   `CPU ${fmt(m.cpuMs, 0)} ms for ${m.totalRequests} requests with the ramp's (${fmt((m.cpuMs / Math.max(1, m.totalRequests)) * 1000, 1)} per 1,000), fixture ${fmt(m.fixtureCpuMs ?? Number.NaN, 0)} ms`;
 
 /**
- * Steps both generators up the same ladder, alternating at each rate so drift in the machine's load falls on both. A
+ * Steps every generator up the same ladder (today the runtime alone; with more than one, they alternate at each rate so
+ * drift in the machine's load falls on all alike). A
  * breaking step is run once more (one noisy second on a shared machine is not a limit); the search of a generator ends when
  * that run breaks too.
  */
@@ -274,7 +275,8 @@ async function searchSustainedRates(generators: Generators, p: Params, log: (lin
 }
 
 /**
- * CPU per 1,000 requests of each generator at one rate both sustain, --cpu-rounds runs each, alternating which goes first.
+ * CPU per 1,000 requests of each generator at one rate, --cpu-rounds runs each (with more than one generator, alternating
+ * which goes first).
  * A runtime run is a fresh process every time (its warm-up in every run).
  */
 async function measureCpu(generators: Generators, p: Params, log: (line: string) => void): Promise<Record<string, CpuResult>> {

@@ -315,9 +315,8 @@ const tagSets = new WeakMap<Readonly<Record<string, string>>, Map<string, Readon
 const MAX_TAG_SETS = 10_000;
 
 function sampleTags(sent: Sent, status: number, expected: boolean, errorCode: number): Readonly<Record<string, string>> {
-  const href = sent.target.href;
   if (!sent.sharedContextTags) return makeSampleTags(sent, status, expected, errorCode);
-  let key = `${sent.method} ${href} ${status} ${expected} ${errorCode}`;
+  let key = `${sent.method} ${sent.target.href} ${status} ${expected} ${errorCode}`;
   if (sent.requestTags !== undefined) for (const k in sent.requestTags) key += `\u0000${k}\u0000${sent.requestTags[k]}`;
   let byKey = tagSets.get(sent.contextTags);
   if (byKey === undefined) tagSets.set(sent.contextTags, (byKey = new Map()));
