@@ -5,7 +5,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { startTestDeps, type TestDeps } from './helpers/stack.ts';
 import { freePort } from '../stack/ports.ts';
-import { startFaultProxy, type FaultProxy } from '../verify/faults/proxy.ts';
+import { startFaultProxy, type FaultProxy } from '../stack/fault-proxy.ts';
 
 interface Ctx {
   deps?: TestDeps;

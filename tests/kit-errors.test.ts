@@ -8,7 +8,7 @@ import { HttpError } from '../services/kit/errors.ts';
 import { isPostgresUnavailable, isRedisUnavailable } from '../services/kit/outages.ts';
 import { createPool, withDb } from '../services/kit/pg.ts';
 import { createRedis, redisReady, withRedis } from '../services/kit/redis.ts';
-import { startFaultProxy, type FaultProxy } from '../verify/faults/proxy.ts';
+import { startFaultProxy, type FaultProxy } from '../stack/fault-proxy.ts';
 import { startTestDeps, type TestDeps } from './helpers/stack.ts';
 
 interface Ctx {
