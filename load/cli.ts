@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startStack, type Stack } from '../stack/index.ts';
+import { startStack, type LocalStack } from '../stack/index.ts';
 import { ProcessOwner } from '../stack/processes.ts';
 import { formatKnee, kneeFromJsonOutput, type KneeCriteria } from './analysis/knee.ts';
 import { isScenarioName, runScenario, SCENARIO_NAMES } from './scenario-run.ts';
@@ -99,7 +99,7 @@ async function main(): Promise<number> {
 
   const given = (s: (typeof SERVICES)[number]): string | undefined => env[URL_ENV[s].name] ?? process.env[URL_ENV[s].name];
   let urls: Partial<ServiceUrls> = Object.fromEntries(SERVICES.flatMap((s) => (given(s) ? [[s, given(s)!]] : [])));
-  let stack: Stack | undefined;
+  let stack: LocalStack | undefined;
   let owner: ProcessOwner | undefined;
   if (!complete(urls)) urls = { ...runningStackUrls(), ...urls };
   let interrupted = false;

@@ -37,8 +37,8 @@ export function runScenario(name: ScenarioName, opts: ScenarioRunOptions): LoadR
 }
 
 /** The stack's service URLs, or an error naming what it did not start. */
-export function stackUrls(services: Partial<Record<string, { url: string }>>): ServiceUrls {
+export function stackUrls(services: Partial<Record<string, string>>): ServiceUrls {
   const missing = SERVICES.filter((s) => !services[s]);
-  if (missing.length > 0) throw new Error(`the load needs ${missing.join(', ')}, which this stack did not start`);
-  return Object.fromEntries(SERVICES.map((s) => [s, services[s]!.url])) as ServiceUrls;
+  if (missing.length > 0) throw new Error(`the load needs ${missing.join(', ')}, which this stack does not list`);
+  return Object.fromEntries(SERVICES.map((s) => [s, services[s]!])) as ServiceUrls;
 }

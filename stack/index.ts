@@ -10,6 +10,10 @@ import { startPrometheus, type PrometheusHandle } from './prometheus.ts';
 import { startRedis, type RedisHandle } from './redis.ts';
 import { renderAlertmanagerConfig, renderPrometheusConfig } from './render.ts';
 import { SERVICE_NAMES, startService, type ServiceHandle, type ServiceName } from './services.ts';
+import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
+import { startToxiproxyApi } from './toxiproxy-api.ts';
+import type { ManagedProcess } from './processes.ts';
+import type { FaultSignal, HandleBinding, Targets } from './targets.ts';
 
 export type { ServiceHandle, ServiceName } from './services.ts';
 export type { PostgresHandle } from './postgres.ts';
@@ -19,8 +23,10 @@ export type { AlertmanagerHandle } from './alertmanager.ts';
 export { SERVICE_NAMES } from './services.ts';
 
 export type Backend = 'process' | 'container';
-/** Hops wrapDependency may place a TCP proxy on: the data stores, the broker, and the service-to-service links. */
+/** Hops a fault proxy sits on (faultProxies): the data stores, the broker, and the service-to-service links. */
 export type Dependency = 'postgres' | 'redis' | 'broker' | 'execution-gateway' | 'signal-service';
+/** The target whose proxy binding each hop is: the hop in front of the broker is fake-alpaca's. */
+const HOP_TARGET: Record<Dependency, string> = { postgres: 'postgres', redis: 'redis', broker: 'fake-alpaca', 'execution-gateway': 'execution-gateway', 'signal-service': 'signal-service' };
 export interface HostPort {
   host: string;
   port: number;
@@ -33,11 +39,15 @@ export interface StackOptions {
   services?: ServiceName[];
   /** Not started when false or absent. config is a source file such as alerts/prometheus.yml; it is rendered, never edited. */
   prometheus?: { config: string; rulesDir?: string; externalLabels?: Record<string, string> } | false;
-  /** Not started when false or absent. webhookUrl replaces the harness receiver's placeholder URL. */
-  alertmanager?: { config: string; webhookUrl: string } | false;
+  /** Not started when false or absent. webhookUrl replaces the harness receiver's placeholder URL; alsoTo receive the same. */
+  alertmanager?: { config: string; webhookUrl: string; alsoTo?: string[] } | false;
   serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
-  /** Insert a TCP hop between the services and postgres/redis/the broker, and on the links to the gateway and signal service. */
-  wrapDependency?: (dep: Dependency, target: HostPort) => Promise<HostPort>;
+  /**
+   * Place our TCP fault proxy on every hop (services -> postgres, redis, the broker; the links to the gateway and the
+   * signal service), with a toxiproxy-compatible API in front of them all, so the proxy driver (in this process or
+   * another) can inject network faults.
+   */
+  faultProxies?: boolean;
   /** Extra scrape jobs, job name -> "host:port" (e.g. loadgen). */
   extraScrapeTargets?: Record<string, string>;
   /** Keep the run dir (process logs) after stop; only applies when the stack creates its own owner. */
@@ -47,17 +57,59 @@ export interface StackOptions {
   owner?: ProcessOwner;
 }
 
+/** What the harness and the load need of any stack, whichever backend runs it (or none: attached). */
 export interface Stack {
-  owner: ProcessOwner;
+  backend: Backend | 'attach';
+  prometheusUrl?: string;
+  alertmanagerUrl?: string;
+  /** Each service's base URL. */
+  serviceUrls: Partial<Record<ServiceName, string>>;
+  /** How faults reach each part, by target name (services, postgres, redis). */
+  targets: Targets;
+  /** Processes this stack started, by name, whose unexpected exit is a crash; none when attached. */
+  watched(): Record<string, ManagedProcess>;
+  /** Every URL worth printing. */
+  urls(): Record<string, string>;
+  /** Stops what this stack started (nothing, when attached). */
+  stop(): Promise<void>;
+}
+
+/** A stack this process started (process or container backend), with a handle on every part. */
+export interface LocalStack extends Stack {
   backend: Backend;
+  owner: ProcessOwner;
   postgres: PostgresHandle;
   redis: RedisHandle;
   services: Partial<Record<ServiceName, ServiceHandle>>;
   prometheus?: PrometheusHandle;
   alertmanager?: AlertmanagerHandle;
-  /** Every URL worth printing: postgres, redis, each service, fake-alpaca-admin, prometheus, alertmanager. */
-  urls(): Record<string, string>;
+  /** The fault proxies' toxiproxy-compatible API, with faultProxies. */
+  faultProxyApi?: string;
+}
+
+interface Signallable {
+  process?: ManagedProcess;
   stop(): Promise<void>;
+  start(): Promise<void>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+}
+
+/** The signal driver's binding for a part this stack started: its own handle waits for the stop and restarts it. */
+function handleBinding(describe: string, h: Signallable): HandleBinding {
+  return {
+    kind: 'handle',
+    describe,
+    process: () => h.process,
+    async signal(sig: FaultSignal) {
+      if (sig === 'SIGSTOP') return h.pause();
+      // A container has no process here: docker's own stop is the nearest thing to a signal that ends it.
+      if (!h.process) return h.stop();
+      return sig === 'SIGKILL' ? h.process.kill() : h.process.stop(5000, sig);
+    },
+    resume: () => h.resume(),
+    start: () => h.start(),
+  };
 }
 
 /** Services each one calls; the stack refuses a subset that leaves a dependency out. */
@@ -111,7 +163,7 @@ function withHostPort(url: string, hp: HostPort): string {
   return u.toString();
 }
 
-export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+export async function startStack(opts: StackOptions = {}): Promise<LocalStack> {
   const backend = resolveBackend(opts.backend);
   const log = opts.log ?? (() => undefined);
   const wanted = new Set(opts.services ?? SERVICE_NAMES);
@@ -157,18 +209,25 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const redis = value(redisResult);
     log(`postgres ${postgres.url}, redis ${redis.url}`);
 
+    const proxies: FaultProxy[] = [];
     const wrap = async (dep: Dependency, target: HostPort): Promise<HostPort> => {
-      if (!opts.wrapDependency) return target;
-      const hop = await opts.wrapDependency(dep, target);
-      log(`${dep} reached through ${hop.host}:${hop.port}`);
-      return hop;
+      if (!opts.faultProxies) return target;
+      const proxy = await startFaultProxy({ name: dep, target });
+      proxies.push(proxy);
+      tiers.unshift([{ stop: () => proxy.close() }]);
+      log(`${dep} reached through ${proxy.host}:${proxy.port}`);
+      return { host: proxy.host, port: proxy.port };
     };
     const pgHop = await wrap('postgres', { host: postgres.host, port: postgres.port });
     const redisUrl = withHostPort(redis.url, await wrap('redis', { host: redis.host, port: redis.port })).replace(/\/$/, '');
     const databaseUrls: Partial<Record<ServiceName, string>> = {};
+    /** Each database by name, reached directly (a registry fault is a statement, not a network fault). */
+    const databases: Record<string, string> = {};
     for (const name of wanted) {
       const db = DATABASES[name];
-      if (db) databaseUrls[name] = withHostPort(await postgres.createDatabase(db), pgHop);
+      if (!db) continue;
+      databases[db] = await postgres.createDatabase(db);
+      databaseUrls[name] = withHostPort(databases[db], pgHop);
     }
 
     const services: Partial<Record<ServiceName, ServiceHandle>> = {};
@@ -217,7 +276,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       if (opts.alertmanager) {
         const source = fs.readFileSync(opts.alertmanager.config, 'utf8');
         const configFile = path.join(configDir, 'alertmanager.yml');
-        fs.writeFileSync(configFile, renderAlertmanagerConfig(source, { webhookUrl: opts.alertmanager.webhookUrl }));
+        fs.writeFileSync(configFile, renderAlertmanagerConfig(source, { webhookUrl: opts.alertmanager.webhookUrl, alsoTo: opts.alertmanager.alsoTo }));
         amStart = timed('alertmanager', () => startAlertmanager(owner, { configFile, port: amPort }));
       }
       if (opts.prometheus) {
@@ -253,6 +312,27 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       if (alertmanager) log(`alertmanager ${alertmanager.url}`);
     }
 
+    let faultProxyApi: string | undefined;
+    if (proxies.length > 0) {
+      const api = await timed('fault proxy API', () => startToxiproxyApi(proxies));
+      tiers.unshift([{ stop: () => api.close() }]);
+      faultProxyApi = api.url;
+      log(`fault proxies (${proxies.map((p) => p.name).join(', ')}) driven at ${api.url}`);
+    }
+    const targets: Targets = {
+      postgres: { process: handleBinding('postgres', postgres), databases },
+      redis: { process: handleBinding('redis', redis) },
+    };
+    for (const h of Object.values(services)) {
+      targets[h.name] = { url: h.url, process: handleBinding(h.name, h), ...(h.adminUrl ? { brokerAdmin: h.adminUrl } : {}) };
+    }
+    if (faultProxyApi) {
+      for (const p of proxies) {
+        const t = targets[HOP_TARGET[p.name as Dependency]];
+        if (t) t.proxy = { api: faultProxyApi, name: p.name };
+      }
+    }
+
     return {
       owner,
       backend,
@@ -261,6 +341,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       services,
       prometheus,
       alertmanager,
+      faultProxyApi,
+      prometheusUrl: prometheus?.url,
+      alertmanagerUrl: alertmanager?.url,
+      serviceUrls: Object.fromEntries(Object.values(services).map((h) => [h.name, h.url])),
+      targets,
+      watched: () => Object.fromEntries(Object.values(services).map((h) => [h.name, h.process])),
       urls() {
         const urls: Record<string, string> = { postgres: postgres.url, redis: redis.url };
         for (const h of Object.values(services)) {
@@ -269,6 +355,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         }
         if (prometheus) urls.prometheus = prometheus.url;
         if (alertmanager) urls.alertmanager = alertmanager.url;
+        if (faultProxyApi) urls['fault-proxy-api'] = faultProxyApi;
         return urls;
       },
       stop: stopAll,

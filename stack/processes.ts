@@ -152,20 +152,7 @@ export class ManagedProcess {
     const pgid = this.child?.pid;
     if (pgid === undefined || !this.running) return;
     this.signal(sig);
-    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
-    for (;;) {
-      const behind = groupThreads(pgid).filter((t) => (want === 'stopped' ? !STOPPED_OR_DEAD.has(t.state) : t.state === 'T'));
-      // An exited process has nothing left to stop or continue.
-      if (behind.length === 0 || !this.running) return;
-      if (Date.now() >= deadline) {
-        const list = behind.map((t) => `${t.pid}/${t.tid} state ${t.state}`).join(', ');
-        throw new Error(
-          `${this.spec.name} (process group ${pgid}) not ${want} ${SETTLE_TIMEOUT_MS} ms after ${sig}; threads behind: ${list}; ` +
-            `is a thread stuck in uninterruptible I/O (state D) or the process traced?`,
-        );
-      }
-      await sleep(SETTLE_POLL_MS);
-    }
+    await settleThreads(pgid, { group: true, want, after: sig, what: this.spec.name, alive: () => this.running });
   }
 
   /** SIGTERM the process group, SIGKILL after timeoutMs; resolves once it has exited. */
@@ -183,6 +170,45 @@ export class ManagedProcess {
   async kill(): Promise<void> {
     await this.stop(0, 'SIGKILL');
   }
+}
+
+/**
+ * Resolves once every thread of the process (or of every process in its group) is stopped, or once none is
+ * ('running'). kill(2) returns before the threads have entered the group stop, and a request sent in that window is
+ * still served. An exited process has nothing left to stop or continue.
+ */
+export async function settleThreads(
+  pid: number,
+  opts: { group: boolean; want: 'stopped' | 'running'; after: string; what: string; alive?: () => boolean },
+): Promise<void> {
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  for (;;) {
+    const threads = opts.group ? groupThreads(pid) : processThreads(pid);
+    const behind = threads.filter((t) => (opts.want === 'stopped' ? !STOPPED_OR_DEAD.has(t.state) : t.state === 'T'));
+    if (behind.length === 0 || opts.alive?.() === false) return;
+    if (Date.now() >= deadline) {
+      const list = behind.map((t) => `${t.pid}/${t.tid} state ${t.state}`).join(', ');
+      throw new Error(
+        `${opts.what} (${opts.group ? 'process group' : 'pid'} ${pid}) not ${opts.want} ${SETTLE_TIMEOUT_MS} ms after ${opts.after}; threads behind: ${list}; ` +
+          `is a thread stuck in uninterruptible I/O (state D) or the process traced?`,
+      );
+    }
+    await sleep(SETTLE_POLL_MS);
+  }
+}
+
+/** Every thread of one process. */
+function processThreads(pid: number): ThreadState[] {
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return []; // exited
+  }
+  return tids.flatMap((tid) => {
+    const t = readStat(`/proc/${pid}/task/${tid}/stat`);
+    return t === undefined ? [] : [{ pid, tid: Number(tid), state: t.state }];
+  });
 }
 
 /** Thread states from /proc/<pid>/task/<tid>/stat that can serve nothing: stopped, zombie, dead. */

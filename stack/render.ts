@@ -114,15 +114,22 @@ export function renderPrometheusConfig(source: string, opts: PrometheusRenderOpt
   return { yaml: doc.toString(TO_STRING), droppedJobs, addedJobs };
 }
 
-export function renderAlertmanagerConfig(source: string, opts: { webhookUrl: string }): string {
+/** alsoTo: more receivers of every harness notification (an attached harness beside `npm run stack`'s printer). */
+export function renderAlertmanagerConfig(source: string, opts: { webhookUrl: string; alsoTo?: string[] }): string {
   const doc = parse(source, 'alertmanager config');
   let replaced = 0;
   const receivers = doc.get('receivers');
   for (const receiver of isSeq(receivers) ? receivers.items : []) {
     const hooks = isMap(receiver) ? receiver.get('webhook_configs') : undefined;
-    for (const hook of isSeq(hooks) ? hooks.items : []) {
+    if (!isSeq(hooks)) continue;
+    for (const hook of [...hooks.items]) {
       if (isMap(hook) && hook.get('url') === HARNESS_WEBHOOK_PLACEHOLDER) {
         hook.set('url', opts.webhookUrl);
+        for (const url of opts.alsoTo ?? []) {
+          const copy = hook.clone() as typeof hook;
+          copy.set('url', url);
+          hooks.items.push(copy);
+        }
         replaced++;
       }
     }

@@ -9,7 +9,7 @@ import { runScript } from '../load/runtime/client.ts';
 import { ConfigError } from '../services/kit/config.ts';
 import { startFakeAlpaca, type FakeAlpaca } from '../services/fake-alpaca/server.ts';
 import { loadFakeAlpacaConfig } from '../services/fake-alpaca/config.ts';
-import { brokerFaults } from '../verify/faults/broker.ts';
+import { brokerFaults } from '../verify/drivers/broker-faults.ts';
 import { adminAuthHeaders } from '../verify/admin-auth.ts';
 import { loadGatewayConfig } from '../services/execution-gateway/config.ts';
 import { startExecutionGateway, type RunningGateway } from '../services/execution-gateway/server.ts';

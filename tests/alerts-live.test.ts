@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { loadRules, missingMetrics, referencedMetrics, scrapeMetricNames } from '../alerts/budget.ts';
 import { ALERTS_DIR, loadThresholds } from '../alerts/model.ts';
 import { PANELS } from '../alerts/panels.ts';
-import { startStack, type Stack } from '../stack/index.ts';
+import { startStack, type LocalStack } from '../stack/index.ts';
 import { AlertTimeline, type ObservedAlert } from '../verify/timeline.ts';
 import { labelsFingerprint } from '../verify/fingerprint.ts';
 
@@ -18,7 +18,7 @@ interface Notification {
 }
 
 interface Ctx {
-  stack?: Stack;
+  stack?: LocalStack;
   hook?: http.Server;
   notifications: Notification[];
 }

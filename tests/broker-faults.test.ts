@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NO_FAULTS } from '../services/fake-alpaca/faults.ts';
 import { startFakeAlpaca, type FakeAlpaca } from '../services/fake-alpaca/server.ts';
-import { brokerFaults, type BrokerFaults } from '../verify/faults/broker.ts';
+import { brokerFaults, type BrokerFaults } from '../verify/drivers/broker-faults.ts';
 import { api, json } from './helpers/fake-alpaca.ts';
 
 interface Ctx {

@@ -7,9 +7,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runScenario, stackUrls } from '../load/scenario-run.ts';
 import { FLOWS } from '../load/scenarios/lib/config.ts';
-import { startStack, type Stack } from '../stack/index.ts';
+import { startStack, type LocalStack } from '../stack/index.ts';
 
-const test = suite<{ stack?: Stack; tmp: string }>('load smoke', { tmp: '' });
+const test = suite<{ stack?: LocalStack; tmp: string }>('load smoke', { tmp: '' });
 
 test.before(async (ctx) => {
   ctx.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'load-smoke-'));
@@ -32,7 +32,7 @@ test('smoke scenario meets its thresholds against the real stack, every flow ran
   const reportDir = path.join(ctx.tmp, 'reports');
   const lines: string[] = [];
   // Only the stack's URLs and the scripts' defaults: the environment of the test run must not redirect the load.
-  const result = await runScenario('smoke', { urls: stackUrls(ctx.stack!.services), env: { LOAD_REPORT_DIR: reportDir }, includeSystemEnv: false, out: [`json=${out}`], onOutput: (l) => lines.push(l) }).done;
+  const result = await runScenario('smoke', { urls: stackUrls(ctx.stack!.serviceUrls), env: { LOAD_REPORT_DIR: reportDir }, includeSystemEnv: false, out: [`json=${out}`], onOutput: (l) => lines.push(l) }).done;
   const text = lines.join('\n');
   assert.is(result.exitCode, 0, text);
   const m = result.summary!.metrics;
@@ -59,7 +59,7 @@ test('setup stops the test (exit 107) naming a traded symbol market-data has no 
   const reportDir = path.join(ctx.tmp, 'no-quote');
   const lines: string[] = [];
   // Two symbols: the first is traded, the second churned; nobody streams ZZZZ.
-  const result = await runScenario('smoke', { urls: stackUrls(ctx.stack!.services), env: { SYMBOLS: 'ZZZZ,AAPL', LOAD_REPORT_DIR: reportDir }, includeSystemEnv: false, onOutput: (l) => lines.push(l) }).done;
+  const result = await runScenario('smoke', { urls: stackUrls(ctx.stack!.serviceUrls), env: { SYMBOLS: 'ZZZZ,AAPL', LOAD_REPORT_DIR: reportDir }, includeSystemEnv: false, onOutput: (l) => lines.push(l) }).done;
   assert.is(result.exitCode, 107, lines.join('\n'));
   assert.ok(lines.some((l) => /setup\(\) failed, no load was sent: setup: market-data at \S+ has no quote for ZZZZ after 30000 ms/.test(l)), lines.join('\n'));
   assert.not.ok(fs.existsSync(reportDir), 'no summary for a test that never started');

@@ -5,10 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { sleep } from '../stack/ports.ts';
 import { ProcessOwner, type ManagedProcess } from '../stack/processes.ts';
-import { SERVICE_NAMES, startStack, type Stack } from '../stack/index.ts';
+import { SERVICE_NAMES, startStack, type LocalStack } from '../stack/index.ts';
 
 interface Ctx {
-  stack?: Stack;
+  stack?: LocalStack;
   dir?: string;
 }
 

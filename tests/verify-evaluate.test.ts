@@ -4,7 +4,8 @@ import { AlertTimeline } from '../verify/timeline.ts';
 import { labelsFingerprint } from '../verify/fingerprint.ts';
 import { evaluate, parseExpected, type ScenarioWindow } from '../verify/evaluate.ts';
 import { planWaves } from '../verify/waves.ts';
-import { stuckBatch } from '../verify/matrix.ts';
+import { loadMatrix } from '../verify/matrix.ts';
+import { resolveCount } from '../verify/drivers/http.ts';
 import { loadThresholds } from '../alerts/model.ts';
 import { renderHtml } from '../verify/report/html.ts';
 import { renderMarkdown } from '../verify/report/markdown.ts';
@@ -173,10 +174,13 @@ test('shared collateral does not split a wave; an excluded part does', () => {
 
 test('broker-symbol-outage leaves a backlog above the stuck-orders threshold and below ten times it', () => {
   const threshold = loadThresholds().OrdersStuckPendingSubmit?.threshold ?? NaN;
-  const n = stuckBatch();
+  const step = loadMatrix().find((s) => s.id === 'broker-symbol-outage')!.faults.find((f) => 'http' in f);
+  assert.ok(step && 'http' in step, 'broker-symbol-outage places its batch with an http step');
+  const count = step.http.inject.count;
+  const n = resolveCount(count);
   assert.ok(n > threshold && n < 10 * threshold, `batch ${n} against threshold ${threshold}`);
-  assert.is(stuckBatch({ OrdersStuckPendingSubmit: { for: '5s', threshold: 2.5 } }), 10);
-  assert.throws(() => stuckBatch({}), /OrdersStuckPendingSubmit needs "threshold"/);
+  assert.is(resolveCount(count, { OrdersStuckPendingSubmit: { for: '5s', threshold: 2.5 } }), 10);
+  assert.throws(() => resolveCount(count, {}), /OrdersStuckPendingSubmit needs "threshold"/);
 });
 
 test('reports render every alert and the summary', () => {

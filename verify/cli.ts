@@ -3,7 +3,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { planMatrix, runVerifyAlerts, selectScenarios, type VerifyOptions } from './harness.ts';
 import { formatExpected } from './evaluate.ts';
-import { SCENARIOS } from './matrix.ts';
+import { DEFAULT_MATRIX, loadMatrix, MatrixError } from './matrix.ts';
+import { AttachFileError, loadAttachFile, type AttachConfig } from '../stack/attach.ts';
 import { KIND_DESCRIPTIONS, MUTATION_KINDS, type MutationKind } from './mutate.ts';
 import { BASELINE_CONTROL_S, MATRIX_CONTROL_S, renderMutationSummary, runMutationCheck, writeMutationReport } from './mutation-check.ts';
 import { loadRules } from './rules.ts';
@@ -20,6 +21,10 @@ const USAGE = `usage: npm run verify-alerts -- [options]
 ${MUTATION_KINDS.map((k) => `                              ${k.padEnd(10)}${KIND_DESCRIPTIONS[k]}`).join('\n')}
   --control <seconds>       length of the quiet control window (default: longest rule window + for + 10 s;
                             --mutate: ${MATRIX_CONTROL_S} s before the matrix, ${BASELINE_CONTROL_S} s in the baseline run that catches noise)
+  --attach <file>           judge a running stack described by this attach file instead of starting one
+                            (docs/verify-alerts.md, "Attach mode"; compose/attach.yaml for docker compose)
+  --matrix <file>           the fault matrix (default verify/matrix.yaml)
+  --reports <dir>           where run reports go (default reports/)
   --backend process|container
   --max-per-wave <n>        scenarios run together at most (default 6)
   --list                    print the fault matrix planned into waves, and exit`;
@@ -40,6 +45,9 @@ async function main(): Promise<void> {
         mutate: { type: 'boolean', default: false },
         control: { type: 'string' },
         backend: { type: 'string' },
+        attach: { type: 'string' },
+        matrix: { type: 'string' },
+        reports: { type: 'string' },
         'max-per-wave': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         list: { type: 'boolean', default: false },
@@ -62,8 +70,25 @@ async function main(): Promise<void> {
   const kinds = args.values.mutate ? (args.positionals.length ? args.positionals : MUTATION_KINDS) : [];
   for (const k of kinds) if (!MUTATION_KINDS.includes(k as MutationKind)) fail(`unknown mutation kind ${k}`);
 
+  if (args.values.attach && kinds.length) fail('--mutate runs on a stack it starts itself; it cannot be combined with --attach');
+  if (args.values.attach && args.values.backend) fail('--backend chooses how a started stack runs; with --attach nothing is started');
+  // A bad matrix or attach file stops here, in one line naming the file and the field.
+  let scenarios;
+  let attach: AttachConfig | undefined;
+  try {
+    scenarios = loadMatrix(args.values.matrix ? path.resolve(args.values.matrix) : DEFAULT_MATRIX);
+    attach = args.values.attach ? loadAttachFile(args.values.attach) : undefined;
+  } catch (err) {
+    if (err instanceof MatrixError || err instanceof AttachFileError) {
+      process.stderr.write(`verify-alerts: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+
   const base: VerifyOptions = {
-    scenarios: SCENARIOS,
+    scenarios,
+    attach,
     only: args.values.only?.flatMap((o) => o.split(',')).filter(Boolean),
     repeat,
     keep: args.values.keep,
@@ -72,7 +97,7 @@ async function main(): Promise<void> {
     prometheusConfig: path.join(root, 'alerts/prometheus.yml'),
     alertmanagerConfig: path.join(root, 'alerts/alertmanager.yml'),
     alertCatalog: path.join(root, 'alerts/alerts.json'),
-    reportsDir: path.join(root, 'reports'),
+    reportsDir: args.values.reports ? path.resolve(args.values.reports) : path.join(root, 'reports'),
     controlS,
     maxPerWave: args.values['max-per-wave'] ? Number(args.values['max-per-wave']) : undefined,
     log: (l) => process.stdout.write(`${l}\n`),

@@ -5,7 +5,7 @@ import { runScenario, stackUrls } from '../load/scenario-run.ts';
 import { alertPanelChange, checkDashboards, formatReport, loadDashboards, resolveGrafanaVariables, type DashboardCheckReport, type PanelChange } from './dashboards.ts';
 import { PrometheusApi } from './prometheus-api.ts';
 import { freePort, sleep } from '../stack/ports.ts';
-import { startStack, type Stack } from '../stack/index.ts';
+import { startStack, type LocalStack } from '../stack/index.ts';
 import { ALERT_ANNOTATION_EXPR } from '../dashboards/src/common.ts';
 import { dashboardUrl } from '../alerts/generate.ts';
 import { CATALOG } from '../alerts/catalog.ts';
@@ -44,7 +44,7 @@ export async function verifyDashboardsLive(opts: LiveDashboardOptions = {}): Pro
   const log = opts.log ?? (() => undefined);
   const warmupS = opts.warmupS ?? 25;
   const metricsPort = await freePort();
-  let stack: Stack | undefined;
+  let stack: LocalStack | undefined;
   let stopLoad: (() => Promise<unknown>) | undefined;
   try {
     stack = await startStack({
@@ -54,7 +54,7 @@ export async function verifyDashboardsLive(opts: LiveDashboardOptions = {}): Pro
     });
     const prom = stack.prometheus!;
     // Bounded: warm-up, the checks and the fault fit well inside it; stop() ends it as soon as we are done.
-    const run = runScenario('baseline', { urls: stackUrls(stack.services), env: { LOAD_DURATION: `${warmupS + 40}s` }, metricsPort, handleSummary: false, onOutput: (l) => log(`load: ${l}`) });
+    const run = runScenario('baseline', { urls: stackUrls(stack.serviceUrls), env: { LOAD_DURATION: `${warmupS + 40}s` }, metricsPort, handleSummary: false, onOutput: (l) => log(`load: ${l}`) });
     stopLoad = () => run.stop();
     await run.started;
     log(`baseline load running, client metrics on 127.0.0.1:${metricsPort}; waiting ${warmupS} s for rate windows to fill`);

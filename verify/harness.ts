@@ -3,21 +3,26 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { startStack, type Stack, type ServiceName, type Backend } from '../stack/index.ts';
+import { startStack, type Stack, type Backend } from '../stack/index.ts';
+import { attachStack, webhookListen, type AttachConfig } from '../stack/attach.ts';
 import { ProcessOwner } from '../stack/processes.ts';
-import { startFaultProxy, type FaultProxy } from './faults/proxy.ts';
-import { brokerFaults } from './faults/broker.ts';
+import type { Targets } from '../stack/targets.ts';
 import { PrometheusApi } from './prometheus-api.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook.ts';
-import { AlertTimeline, alertKey, type Episode } from './timeline.ts';
+import { AlertTimeline, alertKey, type Episode, type NotifiedAlert } from './timeline.ts';
 import { parseTiming } from '../alerts/budget.ts';
 import { loadAlertCatalog } from './alert-catalog.ts';
-import { adminAuthHeaders } from './admin-auth.ts';
 import { POLL_MS, judgingFor, type Judging } from './judging.ts';
 import { evaluate, formatExpected, matches, parseExpected, type ExpectedAlert, type ScenarioWindow } from './evaluate.ts';
 import { planWaves } from './waves.ts';
-import { DEFAULT_RESET_S, type Dependency, type FaultContext, type Scenario } from './scenario.ts';
+import { DEFAULT_RESET_S, type FaultContext, type FaultScenario } from './scenario.ts';
+import { stepDriver } from './matrix.ts';
+import { injectFaults } from './drivers/index.ts';
+import { BINDING_OF } from './drivers/bindings.ts';
 import { loadRules, type RuleInfo } from './rules.ts';
+import { rulesFromApi } from './rules-api.ts';
+import { labelPredicate, type LabelPredicate } from './scope.ts';
+import { AM_POLL_CAVEAT, pollAlertmanager } from './alertmanager-poll.ts';
 import type { FalsePositive, RunReport } from './results.ts';
 import { renderStdout, writeReports } from './report/index.ts';
 import { startBaselineLoad, type BaselineLoad } from './load.ts';
@@ -27,7 +32,9 @@ import type { AlertOutcome } from './results.ts';
 import { describeCrash, watchCrashes, type CrashWatch } from './crash-watch.ts';
 
 export interface VerifyOptions {
-  scenarios: Scenario[];
+  scenarios: FaultScenario[];
+  /** Judge a running stack described by an attach file instead of starting one (stack/attach.ts). */
+  attach?: AttachConfig;
   /** Run only scenarios whose id, or whose expected alerts, match one of these. */
   only?: string[];
   repeat: number;
@@ -61,9 +68,7 @@ export interface VerifyResult {
   failed: number;
 }
 
-const DEPENDENCIES: Dependency[] = ['postgres', 'redis', 'broker', 'execution-gateway', 'signal-service'];
-
-export function selectScenarios(all: Scenario[], only: string[] | undefined): Scenario[] {
+export function selectScenarios(all: FaultScenario[], only: string[] | undefined): FaultScenario[] {
   if (!only || only.length === 0) return all;
   const picked = all.filter((s) => only.some((o) => s.id === o || s.expect.some((e) => e === o || parseExpected(e).alertname === o)));
   if (picked.length === 0) throw new Error(`--only ${only.join(',')} matches no scenario id or expected alert`);
@@ -81,51 +86,78 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
   const runId = new Date(started).toISOString().replace(/[:.]/g, '-');
   const reportDir = path.join(opts.reportsDir, `verify-${runId}`);
   const owner = new ProcessOwner({ keepLogs: opts.keep });
-  const proxies: Partial<Record<Dependency, FaultProxy>> = {};
+  const attach = opts.attach;
   let webhook: WebhookReceiver | undefined;
+  let amPoller: { stop(): void } | undefined;
   let load: BaselineLoad | undefined;
   let stack: Stack | undefined;
   let observer: { stop(): void } | undefined;
   let crashWatch: CrashWatch | undefined;
   try {
-    const rulesCopy = owner.tempDir('rules');
-    for (const f of fs.readdirSync(opts.rulesDir).filter((x) => /\.ya?ml$/.test(x))) fs.copyFileSync(path.join(opts.rulesDir, f), path.join(rulesCopy, f));
-    const mutated = opts.mutateRules?.(rulesCopy) ?? [];
-    const rules = loadRules(rulesCopy);
-    const ruleNames = [...new Set(rules.map((r) => r.alertname))];
+    if (attach && opts.mutateRules) throw new Error('the mutation check runs on a stack it starts itself; it cannot attach');
+    const scope: Scope = {
+      alerts: labelPredicate(attach?.scope.alerts, `${attach?.file}: scope.alerts`),
+      targets: labelPredicate(attach?.scope.targets, `${attach?.file}: scope.targets`),
+    };
+    let rulesDir = opts.rulesDir;
+    let mutated: string[] = [];
+    if (!attach) {
+      rulesDir = owner.tempDir('rules');
+      for (const f of fs.readdirSync(opts.rulesDir).filter((x) => /\.ya?ml$/.test(x))) fs.copyFileSync(path.join(opts.rulesDir, f), path.join(rulesDir, f));
+      mutated = opts.mutateRules?.(rulesDir) ?? [];
+    } else if (attach.rules !== 'api') {
+      rulesDir = attach.rules.dir;
+    }
     const scenarios = selectScenarios(opts.scenarios, opts.only?.length ? opts.only : opts.onlyMutated && mutated.length ? mutated : undefined);
-    log(`verify-alerts ${runId}: ${ruleNames.length} alert rules, ${scenarios.length} scenarios${mutated.length ? `, ${mutated.length} rules mutated` : ''}`);
 
-    webhook = await startWebhookReceiver();
-    stack = await startStack({
-      backend: opts.backend,
-      owner,
-      prometheus: { config: opts.prometheusConfig, rulesDir: rulesCopy, externalLabels: { run_id: runId } },
-      alertmanager: { config: opts.alertmanagerConfig, webhookUrl: webhook.url },
-      wrapDependency: async (dep, target) => {
-        const proxy = await startFaultProxy({ name: dep, target });
-        proxies[dep] = proxy;
-        return { host: proxy.host, port: proxy.port };
-      },
-      log: (l) => log(`  stack: ${l}`),
-    });
-    crashWatch = watchCrashes(Object.fromEntries(Object.values(stack.services).map((s) => [s.name, s.process])), log);
-    const prom = new PrometheusApi(stack.prometheus!.url);
+    const onNotified = (alerts: NotifiedAlert[], at: number): void => {
+      const scoped = alerts.filter((a) => scope.alerts(a.labels));
+      timeline.notify(scoped, at);
+      for (const a of scoped) log(`  ${a.status === 'firing' ? '!' : '~'} notified ${a.status}: ${formatExpected({ alertname: a.labels.alertname ?? '?', service: a.labels.service })}`);
+    };
+    let notifications = 'webhook';
+    if (attach) {
+      stack = attachStack(attach);
+      log(`attached to ${attach.file}: Prometheus ${stack.prometheusUrl}, Alertmanager ${stack.alertmanagerUrl}`);
+      const hook = webhookListen(attach);
+      if (hook) {
+        webhook = await startWebhookReceiver({ host: hook.host, port: hook.port, path: hook.path });
+        log(`notifications: webhook at ${webhook.url}; route Alertmanager to it (docs/verify-alerts.md, "Attach mode")`);
+      } else {
+        notifications = 'alertmanager-api';
+        log(`notifications: ${AM_POLL_CAVEAT}`);
+      }
+    } else {
+      webhook = await startWebhookReceiver();
+      stack = await startStack({
+        backend: opts.backend,
+        owner,
+        prometheus: { config: opts.prometheusConfig, rulesDir, externalLabels: { run_id: runId } },
+        alertmanager: { config: opts.alertmanagerConfig, webhookUrl: webhook.url },
+        faultProxies: true,
+        log: (l) => log(`  stack: ${l}`),
+      });
+    }
+    const missingBindings = bindingProblems(scenarios, stack.targets);
+    if (missingBindings.length) throw new Error(`${attach ? `${attach.file}: ` : ''}${missingBindings[0]}${missingBindings.length > 1 ? ` (and ${missingBindings.length - 1} more)` : ''}`);
+    crashWatch = watchCrashes(stack.watched(), log);
+    const prom = new PrometheusApi(stack.prometheusUrl!);
+    const rules = attach && attach.rules === 'api' ? rulesFromApi(await prom.rules(), `${stack.prometheusUrl}/api/v1/rules`) : loadRules(rulesDir);
+    const ruleNames = [...new Set(rules.map((r) => r.alertname))];
+    log(`verify-alerts ${runId}: ${ruleNames.length} alert rules, ${scenarios.length} fault scenarios${mutated.length ? `, ${mutated.length} rules mutated` : ''}`);
     // Allowances and episode identity come from the config Prometheus actually runs, not from this repo's source file.
     const runningConfig = await prom.config();
     const judging = judgingFor(parseTiming(runningConfig), loadAlertCatalog(opts.alertCatalog));
     const timeline = new AlertTimeline(externalLabels(runningConfig));
-    webhook.on('notification', (n) => {
-      timeline.notify(n.alerts, n.receivedAt);
-      for (const a of n.alerts) log(`  ${a.status === 'firing' ? '!' : '~'} notified ${a.status}: ${formatExpected({ alertname: a.labels.alertname ?? '?', service: a.labels.service })}`);
-    });
+    webhook?.on('notification', (n) => onNotified(n.alerts, n.receivedAt));
+    if (!webhook) amPoller = pollAlertmanager(stack.alertmanagerUrl!, { inScope: scope.alerts, pollMs: POLL_MS, onAlerts: onNotified, log });
     // Observe from the start: the Watchdog (and any start-up alert) notifies within seconds of the rules loading.
-    observer = observe(prom, timeline, log);
+    observer = observe(prom, timeline, scope, log);
 
-    const checks = await preflight(prom, stack, rules);
+    const checks = await preflight(prom, stack, rules, scope);
     // Stack-level checks block the matrix; an unexposed metric fails only the rules that reference it.
     const preflightOk = checks.every((c) => c.ok);
-    const ctx = faultContext(stack, proxies, log);
+    const ctx: FaultContext = { targets: stack.targets, log };
     load = await startBaselineLoad(stack, log);
     ctx.load = load.control;
     const exposure = await metricExposureCheck(prom, rules);
@@ -134,7 +166,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
 
     const reports: RunReport[] = [];
     {
-      await warmUp(prom, judging, log, Math.max(...rules.map((r) => r.longestRangeS)));
+      await warmUp(prom, judging, scope, log, Math.max(...rules.map((r) => r.longestRangeS)));
       const controlS = opts.controlS ?? controlWindowS(rules);
       const controlStart = Date.now();
       log(`control window: ${controlS} s of baseline load with no fault`);
@@ -142,13 +174,17 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
       const control = { start: controlStart, end: Date.now() };
       const dashboards = await dashboardCheck(prom.url, log);
       const always = ruleNames.filter((n) => judging.alwaysFiring.includes(n));
-      const alwaysWindow: ScenarioWindow | undefined = always.length
+      // Attached, an always-firing alert began before the harness was there to time it: it is not judged (its
+      // heartbeat is the dead man's switch's to watch).
+      if (attach && always.length) log(`not judged when attached: ${always.join(', ')} (always firing since before the harness attached)`);
+      const judgeAlways = attach === undefined;
+      const alwaysWindow: ScenarioWindow | undefined = always.length && judgeAlways
         ? { id: 'watchdog', description: 'always firing dead man\'s switch, from rule load', wave: 0, injectedAt: checks.rulesLoadedAt, endedAt: Date.now(), expect: always.map((alertname) => ({ alertname })), mayAlsoFire: [], deadlineS: judging.deadlineS, resetS: DEFAULT_RESET_S }
         : undefined;
 
       for (let iteration = 1; iteration <= opts.repeat; iteration++) {
         const iterStart = Date.now();
-        const windows = preflightOk && !opts.skipMatrix ? await runMatrix(scenarios, rules, ctx, prom, timeline, judging, opts, iteration) : [];
+        const windows = preflightOk && !opts.skipMatrix ? await runMatrix(scenarios, rules, ctx, prom, timeline, judging, scope, opts, iteration) : [];
         await opts.inspect?.(prom, { control, windows });
         const ev = evaluate({
           windows: [...(alwaysWindow && iteration === 1 ? [alwaysWindow] : []), ...windows],
@@ -156,7 +192,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
           control: iteration === 1 ? control : undefined,
           since: iteration === 1 ? control.start : iterStart,
           // An always-firing alert's one episode spans every repeat; it is judged once, from the rules loading.
-          ruleNames: iteration === 1 ? ruleNames : ruleNames.filter((n) => !judging.alwaysFiring.includes(n)),
+          ruleNames: iteration === 1 && judgeAlways ? ruleNames : ruleNames.filter((n) => !judging.alwaysFiring.includes(n)),
           skewMs: judging.skewMs,
           budgetS: judging.budgetS,
           alwaysFiring: judging.alwaysFiring,
@@ -183,7 +219,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
           finishedAt: new Date().toISOString(),
           wallS: (Date.now() - started) / 1000,
           repeat: iteration,
-          options: { only: opts.only ?? null, repeat: opts.repeat, mutated },
+          options: { only: opts.only ?? null, repeat: opts.repeat, mutated, backend: stack.backend, ...(attach ? { attach: attach.file } : {}), notifications },
           preflight: { ok: preflightOk && exposure.ok, checks: checks.map(({ name, ok, detail }) => ({ name, ok, detail })) },
           control: { durationS: controlS, falsePositives: controlFps },
           ...ev,
@@ -202,17 +238,17 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
     const passed = reports.reduce((a, r) => a + r.passed, 0);
     const failed = reports.reduce((a, r) => a + r.failed, 0);
     if (opts.keep) {
-      log(`--keep: stack left running; Prometheus ${stack.prometheus?.url}, Alertmanager ${stack.alertmanager?.url}. Ctrl-C to stop.`);
+      log(`--keep: stack left running; Prometheus ${stack.prometheusUrl}, Alertmanager ${stack.alertmanagerUrl}. Ctrl-C to stop.`);
       await new Promise<void>(() => undefined);
     }
     return { reports, reportDir, passed, failed };
   } finally {
     crashWatch?.stop();
     observer?.stop();
+    amPoller?.stop();
     await load?.stop().catch(() => undefined);
     await webhook?.close().catch(() => undefined);
     await stack?.stop().catch(() => undefined);
-    await Promise.all(Object.values(proxies).map((p) => p.close().catch(() => undefined)));
     await owner.stopAll();
   }
 }
@@ -223,16 +259,17 @@ interface PreflightCheck {
   detail: string;
 }
 
-async function preflight(prom: PrometheusApi, stack: Stack, rules: RuleInfo[]): Promise<PreflightCheck[] & { rulesLoadedAt: number }> {
+async function preflight(prom: PrometheusApi, stack: Stack, rules: RuleInfo[], scope: Scope): Promise<PreflightCheck[] & { rulesLoadedAt: number }> {
   const checks: PreflightCheck[] = [];
+  const scopedTargets = async () => (await prom.targets()).filter((x) => scope.targets(x.labels));
   const targetsOk = await prom
     .waitUntil(async () => {
-      const t = await prom.targets();
+      const t = await scopedTargets();
       return t.length > 0 && t.every((x) => x.health === 'up') ? t : undefined;
     }, 30_000, 'every scrape target up')
     .then((t) => ({ ok: true, detail: `${t.length} targets: ${t.map((x) => x.labels.job).join(', ')}` }))
     .catch(async (err: Error) => {
-      const t = await prom.targets().catch(() => []);
+      const t = await scopedTargets().catch(() => []);
       const down = t.filter((x) => x.health !== 'up').map((x) => `${x.labels.job} (${x.lastError || x.health})`);
       return { ok: false, detail: `${err.message}; down: ${down.join(', ')}` };
     });
@@ -253,8 +290,8 @@ async function preflight(prom: PrometheusApi, stack: Stack, rules: RuleInfo[]): 
     })
     .catch((err: Error) => ({ ok: false, detail: err.message }));
   checks.push({ name: 'every rule group evaluated with health ok', ...rulesOk });
-  const amUp = await fetch(`${stack.alertmanager!.url}/-/ready`).then((r) => r.ok).catch(() => false);
-  checks.push({ name: 'Alertmanager ready', ok: amUp, detail: stack.alertmanager!.url });
+  const amUp = await fetch(`${stack.alertmanagerUrl}/-/ready`).then((r) => r.ok).catch(() => false);
+  checks.push({ name: 'Alertmanager ready', ok: amUp, detail: stack.alertmanagerUrl ?? 'no Alertmanager URL' });
   return Object.assign(checks, { rulesLoadedAt });
 }
 
@@ -274,39 +311,37 @@ async function metricExposureCheck(prom: PrometheusApi, rules: RuleInfo[]): Prom
   return { name: 'every metric a rule references is exposed', ok: missing.length === 0, detail: missing.length ? `missing: ${missing.join(', ')}` : `${referenced.size} metrics`, missing };
 }
 
-function faultContext(stack: Stack, proxies: Partial<Record<Dependency, FaultProxy>>, log: (l: string) => void): FaultContext {
-  for (const d of DEPENDENCIES) if (!proxies[d]) throw new Error(`no fault proxy was placed in front of ${d}`);
-  const fa = stack.services['fake-alpaca'];
-  if (!fa?.adminUrl) throw new Error('fake-alpaca admin URL unknown; cannot inject broker faults');
-  return {
-    stack,
-    proxies: proxies as Record<Dependency, FaultProxy>,
-    broker: brokerFaults(fa.adminUrl),
-    async call(name: ServiceName, method: string, p: string, body?: unknown) {
-      const svc = stack.services[name];
-      if (!svc) throw new Error(`${name} is not running in this stack`);
-      const res = await fetch(`${svc.url}${p}`, {
-        method,
-        headers: { ...adminAuthHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(10_000),
-      });
-      const text = await res.text();
-      if (!res.ok) throw new Error(`${method} ${name}${p} -> ${res.status}: ${text.slice(0, 300)}`);
-      return text ? (JSON.parse(text) as unknown) : undefined;
-    },
-    log,
-  };
+/** Alerts and scrape targets this run judges (everything, unless an attach file scopes them). */
+interface Scope {
+  alerts: LabelPredicate;
+  targets: LabelPredicate;
 }
 
-function observe(prom: PrometheusApi, timeline: AlertTimeline, log: (l: string) => void): { stop(): void } {
+/** Every binding a selected fault scenario needs and the stack does not describe, one line each. */
+export function bindingProblems(scenarios: readonly FaultScenario[], targets: Targets): string[] {
+  const problems: string[] = [];
+  for (const s of scenarios) {
+    for (const [i, step] of s.faults.entries()) {
+      const driver = stepDriver(step);
+      if (driver === 'load') continue;
+      const target = (Object.values(step)[0] as { target: string }).target;
+      const key = BINDING_OF[driver];
+      const where = `fault scenario ${s.id}, faults.${i}.${driver}`;
+      if (!targets[target]) problems.push(`targets.${target}: missing, and ${where} acts on it`);
+      else if (targets[target][key] === undefined) problems.push(`targets.${target}.${key === 'process' ? 'signal (or compose)' : key}: missing, and ${where} needs it`);
+    }
+  }
+  return problems;
+}
+
+function observe(prom: PrometheusApi, timeline: AlertTimeline, scope: Scope, log: (l: string) => void): { stop(): void } {
   let stopped = false;
   const states = new Map<string, string>();
   const loop = async (): Promise<void> => {
     while (!stopped) {
       const t = Date.now();
       try {
-        const alerts = await prom.alerts();
+        const alerts = (await prom.alerts()).filter((a) => scope.alerts(a.labels));
         timeline.observe(alerts, t);
         const now = new Map(alerts.map((a) => [alertKey(a.labels.alertname ?? '?', a.labels.service), a.state]));
         for (const [k, s] of now) if (states.get(k) !== s) log(`  + ${k.replace('|', '/').replace(/\/$/, '')} ${s}`);
@@ -330,7 +365,7 @@ export interface PlannedScenario {
   tags: string[];
   expect: ExpectedAlert[];
   mayAlsoFire: ExpectedAlert[];
-  scenario: Scenario;
+  scenario: FaultScenario;
 }
 
 /**
@@ -343,30 +378,30 @@ function alertTags(expect: ExpectedAlert[], rules: RuleInfo[]): string[] {
 }
 
 /** The matrix as it will run: scenarios planned into waves (also what `--list` prints). */
-export function planMatrix(scenarios: Scenario[], rules: RuleInfo[], maxPerWave = 6): PlannedScenario[][] {
+export function planMatrix(scenarios: FaultScenario[], rules: RuleInfo[], maxPerWave = 6): PlannedScenario[][] {
   const planned: PlannedScenario[] = scenarios.map((s) => {
     const expect = s.expect.map(parseExpected);
     return {
       id: s.id,
       touches: s.touches,
-      excludes: s.excludes ?? [],
+      excludes: s.excludes,
       tags: alertTags(expect, rules),
       expect,
-      mayAlsoFire: (s.mayAlsoFire ?? []).map(parseExpected),
+      mayAlsoFire: s.mayAlsoFire.map(parseExpected),
       scenario: s,
     };
   });
   return planWaves(planned, maxPerWave);
 }
 
-async function runMatrix(scenarios: Scenario[], rules: RuleInfo[], ctx: FaultContext, prom: PrometheusApi, timeline: AlertTimeline, judging: Judging, opts: VerifyOptions, iteration: number): Promise<ScenarioWindow[]> {
+async function runMatrix(scenarios: FaultScenario[], rules: RuleInfo[], ctx: FaultContext, prom: PrometheusApi, timeline: AlertTimeline, judging: Judging, scope: Scope, opts: VerifyOptions, iteration: number): Promise<ScenarioWindow[]> {
   const waves = planMatrix(scenarios, rules, opts.maxPerWave);
   const windows: ScenarioWindow[] = [];
   for (const [i, wave] of waves.entries()) {
     const n = i + 1;
     ctx.log(`\n[run ${iteration}] wave ${n}/${waves.length}: ${wave.map((s) => s.id).join(', ')}`);
     windows.push(...(await Promise.all(wave.map((p) => runScenario(p, n, ctx, timeline, judging)))));
-    await settle(prom, judging, ctx.log);
+    await settle(prom, judging, scope, ctx.log);
   }
   await resolutionNotifications(timeline, windows, judging, ctx.log);
   for (const w of windows) w.firstBadSample = await firstBadSamples(prom, w);
@@ -382,15 +417,19 @@ async function runScenario(p: PlannedScenario, wave: number, ctx: FaultContext, 
   const episodesOf = (e: ExpectedAlert): Episode[] =>
     timeline.episodes().filter((ep) => matches(e, ep) && ep.activeAt >= window.injectedAt - judging.skewMs);
   const all = (pred: (ep: Episode) => boolean): boolean => p.expect.every((e) => episodesOf(e).some(pred));
+  let undo: (() => Promise<void>) | undefined;
   try {
     log(`inject: ${s.description}; expect ${s.expect.join(', ')}`);
     window.injectedAt = Date.now();
-    await s.inject(ctx);
+    const injected = await injectFaults(s.faults, ctx);
+    undo = injected.undo;
+    if (injected.error) throw injected.error;
     const deadline = window.injectedAt + (deadlineS + 10) * 1000;
     while (Date.now() < deadline && !all((ep) => ep.notifiedAt !== undefined)) await sleep(500);
     window.recoveredAt = Date.now();
     log(`recover (${((window.recoveredAt - window.injectedAt) / 1000).toFixed(1)} s after inject)`);
-    await s.recover(ctx);
+    undo = undefined;
+    await injected.undo();
     // Resolution notifications keep arriving while the next wave runs; runMatrix waits for stragglers at the end.
     // An expected alert that never even went pending is judged missed already: nothing of it can resolve, so only the
     // ones that fired are waited for (a mutation run would otherwise sit out the whole reset budget every wave).
@@ -402,7 +441,7 @@ async function runScenario(p: PlannedScenario, wave: number, ctx: FaultContext, 
     log(`ERROR: ${window.error}`);
     if (window.recoveredAt === undefined) {
       window.recoveredAt = Date.now();
-      await s.recover(ctx).catch((e: Error) => log(`recover failed too: ${e.message}`));
+      await undo?.().catch((e: Error) => log(`recover failed too: ${e.message}`));
     }
   }
   window.endedAt = Date.now();
@@ -415,27 +454,31 @@ async function runScenario(p: PlannedScenario, wave: number, ctx: FaultContext, 
  * loaded stack has been quiet for a whole evaluation; an alert that never clears is not hidden by this: it stays
  * active into the control window and counts as a false positive.
  */
-async function warmUp(prom: PrometheusApi, judging: Judging, log: (l: string) => void, longestWindowS: number, maxS = 90): Promise<void> {
+async function warmUp(prom: PrometheusApi, judging: Judging, scope: Scope, log: (l: string) => void, longestWindowS: number, maxS = 90): Promise<void> {
   const t0 = Date.now();
   log(`warm-up: at least ${longestWindowS} s (the longest rule window) of load, then quiet (at most ${maxS} s)`);
   await sleep(longestWindowS * 1000);
-  if (await quiet(prom, judging, (maxS - longestWindowS) * 1000)) log(`warm-up done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  if (await quiet(prom, judging, scope, (maxS - longestWindowS) * 1000)) log(`warm-up done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   else log(`warm-up: alerts still active after ${maxS} s; the control window will judge them`);
 }
 
 /** Waits until no alert but the always-firing ones is active and every target is up, so the next wave starts clean. */
-async function settle(prom: PrometheusApi, judging: Judging, log: (l: string) => void): Promise<void> {
-  if (!(await quiet(prom, judging, 90_000))) log('  (settle: alerts still active after 90 s; starting next wave anyway)');
+async function settle(prom: PrometheusApi, judging: Judging, scope: Scope, log: (l: string) => void): Promise<void> {
+  if (!(await quiet(prom, judging, scope, 90_000))) log('  (settle: alerts still active after 90 s; starting next wave anyway)');
 }
 
 /** True once checks spanning judging.quietStreakMs all find no alert but the always-firing ones and every target up. */
-async function quiet(prom: PrometheusApi, judging: Judging, timeoutMs: number): Promise<boolean> {
+async function quiet(prom: PrometheusApi, judging: Judging, scope: Scope, timeoutMs: number): Promise<boolean> {
   const streakMs = judging.quietStreakMs;
   const deadline = Date.now() + timeoutMs;
   let quietSince: number | undefined;
   while (Date.now() < deadline) {
     const ok = await Promise.all([prom.alerts(), prom.targets()])
-      .then(([alerts, targets]) => alerts.every((a) => judging.alwaysFiring.includes(a.labels.alertname ?? '')) && targets.every((t) => t.health === 'up'))
+      .then(
+        ([alerts, targets]) =>
+          alerts.every((a) => !scope.alerts(a.labels) || judging.alwaysFiring.includes(a.labels.alertname ?? '')) &&
+          targets.every((t) => !scope.targets(t.labels) || t.health === 'up'),
+      )
       .catch(() => false);
     const now = Date.now();
     if (!ok) quietSince = undefined;

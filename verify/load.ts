@@ -36,7 +36,7 @@ function status(r: RunResult, last: RunProgress | undefined): LoadStatus {
 }
 
 export async function startBaselineLoad(stack: Stack, log: (line: string) => void): Promise<BaselineLoad> {
-  const urls = stackUrls(stack.services);
+  const urls = stackUrls(stack.serviceUrls);
   const cfg = scenarioConfig(urls);
   let state: LoadStatus = {};
   const run = runScenario('baseline', {

@@ -8,7 +8,7 @@ import { runVerifyAlerts, type VerifyOptions } from './harness.ts';
 import { KIND_DESCRIPTIONS, MUTATION_KINDS, STAGE_OF, addMutants, planMutants, type Mutant, type MutationKind, type NotMutated, type Stage } from './mutate.ts';
 import type { PrometheusApi } from './prometheus-api.ts';
 import type { AlertOutcome, RunReport } from './results.ts';
-import type { Scenario } from './scenario.ts';
+import type { FaultScenario } from './scenario.ts';
 
 /**
  * Control window of the baseline stage, where noise mutants must show on the healthy loaded stack. The baseline
@@ -74,7 +74,7 @@ export interface MutationCheckOptions {
 }
 
 /** Scenarios that expect (or may also fire) an alert now expect (or may also fire) its mutants too. */
-export function withMutantExpectations(scenarios: readonly Scenario[], mutants: readonly Mutant[]): Scenario[] {
+export function withMutantExpectations(scenarios: readonly FaultScenario[], mutants: readonly Mutant[]): FaultScenario[] {
   const byAlert = new Map<string, Mutant[]>();
   for (const m of mutants) byAlert.set(m.alert, [...(byAlert.get(m.alert) ?? []), m]);
   const extend = (refs: readonly string[]): string[] =>
@@ -82,7 +82,7 @@ export function withMutantExpectations(scenarios: readonly Scenario[], mutants: 
       const e = parseExpected(ref);
       return [ref, ...(byAlert.get(e.alertname) ?? []).map((m) => formatExpected({ alertname: m.name, service: e.service }))];
     });
-  return scenarios.map((s) => ({ ...s, expect: extend(s.expect), mayAlsoFire: extend(s.mayAlsoFire ?? []) }));
+  return scenarios.map((s) => ({ ...s, expect: extend(s.expect), mayAlsoFire: extend(s.mayAlsoFire) }));
 }
 
 /** What a mutant's measured value is called in a reason. */

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { HttpTransport, type HttpClient, type LoadResponse } from './http-client.ts';
 import { Trend } from '../../load/runtime/stats.ts';
 import { DEFAULT_SYMBOLS } from '../../services/kit/config.ts';
-import { startStack, type Stack } from '../../stack/index.ts';
+import { startStack, type LocalStack } from '../../stack/index.ts';
 import { waitForHttp } from '../../stack/ports.ts';
 import { ProcessOwner, type ManagedProcess } from '../../stack/processes.ts';
 import { startFixture } from './fixture.ts';
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const log = (line: string): void => void process.stderr.write(`bench:gateway ${line}\n`);
   const owner = new ProcessOwner();
-  let stack: Stack | undefined;
+  let stack: LocalStack | undefined;
   const transport = new HttpTransport({ connections: opts.concurrency, timeoutMs: 10_000 });
   try {
     stack = await startStack({ owner, services: ['fake-alpaca', 'execution-gateway'], log: (l) => log(`stack: ${l}`) });

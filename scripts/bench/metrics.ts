@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { runScenario, scenarioConfig, stackUrls } from '../../load/scenario-run.ts';
 import { Trend } from '../../load/runtime/stats.ts';
-import { SERVICE_NAMES, startStack, type ServiceName, type Stack } from '../../stack/index.ts';
+import { SERVICE_NAMES, startStack, type ServiceName, type LocalStack } from '../../stack/index.ts';
 import { ProcessOwner } from '../../stack/processes.ts';
 import { DEFAULT_REPORT_DIR, fmt, machineInfo, markdownTable, positive, writeReport, type MachineInfo } from './report.ts';
 
@@ -92,7 +92,7 @@ function timing(trend: Trend): Timing {
 }
 
 /** fake-alpaca serves its /metrics on the admin listener; the others on their one listener. */
-function metricsBase(stack: Stack, name: ServiceName): string {
+function metricsBase(stack: LocalStack, name: ServiceName): string {
   const h = stack.services[name]!;
   return h.adminUrl ?? h.url;
 }
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const log = (line: string): void => void process.stderr.write(`bench:metrics ${line}\n`);
   const owner = new ProcessOwner();
-  let stack: Stack | undefined;
+  let stack: LocalStack | undefined;
   try {
     stack = await startStack({ owner, log: (l) => log(`stack: ${l}`) });
     const running = stack;
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     }
 
     // The baseline scenario's mix, from defaults only (not this shell's LOAD_* variables), so runs compare.
-    const urls = stackUrls(running.services);
+    const urls = stackUrls(running.serviceUrls);
     const cfg = scenarioConfig(urls, {});
     log(`baseline traffic for ${opts.trafficSeconds} s`);
     const result = await runScenario('baseline', { urls, env: { LOAD_DURATION: `${opts.trafficSeconds}s` }, includeSystemEnv: false, handleSummary: false, onOutput: (l) => log(`load: ${l}`) }).done;

@@ -9,7 +9,7 @@ import { SHARED_ENTRY_PREFIX } from '../../services/kit/buckets.ts';
 import { metricPrefix } from '../../services/kit/http-metrics.ts';
 import { ROOT_DIR, type Tuning } from '../../alerts/model.ts';
 import { PrometheusApi, type Labels } from '../prometheus-api.ts';
-import { startStack, type ServiceName, type Stack } from '../../stack/index.ts';
+import { startStack, type ServiceName, type LocalStack } from '../../stack/index.ts';
 import { QUANTILES, exactQuantile } from './fit.ts';
 import { tunableAlerts } from './thresholds.ts';
 
@@ -108,7 +108,7 @@ export async function measureBaseline(opts: MeasureOptions): Promise<Measurement
   const log = opts.log ?? (() => undefined);
   const names = histogramNames();
   const serviceEnv = Object.fromEntries(TUNED_SERVICES.map((s) => [s, { TUNING_EXACT: '1' }]));
-  const stack: Stack = await startStack({ prometheus: { config: path.join(ROOT_DIR, 'alerts', 'prometheus.yml') }, serviceEnv, log });
+  const stack: LocalStack = await startStack({ prometheus: { config: path.join(ROOT_DIR, 'alerts', 'prometheus.yml') }, serviceEnv, log });
   try {
     const prom = new PrometheusApi(stack.prometheus!.url);
     const scrapeS = 5;
@@ -118,7 +118,7 @@ export async function measureBaseline(opts: MeasureOptions): Promise<Measurement
       return found.every(Boolean);
     }, 60_000, 'every histogram scraped once');
 
-    const urls = stackUrls(stack.services);
+    const urls = stackUrls(stack.serviceUrls);
     const cfg = scenarioConfig(urls, opts.env ?? process.env);
     fs.mkdirSync(opts.outDir, { recursive: true });
     // k6's JSON output: every request's http_req_duration point, the client side's ground truth.

@@ -1,4 +1,5 @@
 // Client for fake-alpaca's fault admin API (GET/PUT/DELETE /admin/faults, see docs/contracts.md).
+import { z } from 'zod';
 import { requestJson } from '../http-json.ts';
 import { adminAuthHeaders } from '../admin-auth.ts';
 
@@ -22,6 +23,25 @@ export interface Faults {
   wsSilent: boolean;
   marketOpen: boolean;
 }
+
+const share = z.number().min(0).max(1);
+
+/** A change to some of the faults, as the matrix's broker steps write it. */
+export const brokerFaultsPatch = z
+  .object({
+    latencyMs: z.number().nonnegative(),
+    errorRate: share,
+    rateLimit: z.object({ share, retryAfterS: z.number().nonnegative() }).strict(),
+    errorSymbols: z.array(z.string()),
+    rejectRate: share,
+    refuseConnections: z.boolean(),
+    wsDrop: z.boolean(),
+    wsSilent: z.boolean(),
+    marketOpen: z.boolean(),
+  })
+  .strict()
+  .partial()
+  .refine((p) => Object.keys(p).length > 0, 'set at least one fault');
 
 export interface BrokerFaults {
   adminUrl: string;
