@@ -1,7 +1,7 @@
 // `npm run verify-alerts [-- options]`: the product's main job. See README for the options.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { planMatrix, runVerifyAlerts, selectScenarios, type VerifyOptions } from './harness.ts';
+import { planMatrix, runVerifyAlerts, selectFaultScenarios, type VerifyOptions } from './harness.ts';
 import { formatExpected } from './evaluate.ts';
 import { DEFAULT_MATRIX, loadMatrix, MatrixError } from './matrix.ts';
 import { AttachFileError, loadAttachFile, type AttachConfig } from '../stack/attach.ts';
@@ -13,7 +13,7 @@ import type { Backend } from '../stack/index.ts';
 const root = path.resolve(import.meta.dirname, '..');
 
 const USAGE = `usage: npm run verify-alerts -- [options]
-  --only <id|Alert>[,...]   run only these scenarios (by id, or those expecting the alert)
+  --only <id|Alert>[,...]   run only these fault scenarios (by id, or those expecting the alert)
   --repeat <n>              run the fault matrix n times on one stack (flakiness; default 1)
   --keep                    keep the stack running after the run, for inspection (Ctrl-C stops it)
   --mutate [kind...]        mutation check: run the rules with broken copies beside them and prove the harness fails
@@ -26,7 +26,7 @@ ${MUTATION_KINDS.map((k) => `                              ${k.padEnd(10)}${KIND
   --matrix <file>           the fault matrix (default verify/matrix.yaml)
   --reports <dir>           where run reports go (default reports/)
   --backend process|container
-  --max-per-wave <n>        scenarios run together at most (default 6)
+  --max-per-wave <n>        fault scenarios run together at most (default 6)
   --list                    print the fault matrix planned into waves, and exit`;
 
 function fail(msg: string): never {
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   };
 
   if (args.values.list) {
-    const waves = planMatrix(selectScenarios(base.scenarios, base.only), loadRules(base.rulesDir), base.maxPerWave);
+    const waves = planMatrix(selectFaultScenarios(base.scenarios, base.only), loadRules(base.rulesDir), base.maxPerWave);
     for (const [i, wave] of waves.entries()) {
       process.stdout.write(`wave ${i + 1}\n`);
       for (const p of wave) {

@@ -68,7 +68,7 @@ export interface VerifyResult {
   failed: number;
 }
 
-export function selectScenarios(all: FaultScenario[], only: string[] | undefined): FaultScenario[] {
+export function selectFaultScenarios(all: FaultScenario[], only: string[] | undefined): FaultScenario[] {
   if (!only || only.length === 0) return all;
   const picked = all.filter((s) => only.some((o) => s.id === o || s.expect.some((e) => e === o || parseExpected(e).alertname === o)));
   if (picked.length === 0) throw new Error(`--only ${only.join(',')} matches no scenario id or expected alert`);
@@ -108,7 +108,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
     } else if (attach.rules !== 'api') {
       rulesDir = attach.rules.dir;
     }
-    const scenarios = selectScenarios(opts.scenarios, opts.only?.length ? opts.only : opts.onlyMutated && mutated.length ? mutated : undefined);
+    const scenarios = selectFaultScenarios(opts.scenarios, opts.only?.length ? opts.only : opts.onlyMutated && mutated.length ? mutated : undefined);
 
     const onNotified = (alerts: NotifiedAlert[], at: number): void => {
       const scoped = alerts.filter((a) => scope.alerts(a.labels));
@@ -358,7 +358,7 @@ function observe(prom: PrometheusApi, timeline: AlertTimeline, scope: Scope, log
   return { stop: () => void (stopped = true) };
 }
 
-export interface PlannedScenario {
+export interface PlannedFault {
   id: string;
   touches: string[];
   excludes: string[];
@@ -378,8 +378,8 @@ function alertTags(expect: ExpectedAlert[], rules: RuleInfo[]): string[] {
 }
 
 /** The matrix as it will run: scenarios planned into waves (also what `--list` prints). */
-export function planMatrix(scenarios: FaultScenario[], rules: RuleInfo[], maxPerWave = 6): PlannedScenario[][] {
-  const planned: PlannedScenario[] = scenarios.map((s) => {
+export function planMatrix(scenarios: FaultScenario[], rules: RuleInfo[], maxPerWave = 6): PlannedFault[][] {
+  const planned: PlannedFault[] = scenarios.map((s) => {
     const expect = s.expect.map(parseExpected);
     return {
       id: s.id,
@@ -400,7 +400,7 @@ async function runMatrix(scenarios: FaultScenario[], rules: RuleInfo[], ctx: Fau
   for (const [i, wave] of waves.entries()) {
     const n = i + 1;
     ctx.log(`\n[run ${iteration}] wave ${n}/${waves.length}: ${wave.map((s) => s.id).join(', ')}`);
-    windows.push(...(await Promise.all(wave.map((p) => runScenario(p, n, ctx, timeline, judging)))));
+    windows.push(...(await Promise.all(wave.map((p) => runFaultScenario(p, n, ctx, timeline, judging)))));
     await settle(prom, judging, scope, ctx.log);
   }
   await resolutionNotifications(timeline, windows, judging, ctx.log);
@@ -408,7 +408,7 @@ async function runMatrix(scenarios: FaultScenario[], rules: RuleInfo[], ctx: Fau
   return windows;
 }
 
-async function runScenario(p: PlannedScenario, wave: number, ctx: FaultContext, timeline: AlertTimeline, judging: Judging): Promise<ScenarioWindow> {
+async function runFaultScenario(p: PlannedFault, wave: number, ctx: FaultContext, timeline: AlertTimeline, judging: Judging): Promise<ScenarioWindow> {
   const s = p.scenario;
   const deadlineS = s.deadlineS ?? judging.deadlineS;
   const resetS = s.resetS ?? DEFAULT_RESET_S;
