@@ -26,15 +26,14 @@ export function pollAlertmanager(
         const current = new Set<string>();
         const out: NotifiedAlert[] = [];
         for (const a of alerts) {
+          // Alertmanager keeps a resolved alert (endsAt in the past) until it is garbage-collected.
+          if (Date.parse(a.endsAt) <= now) continue;
           const key = `${a.fingerprint}@${a.startsAt}`;
-          const resolved = Date.parse(a.endsAt) <= now;
-          const alert: NotifiedAlert = { status: resolved ? 'resolved' : 'firing', labels: a.labels, fingerprint: a.fingerprint, startsAt: a.startsAt };
-          if (resolved) continue;
           current.add(key);
-          if (!firing.has(key)) {
-            firing.set(key, alert);
-            out.push(alert);
-          }
+          if (firing.has(key)) continue;
+          const alert: NotifiedAlert = { status: 'firing', labels: a.labels, fingerprint: a.fingerprint, startsAt: a.startsAt };
+          firing.set(key, alert);
+          out.push(alert);
         }
         for (const [key, a] of firing) {
           if (current.has(key)) continue;
