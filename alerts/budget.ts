@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
-import { CATALOG } from './catalog.ts';
+import { CATALOG } from './catalog/index.ts';
 import { ALERTS_DIR, ROOT_DIR, loadThresholds, seconds, type Tuning } from './model.ts';
 
 export const BUDGET_S = 60;
@@ -303,7 +303,7 @@ export function budgetRows(rules: Rule[] = loadRules(), timing: Timing = loadTim
   return rules.map((rule) => {
     const def = CATALOG.find((d) => d.name === rule.alert);
     const tuning = thresholds[rule.alert];
-    if (!def || !tuning) throw new Error(`rule ${rule.alert} is not in alerts/catalog.ts and alerts/thresholds.yaml; regenerate the rules`);
+    if (!def || !tuning) throw new Error(`rule ${rule.alert} is not in alerts/catalog/ and alerts/thresholds.yaml; regenerate the rules`);
     return budgetRow(rule, def.sourceDelayS(tuning), timing, harnessRoute(rule));
   });
 }

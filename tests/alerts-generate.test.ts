@@ -3,7 +3,11 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import { CATALOG } from '../alerts/catalog.ts';
+import { CATALOG } from '../alerts/catalog/index.ts';
+import { DATA_QUALITY } from '../alerts/catalog/data-quality.ts';
+import { PERFORMANCE } from '../alerts/catalog/performance.ts';
+import { SERVICE_HEALTH } from '../alerts/catalog/service-health.ts';
+import { TRADING } from '../alerts/catalog/trading.ts';
 import { differences, renderAll, renderTemplate } from '../alerts/generate.ts';
 import { coverageGaps, testCoverage } from '../alerts/coverage.ts';
 import { loadRules } from '../alerts/budget.ts';
@@ -34,6 +38,13 @@ test('has at least 30 alerts covering every required failure mode', () => {
     'SlowOrchestration', 'SignalServiceModelReloadFailing', 'Watchdog',
   ];
   assert.equal(required.filter((r) => !names.has(r)), []);
+});
+
+test('each category file of alerts/catalog/ defines only alerts of its category (the runbooks name that file)', () => {
+  const files = { 'service-health': SERVICE_HEALTH, trading: TRADING, 'data-quality': DATA_QUALITY, performance: PERFORMANCE };
+  assert.equal(Object.keys(files), [...CATEGORIES]);
+  for (const [category, defs] of Object.entries(files)) assert.equal(defs.filter((d) => d.category !== category).map((d) => d.name), [], `alerts/catalog/${category}.ts`);
+  assert.is(Object.values(files).flat().length, CATALOG.length);
 });
 
 test('every rule carries severity, category, service and the four annotations, in its category file', () => {

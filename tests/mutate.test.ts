@@ -5,7 +5,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import YAML from 'yaml';
-import { CATALOG } from '../alerts/catalog.ts';
+import { CATALOG } from '../alerts/catalog/index.ts';
 import { renderAll, ruleFor } from '../alerts/generate.ts';
 import { ALERTS_DIR, loadThresholds, type AlertDef } from '../alerts/model.ts';
 import {

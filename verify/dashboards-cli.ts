@@ -8,7 +8,7 @@ import { freePort, sleep } from '../stack/ports.ts';
 import { startStack, type LocalStack } from '../stack/index.ts';
 import { ALERT_ANNOTATION_EXPR } from '../dashboards/src/common.ts';
 import { dashboardUrl } from '../alerts/generate.ts';
-import { CATALOG } from '../alerts/catalog.ts';
+import { CATALOG } from '../alerts/catalog/index.ts';
 import { adminAuthHeaders } from './admin-auth.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -65,7 +65,7 @@ export async function verifyDashboardsLive(opts: LiveDashboardOptions = {}): Pro
 
     const gateway = stack.services['execution-gateway']!.url;
     const alert = CATALOG.find((d) => d.name === 'CircuitBreakerTripped');
-    if (!alert) throw new Error('alerts/catalog.ts has no CircuitBreakerTripped; pick another fault for the panel check');
+    if (!alert) throw new Error('alerts/catalog/ has no CircuitBreakerTripped; pick another fault for the panel check');
     const url = dashboardUrl(alert);
     const before = new Date();
     const tripped = await fetch(`${gateway}/circuit-breaker/trip`, { method: 'POST', headers: { ...adminAuthHeaders(), 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'verify-dashboards' }) });

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { CATALOG } from '../alerts/catalog.ts';
+import { CATALOG } from '../alerts/catalog/index.ts';
 import { ruleFor } from '../alerts/generate.ts';
 import { BUDGET_S, type Rule } from '../alerts/budget.ts';
 import { loadThresholds, type AlertDef, type ThresholdUnit, type Tuning } from '../alerts/model.ts';
@@ -64,7 +64,7 @@ export function lessSensitive(unit: ThresholdUnit, t: number): number {
 }
 
 function unitOf(def: AlertDef): ThresholdUnit {
-  if (!def.thresholdUnit) throw new Error(`${def.name} has a threshold in alerts/thresholds.yaml but no thresholdUnit in alerts/catalog.ts; say what it measures (ratio, count or seconds)`);
+  if (!def.thresholdUnit) throw new Error(`${def.name} has a threshold in alerts/thresholds.yaml but no thresholdUnit in alerts/catalog/; say what it measures (ratio, count or seconds)`);
   return def.thresholdUnit;
 }
 
@@ -331,7 +331,7 @@ export function addMutants(dir: string, mutants: readonly Mutant[]): string[] {
         const mine = r.alert ? pending.get(r.alert) : undefined;
         if (!mine) return [r];
         pending.delete(r.alert);
-        if (String(r.expr) !== mine[0]!.original.expr) throw new Error(`${file}: ${r.alert} differs from what alerts/catalog.ts renders; run npx tsx alerts/generate.ts`);
+        if (String(r.expr) !== mine[0]!.original.expr) throw new Error(`${file}: ${r.alert} differs from what alerts/catalog/ renders; run npx tsx alerts/generate.ts`);
         added.push(...mine.map((m) => m.name));
         return [r, ...mine.map((m) => ({ ...r, alert: m.name, expr: m.expr, for: m.for }))];
       });

@@ -1,5 +1,5 @@
 // Building blocks shared by the three dashboards: the datasource, panel specs with units and queries, grid layout, alert annotations.
-import { CATALOG } from '../../alerts/catalog.ts';
+import { CATALOG } from '../../alerts/catalog/index.ts';
 import { DASHBOARDS, type DashboardKey } from '../../alerts/model.ts';
 import { PANELS } from '../../alerts/panels.ts';
 import {

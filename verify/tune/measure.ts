@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { runScenario, scenarioConfig, stackUrls } from '../../load/scenario-run.ts';
-import { CATALOG } from '../../alerts/catalog.ts';
+import { CATALOG } from '../../alerts/catalog/index.ts';
 import { SHARED_ENTRY_PREFIX } from '../../services/kit/buckets.ts';
 import { metricPrefix } from '../../services/kit/http-metrics.ts';
 import { ROOT_DIR, type Tuning } from '../../alerts/model.ts';

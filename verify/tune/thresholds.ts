@@ -1,7 +1,7 @@
 // Threshold recommendation: 2x baseline snapped to a bucket boundary (latency) or a round step (rates), checked by replaying the
 // alert's own sliding window over the baseline, with the detection time each threshold implies.
 import { budgetRow, harnessRoute, loadTiming, type Timing } from '../../alerts/budget.ts';
-import { CATALOG } from '../../alerts/catalog.ts';
+import { CATALOG } from '../../alerts/catalog/index.ts';
 import { ruleFor } from '../../alerts/generate.ts';
 import { seconds, type AlertDef, type Tuning } from '../../alerts/model.ts';
 import { snapUp125 } from './buckets.ts';
