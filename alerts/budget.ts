@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
 import { CATALOG } from './catalog/index.ts';
 import { ALERTS_DIR, ROOT_DIR, loadThresholds, seconds, type Tuning } from './model.ts';
+import { metricsInExpr, rangeWindows } from './promql.ts';
 
 export const BUDGET_S = 60;
 /** A local webhook answers in milliseconds; one second covers Alertmanager's dispatch and the HTTP round trip. */
@@ -120,11 +121,6 @@ export function routesFor(labels: Record<string, string>, file = path.join(ALERT
   return walk(root, { receiver: root.receiver ?? '', groupWaitS: 30, groupIntervalS: 300 });
 }
 
-/** Range windows ([20s]) used in a PromQL expression, in seconds. */
-export function rangeWindows(expr: string): number[] {
-  return [...expr.matchAll(/\[(\d+(?:ms|s|m|h))(?::[^\]]*)?\]/g)].map((m) => seconds(m[1]!));
-}
-
 /**
  * Worst case from fault to notification:
  *   source delay (the service's own metric catching up: probe period, the slow request completing)
@@ -195,36 +191,6 @@ export function formatTable(rows: BudgetRow[]): string {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Metric names: referenced by the rules vs. documented vs. exposed.
-
-const PROMQL_WORDS = new Set([
-  'sum', 'min', 'max', 'avg', 'count', 'stddev', 'stdvar', 'topk', 'bottomk', 'quantile', 'count_values', 'group',
-  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'offset', 'bool', 'atan2',
-  'rate', 'irate', 'increase', 'delta', 'idelta', 'deriv', 'changes', 'resets', 'predict_linear', 'histogram_quantile',
-  'absent', 'absent_over_time', 'vector', 'scalar', 'time', 'timestamp', 'clamp', 'clamp_min', 'clamp_max', 'abs',
-  'ceil', 'floor', 'round', 'exp', 'ln', 'log2', 'log10', 'sqrt', 'label_replace', 'label_join', 'sort', 'sort_desc',
-  'avg_over_time', 'min_over_time', 'max_over_time', 'sum_over_time', 'count_over_time', 'last_over_time',
-  'quantile_over_time', 'stddev_over_time', 'present_over_time', 'le', 'inf', 'nan',
-]);
-
-/** Metric names in a PromQL expression: identifiers outside {...} and strings that are not functions or keywords. */
-export function metricsInExpr(expr: string): Set<string> {
-  const stripped = expr
-    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
-    .replace(/\{[^}]*\}/g, '{}')
-    .replace(/\[[^\]]*\]/g, '[]')
-    // Label lists of by/without/on/ignoring/group_left/group_right are label names, not metrics.
-    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '$1()');
-  const out = new Set<string>();
-  for (const m of stripped.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)) {
-    const word = m[0];
-    const next = stripped.slice(m.index! + word.length).trimStart();
-    // A letter run right after a digit is part of a number ("1e-3"), not a name.
-    const before = stripped[m.index! - 1] ?? ' ';
-    if (PROMQL_WORDS.has(word.toLowerCase()) || next.startsWith('(') || /[0-9.]/.test(before)) continue;
-    out.add(word);
-  }
-  return out;
-}
 
 /** Every metric name the alert rules reference (for the harness pre-flight: each must be exposed by a running target). */
 export function referencedMetrics(rules: Rule[] = loadRules()): Set<string> {

@@ -9,9 +9,7 @@ import {
   harnessRoute,
   loadRules,
   loadTiming,
-  metricsInExpr,
   missingMetrics,
-  rangeWindows,
   referencedMetrics,
   routesFor,
   type Rule,
@@ -47,22 +45,11 @@ test('fails a rate window shorter than four scrape intervals', () => {
   assert.match(budgetRow(r, 0, loadTiming(), harnessRoute(r)).problems.join(), /range window 10 s is shorter than 4x/);
 });
 
-test('finds range windows, including subqueries', () => {
-  assert.equal(rangeWindows('max_over_time(rate(a[20s])[1m:5s]) + increase(b[30s])'), [20, 60, 30]);
-});
-
 test('walks the Alertmanager tree like Alertmanager: continue routes, inherited timing, Watchdog override', () => {
   const critical = routesFor({ alertname: 'X', severity: 'critical' });
   assert.equal(critical.map((r) => r.receiver), ['pagerduty', 'slack', 'critical']);
   assert.equal(critical[2], { receiver: 'critical', groupWaitS: 5, groupIntervalS: 10 });
   assert.equal(routesFor({ alertname: 'Watchdog', severity: 'low', run_id: 'r' }), [{ receiver: 'watchdog', groupWaitS: 0, groupIntervalS: 30 }]);
-});
-
-test('tokenizes PromQL into metric names, skipping functions, keywords, labels and numbers', () => {
-  const names = metricsInExpr(
-    'histogram_quantile(0.95, sum by (le, instance) (rate(a_seconds_bucket{job="x", status=~"5xx|error"}[20s]))) > 1e-3\nand on() (b_total or on() vector(0)) unless ignoring(status) c offset 5m',
-  );
-  assert.equal([...names].sort(), ['a_seconds_bucket', 'b_total', 'c']);
 });
 
 test('every metric a rule references is documented in docs/contracts.md or DESIGN.md', () => {

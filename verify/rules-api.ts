@@ -1,5 +1,5 @@
 // The alert rules an attached Prometheus runs, read from its /api/v1/rules, in the shape rule files give (RuleInfo).
-import { rangeWindows } from '../alerts/budget.ts';
+import { rangeWindows } from '../alerts/promql.ts';
 import type { RuleGroup } from './prometheus-api.ts';
 import { metricsInExpr, type RuleInfo } from './rules.ts';
 

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { metricsInExpr as metricSet, rangeWindows } from '../alerts/budget.ts';
+import { metricsInExpr as metricSet, rangeWindows } from '../alerts/promql.ts';
 import { seconds } from '../alerts/model.ts';
 
 export interface RuleInfo {
@@ -17,7 +17,7 @@ export interface RuleInfo {
   annotations: Record<string, string>;
 }
 
-/** Metric names an expression selects, sorted (the tokenizer is alerts/budget.ts's, one place for it). */
+/** Metric names an expression selects, sorted (read from the syntax tree by alerts/promql.ts, one place for it). */
 export function metricsInExpr(expr: string): string[] {
   return [...metricSet(expr)].sort();
 }
