@@ -1,10 +1,19 @@
-// docker-compose.yml without a Docker engine: compose-spec schema, every referenced file and command exists, ports agree with alerts/prometheus.yml.
+// docker-compose.yml without a Docker engine: compose-spec schema, every referenced file and command exists, ports agree
+// with alerts/prometheus.yml, and compose/attach.yaml, the compose services and compose/toxiproxy.json agree.
 import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Ajv2019, type ValidateFunction } from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
+import { attachStack, loadAttachFile, webhookListen } from '../stack/attach.ts';
+import { HARNESS_WEBHOOK_PLACEHOLDER } from '../stack/render.ts';
+import { freePort, waitForHttp } from '../stack/ports.ts';
+import { ProcessOwner } from '../stack/processes.ts';
+import { loadMatrix, stepDriver } from '../verify/matrix.ts';
+import { bindingProblems } from '../verify/harness.ts';
+import { DOCKER_HOST_NAME, renderComposeAlertmanager } from '../compose/alertmanager.ts';
+import { findToxiproxyServer } from './helpers/toxiproxy.ts';
 
 const test = suite('docker-compose');
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -22,6 +31,7 @@ interface ComposeService {
   profiles?: string[];
   depends_on?: Record<string, { condition: string }>;
   secrets?: Array<{ source: string; target: string }>;
+  healthcheck?: { test: string[] };
 }
 interface Compose {
   name?: string;
@@ -72,8 +82,8 @@ test('validates against the compose-spec schema (name and environment secrets ch
   assert.not.ok(validate(typo), 'a misspelt key is caught');
 });
 
-test('has postgres, redis, fake-alpaca, the four services, prometheus, alertmanager, grafana and a load profile', () => {
-  for (const name of ['postgres', 'redis', ...SERVICE_NAMES, 'prometheus', 'alertmanager', 'grafana', 'load']) assert.ok(services[name], name);
+test('has postgres, redis, toxiproxy, fake-alpaca, the four services, prometheus, alertmanager, grafana and a load profile', () => {
+  for (const name of ['postgres', 'redis', 'toxiproxy', ...SERVICE_NAMES, 'prometheus', 'alertmanager', 'grafana', 'load']) assert.ok(services[name], name);
   assert.equal(services.load!.profiles, ['load']);
   for (const [name, s] of Object.entries(services)) if (name !== 'load') assert.is(s.profiles, undefined, `${name} starts without a profile`);
 });
@@ -106,7 +116,7 @@ test('each Node service runs its own main.ts, and the load service a scenario th
   assert.ok(isScenarioName(cmd[4]!), `scenario ${cmd[4]}`);
 });
 
-test('prometheus and alertmanager read the alerts/ configs with the harness flags', () => {
+test('prometheus reads alerts/ with the harness flags, and alertmanager its compose rendering of alerts/alertmanager.yml', () => {
   const prom = services.prometheus!;
   const mount = prom.volumes!.find((v) => v.startsWith('./alerts:'))!.split(':')[1]!;
   assert.ok(prom.command!.includes(`--config.file=${mount}/prometheus.yml`));
@@ -114,9 +124,9 @@ test('prometheus and alertmanager read the alerts/ configs with the harness flag
   // The same resend delay the process stack passes, read from its source so the two cannot drift.
   assert.match(fs.readFileSync(path.join(ROOT, 'stack/prometheus.ts'), 'utf8'), /'--rules\.alert\.resend-delay=5s'/);
   const am = services.alertmanager!;
-  const amMount = am.volumes!.find((v) => v.startsWith('./alerts:'))!.split(':')[1]!;
-  assert.ok(am.command!.includes(`--config.file=${amMount}/alertmanager.yml`));
-  const amConfig = fs.readFileSync(path.join(ROOT, 'alerts/alertmanager.yml'), 'utf8');
+  const amMount = am.volumes!.find((v) => v.startsWith('./compose/alertmanager.yml:'))!.split(':')[1]!;
+  assert.ok(am.command!.includes(`--config.file=${amMount}`));
+  const amConfig = fs.readFileSync(path.join(ROOT, 'compose/alertmanager.yml'), 'utf8');
   for (const s of am.secrets ?? []) assert.ok(amConfig.includes(s.target), `alertmanager.yml reads ${s.target}`);
   assert.equal((am.secrets ?? []).map((s) => s.source).sort(), Object.keys(compose.secrets ?? {}).sort());
 });
@@ -174,6 +184,274 @@ test('the Node services get the env their config schemas require, with database 
     const required = [...config.matchAll(/^\s+([A-Z_]+): z\.string\(\)(?:\.url\(\))?,$/gm)].map((m) => m[1]!);
     for (const key of required) assert.ok(env[key], `${name} needs ${key}`);
     if (env.DATABASE_URL) assert.match(init, new RegExp(`CREATE DATABASE ${new URL(env.DATABASE_URL).pathname.slice(1)};`));
+  }
+});
+
+// compose/attach.yaml against docker-compose.yml and compose/toxiproxy.json: the agreement a Docker engine would test.
+
+interface ToxiproxyProxyConfig {
+  name: string;
+  listen: string;
+  upstream: string;
+  enabled: boolean;
+}
+const ATTACH_FILE = path.join(ROOT, 'compose/attach.yaml');
+const attach = loadAttachFile(ATTACH_FILE);
+const toxiproxyConfig = JSON.parse(fs.readFileSync(path.join(ROOT, 'compose/toxiproxy.json'), 'utf8')) as ToxiproxyProxyConfig[];
+const toxiproxyProxy = (name: string): ToxiproxyProxyConfig | undefined => toxiproxyConfig.find((p) => p.name === name);
+
+/** "host:port" split at its last colon. */
+function hostPort(s: string): { host: string; port: number } {
+  const colon = s.lastIndexOf(':');
+  return { host: s.slice(0, colon), port: Number(s.slice(colon + 1)) };
+}
+
+/** `-name=value` or `--name=value` from a command. */
+function flag(service: string, name: string): string {
+  const arg = services[service]!.command!.find((a) => a.startsWith(`${name}=`));
+  if (arg === undefined) throw new Error(`${service}'s command has no ${name}=`);
+  return arg.slice(name.length + 1);
+}
+
+/** What listens on a port in the shared network namespace: a compose service, or one of toxiproxy's proxies. */
+interface Listener {
+  service: string;
+  host: string;
+  port: number;
+  /** The toxiproxy proxy this port is, if it is one. */
+  proxy?: string;
+}
+
+/** Every listener in net's namespace, by port; two on one port is an error (only one of them could bind). */
+function namespaceListeners(): Map<number, Listener> {
+  const all: Listener[] = [];
+  for (const name of SERVICE_NAMES) {
+    const env = services[name]!.environment!;
+    all.push({ service: name, host: env.HOST!, port: Number(env.PORT) });
+    // fake-alpaca's admin listener binds loopback whatever HOST says (services/fake-alpaca/server.ts).
+    if (env.ADMIN_PORT) all.push({ service: name, host: '127.0.0.1', port: Number(env.ADMIN_PORT) });
+  }
+  for (const name of ['prometheus', 'alertmanager']) all.push({ service: name, ...hostPort(flag(name, '--web.listen-address')) });
+  all.push({ service: 'grafana', host: '0.0.0.0', port: Number(services.grafana!.environment!.GF_SERVER_HTTP_PORT) });
+  // The postgres image's defaults: listen_addresses '*', port 5432 (its healthcheck asks the same).
+  all.push({ service: 'postgres', host: '0.0.0.0', port: 5432 });
+  const redisCmd = services.redis!.command!;
+  all.push({ service: 'redis', host: '0.0.0.0', port: Number(redisCmd[redisCmd.indexOf('--port') + 1]) });
+  all.push({ service: 'toxiproxy', host: flag('toxiproxy', '-host'), port: Number(flag('toxiproxy', '-port')) });
+  for (const p of toxiproxyConfig) all.push({ service: 'toxiproxy', ...hostPort(p.listen), proxy: p.name });
+  const byPort = new Map<number, Listener>();
+  for (const l of all) {
+    const taken = byPort.get(l.port);
+    if (taken) throw new Error(`port ${l.port}: both ${taken.proxy ?? taken.service} and ${l.proxy ?? l.service} listen on it`);
+    byPort.set(l.port, l);
+  }
+  return byPort;
+}
+const listeners = namespaceListeners();
+
+/** net's published ports, host port -> container port, with the host address each is bound to. */
+const published = new Map(
+  services.net!.ports!.map((p) => {
+    const [ip, hostPortText, containerPort] = p.split(':');
+    return [Number(hostPortText), { ip: ip!, containerPort: Number(containerPort) }] as const;
+  }),
+);
+
+/** The chain of listeners a URL on the host reaches: the published port, then any toxiproxy forward to its upstream. */
+function reachFromHost(url: string): Listener[] {
+  const u = new URL(url);
+  assert.is(u.hostname, '127.0.0.1', `${url} is loopback`);
+  const pub = published.get(Number(u.port));
+  if (!pub) throw new Error(`${url}: docker-compose.yml publishes no port ${u.port}`);
+  assert.is(pub.ip, '127.0.0.1', `port ${u.port} is published on 127.0.0.1 only`);
+  const first = listeners.get(pub.containerPort);
+  if (!first) throw new Error(`${url}: published to ${pub.containerPort}, where nothing listens`);
+  // Docker forwards a published port to the container's interface, never to its loopback.
+  if (first.host !== '0.0.0.0') throw new Error(`${url}: ${first.proxy ?? first.service} listens on ${first.host}:${first.port}, which a published port cannot reach`);
+  const chain = [first];
+  for (let l = first; l.proxy; ) {
+    const up = hostPort(toxiproxyProxy(l.proxy)!.upstream);
+    const next = listeners.get(up.port);
+    if (!next || next.service !== up.host) throw new Error(`toxiproxy ${l.proxy} forwards to ${up.host}:${up.port}, where ${next ? next.service : 'nothing'} listens`);
+    chain.push((l = next));
+  }
+  return chain;
+}
+
+const composeTargets = Object.entries(attach.targets).filter(([, t]) => t.compose);
+const proxyTargets = Object.entries(attach.targets).filter(([, t]) => t.proxy);
+
+test('compose/attach.yaml loads and binds every target every fault scenario of verify/matrix.yaml needs', () => {
+  const scenarios = loadMatrix();
+  const drivers = new Set<string>(scenarios.flatMap((s) => s.faults.map((f) => stepDriver(f))));
+  for (const d of ['signal', 'proxy', 'broker', 'http', 'sql']) assert.ok(drivers.has(d), `the matrix uses the ${d} driver, so this checks its bindings`);
+  const { targets } = attachStack(attach);
+  assert.equal(bindingProblems(scenarios, targets), []);
+  // The check fails when a binding goes: without redis' proxy, the Redis network faults have nothing to act on.
+  const problems = bindingProblems(scenarios, { ...targets, redis: { ...targets.redis!, proxy: undefined } });
+  assert.ok(problems.length > 0 && problems.every((p) => p.startsWith('targets.redis.proxy: missing')), problems.join('; '));
+});
+
+test('every compose binding is the compose service of that name, in this docker-compose.yml and its project', () => {
+  assert.ok(composeTargets.length >= 7, `${composeTargets.length} compose targets`);
+  for (const [name, t] of composeTargets) {
+    assert.is(t.compose!.service, name, `target ${name} is the compose service ${name}`);
+    assert.ok(services[name], `docker-compose.yml has a service ${name}`);
+    assert.equal(t.compose!.files, [path.join(ROOT, 'docker-compose.yml')], `${name}: files resolve to this repo's docker-compose.yml`);
+    // No -p: the harness's docker compose takes the project name from the same place `docker compose up` did.
+    assert.is(t.compose!.project, undefined, name);
+    assert.is(services[name]!.profiles, undefined, `${name} runs after a plain docker compose up`);
+  }
+});
+
+test("every proxy binding names a proxy of compose/toxiproxy.json in front of its target, on toxiproxy's published API", () => {
+  const api = listeners.get(Number(flag('toxiproxy', '-port')))!;
+  assert.ok(proxyTargets.length >= 5, `${proxyTargets.length} proxy targets`);
+  for (const [name, t] of proxyTargets) {
+    const proxy = toxiproxyProxy(t.proxy!.name);
+    assert.ok(proxy, `targets.${name}.proxy: compose/toxiproxy.json has a proxy named ${t.proxy!.name}`);
+    assert.equal(reachFromHost(t.proxy!.api), [api], `targets.${name}.proxy.api reaches toxiproxy's API`);
+    assert.is(new URL(t.proxy!.api).pathname, '/', `targets.${name}.proxy.api is the API's root`);
+    assert.is(hostPort(proxy!.upstream).host, name, `proxy ${proxy!.name} forwards to ${name}`);
+  }
+});
+
+test('each toxiproxy proxy forwards to a compose service on a port that service listens on, and stays inside the namespace', () => {
+  assert.equal(toxiproxyConfig.map((p) => p.name).sort(), ['broker', 'execution-gateway', 'fake-alpaca-admin', 'postgres', 'redis', 'signal-service']);
+  const hosts = services.net!.extra_hosts!.map((h) => h.split(':')[0]);
+  for (const p of toxiproxyConfig) {
+    const up = hostPort(p.upstream);
+    assert.ok(services[up.host], `${p.name}: upstream host ${up.host} is a compose service`);
+    assert.ok(hosts.includes(up.host), `${p.name}: ${up.host} resolves inside the shared namespace`);
+    const l = listeners.get(up.port);
+    assert.is(l?.service, up.host, `${p.name}: ${up.host} listens on ${up.port}`);
+    assert.is(l?.proxy, undefined, `${p.name}: forwards to the service itself, not to another proxy`);
+    assert.is(p.enabled, true, p.name);
+    // The hops are for the services in the namespace; only the admin forward is there to be published.
+    assert.is(hostPort(p.listen).host, p.name === 'fake-alpaca-admin' ? '0.0.0.0' : '127.0.0.1', `${p.name} listens on ${p.listen}`);
+  }
+});
+
+test('the services reach Postgres, Redis, the broker and the gateway and signal-service links through toxiproxy, and wait for it', () => {
+  const hop: Record<string, string> = {
+    DATABASE_URL: 'postgres',
+    REDIS_URL: 'redis',
+    ALPACA_BASE_URL: 'broker',
+    ALPACA_DATA_WS_URL: 'broker',
+    EXECUTION_GATEWAY_URL: 'execution-gateway',
+    SIGNAL_SERVICE_URL: 'signal-service',
+  };
+  const seen: string[] = [];
+  for (const name of SERVICE_NAMES) {
+    const s = services[name]!;
+    for (const [key, value] of Object.entries(s.environment!)) {
+      const proxy = hop[key];
+      if (!proxy) continue;
+      const u = new URL(value);
+      const listen = hostPort(toxiproxyProxy(proxy)!.listen);
+      assert.ok(u.hostname === 'toxiproxy' || u.hostname === '127.0.0.1', `${name} ${key}=${value} goes to toxiproxy`);
+      assert.is(Number(u.port), listen.port, `${name} ${key}: the listen port of toxiproxy's ${proxy}`);
+      seen.push(`${name} ${key}`);
+    }
+    if (seen.some((k) => k.startsWith(`${name} `))) assert.is(s.depends_on?.toxiproxy?.condition, 'service_healthy', `${name} starts after toxiproxy is up`);
+  }
+  // Every hop of the process stack (stack/index.ts envFor), here.
+  assert.equal(seen.sort(), [
+    'execution-gateway ALPACA_BASE_URL', 'execution-gateway DATABASE_URL', 'execution-gateway REDIS_URL',
+    'market-data ALPACA_DATA_WS_URL', 'market-data EXECUTION_GATEWAY_URL', 'market-data REDIS_URL',
+    'orchestrator DATABASE_URL', 'orchestrator EXECUTION_GATEWAY_URL', 'orchestrator REDIS_URL', 'orchestrator SIGNAL_SERVICE_URL',
+    'signal-service DATABASE_URL', 'signal-service REDIS_URL',
+  ]);
+  assert.equal(services.toxiproxy!.healthcheck!.test.slice(0, 2), ['CMD', '/toxiproxy-cli']);
+});
+
+test('every URL of compose/attach.yaml is a port published on 127.0.0.1 that reaches the part it names', () => {
+  const endsAt = (url: string): Listener => reachFromHost(url).at(-1)!;
+  assert.is(endsAt(attach.prometheus).service, 'prometheus');
+  assert.is(endsAt(attach.alertmanager).service, 'alertmanager');
+  let urls = 0;
+  for (const [name, t] of Object.entries(attach.targets)) {
+    if (t.url) {
+      assert.equal(reachFromHost(t.url).map((l) => l.service), [name], `targets.${name}.url reaches ${name} directly`);
+      assert.is(reachFromHost(t.url)[0]!.port, Number(services[name]!.environment!.PORT), `targets.${name}.url is its PORT`);
+      urls++;
+    }
+    for (const [db, url] of Object.entries(t.databases ?? {})) {
+      // Directly, not through toxiproxy's postgres hop: a registry fault must not depend on the network faults.
+      assert.equal(reachFromHost(url).map((l) => l.service), ['postgres'], `targets.${name}.databases.${db}`);
+      const init = fs.readFileSync(path.join(ROOT, 'compose/postgres/init.sql'), 'utf8');
+      assert.match(init, new RegExp(`CREATE DATABASE ${new URL(url).pathname.slice(1)};`));
+      assert.is(decodeURIComponent(new URL(url).username), services.postgres!.environment!.POSTGRES_USER);
+      assert.is(decodeURIComponent(new URL(url).password), services.postgres!.environment!.POSTGRES_PASSWORD);
+    }
+  }
+  const admin = reachFromHost(attach.targets['fake-alpaca']!.brokerAdmin!);
+  assert.equal(admin.map((l) => l.proxy ?? l.service), ['fake-alpaca-admin', 'fake-alpaca']);
+  assert.is(admin.at(-1)!.port, Number(services['fake-alpaca']!.environment!.ADMIN_PORT), "brokerAdmin ends at fake-alpaca's admin listener");
+  // The load goes to every service's url.
+  assert.is(urls, 4);
+  // What reachFromHost refuses: a port not published, and a published port whose listener is loopback-only.
+  assert.throws(() => reachFromHost('http://127.0.0.1:8090'), /publishes no port 8090/);
+  const saved = published.get(8091)!;
+  published.set(8091, { ip: '127.0.0.1', containerPort: 8091 });
+  try {
+    assert.throws(() => reachFromHost('http://127.0.0.1:8091'), /127\.0\.0\.1:8091, which a published port cannot reach/);
+  } finally {
+    published.set(8091, saved);
+  }
+});
+
+test("Alertmanager in compose delivers to the attach file's webhook, on the Docker host, and nothing else differs from alerts/", () => {
+  const hook = webhookListen(attach)!;
+  assert.ok(hook, 'compose/attach.yaml receives notifications by webhook');
+  // host.docker.internal reaches the host on its bridge side, so the harness listens on every interface.
+  assert.is(hook.host, '0.0.0.0');
+  assert.ok(services.net!.extra_hosts!.includes(`${DOCKER_HOST_NAME}:host-gateway`), `net maps ${DOCKER_HOST_NAME} to the Docker host`);
+  const generated = fs.readFileSync(path.join(ROOT, 'compose/alertmanager.yml'), 'utf8');
+  assert.is(generated, renderComposeAlertmanager(), 'compose/alertmanager.yml is out of date: run npx tsx compose/alertmanager.ts');
+  type Receiver = { name: string; webhook_configs?: Array<{ url: string }> };
+  const source = parse(fs.readFileSync(path.join(ROOT, 'alerts/alertmanager.yml'), 'utf8')) as { receivers: Receiver[] };
+  const rendered = parse(generated) as { receivers: Receiver[] };
+  const want = `http://${DOCKER_HOST_NAME}:${hook.port}${hook.path}`;
+  const hooks = rendered.receivers.flatMap((r) => r.webhook_configs ?? []);
+  assert.ok(hooks.length >= 5, `${hooks.length} webhook receivers`);
+  for (const h of hooks) assert.is(h.url, want);
+  for (const h of source.receivers.flatMap((r) => r.webhook_configs ?? [])) {
+    assert.is(h.url, HARNESS_WEBHOOK_PLACEHOLDER);
+    h.url = want;
+  }
+  assert.equal(rendered, source, 'only the harness webhook URLs differ from alerts/alertmanager.yml');
+  // Alerts from this Prometheus carry no run_id, which is why docker-compose.yml and README warn about Slack and PagerDuty.
+  const prom = parse(fs.readFileSync(path.join(ROOT, 'alerts/prometheus.yml'), 'utf8')) as { global: { external_labels?: Record<string, string> } };
+  assert.is(prom.global.external_labels?.run_id, undefined);
+});
+
+test('the toxiproxy image is the version the harness is tested against, and that toxiproxy loads compose/toxiproxy.json', async () => {
+  const version = /^toxiproxy_version=(\S+)$/m.exec(fs.readFileSync(path.join(ROOT, 'scripts/ensure-tools'), 'utf8'))?.[1];
+  assert.is(services.toxiproxy!.image, `ghcr.io/shopify/toxiproxy:${version}`);
+  const command = findToxiproxyServer();
+  if (!command) {
+    console.log('toxiproxy-server is not on PATH (scripts/ensure-tools builds it with Go): compose/toxiproxy.json was checked statically only');
+    return;
+  }
+  const owner = new ProcessOwner();
+  try {
+    // The same file with each listen port moved to a free one, so the real server can bind here beside anything else.
+    const moved: ToxiproxyProxyConfig[] = [];
+    for (const p of toxiproxyConfig) moved.push({ ...p, listen: `127.0.0.1:${await freePort()}` });
+    const config = path.join(owner.runDir, 'toxiproxy.json');
+    fs.writeFileSync(config, JSON.stringify(moved));
+    const port = await freePort();
+    const proc = owner.spawn({ name: 'toxiproxy-compose-config', command, args: ['-host=127.0.0.1', `-port=${port}`, `-config=${config}`] });
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${url}/version`, { isAlive: () => proc.running, describe: () => proc.tail(), what: 'toxiproxy-server', timeoutMs: 10_000 });
+    const loaded = (await (await fetch(`${url}/proxies`)).json()) as Record<string, ToxiproxyProxyConfig>;
+    assert.equal(
+      Object.values(loaded).map(({ name, listen, upstream, enabled }) => ({ name, listen, upstream, enabled })).sort((a, b) => a.name.localeCompare(b.name)),
+      [...moved].sort((a, b) => a.name.localeCompare(b.name)),
+    );
+  } finally {
+    await owner.stopAll();
   }
 });
 
