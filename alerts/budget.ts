@@ -102,7 +102,12 @@ export function matches(matcher: string, labels: Record<string, string>): boolea
  * delivers (continue routes included).
  */
 export function routesFor(labels: Record<string, string>, file = path.join(ALERTS_DIR, 'alertmanager.yml')): RouteTiming[] {
-  const root = (parse(fs.readFileSync(file, 'utf8')) as { route: AmRoute }).route;
+  return routesIn(labels, fs.readFileSync(file, 'utf8'));
+}
+
+/** routesFor over the text of an Alertmanager config (the generator's, before it is written). */
+export function routesIn(labels: Record<string, string>, configText: string): RouteTiming[] {
+  const root = (parse(configText) as { route: AmRoute }).route;
   const walk = (route: AmRoute, inherited: RouteTiming): RouteTiming[] => {
     const here: RouteTiming = {
       receiver: route.receiver ?? inherited.receiver,
@@ -165,8 +170,9 @@ export function budgetRow(rule: Rule, sourceDelayS: number, timing: Timing, rout
 }
 
 /** The harness route: alerts carry run_id in verification runs, which keeps them off Slack/PagerDuty. */
-export function harnessRoute(rule: Rule): RouteTiming {
-  const routes = routesFor({ ...rule.labels, alertname: rule.alert, run_id: 'budget' });
+export function harnessRoute(rule: Rule, amConfig?: string): RouteTiming {
+  const labels = { ...rule.labels, alertname: rule.alert, run_id: 'budget' };
+  const routes = amConfig === undefined ? routesFor(labels) : routesIn(labels, amConfig);
   const route = routes[routes.length - 1];
   if (!route) throw new Error(`no Alertmanager route delivers ${rule.alert}; check alerts/alertmanager.yml`);
   return route;

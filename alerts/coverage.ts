@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { ALWAYS_FIRING } from './catalog/index.ts';
 import { ALERTS_DIR } from './model.ts';
 import { loadRules, type Rule } from './budget.ts';
 
@@ -38,8 +39,8 @@ export function testCoverage(dir = path.join(ALERTS_DIR, 'tests')): Coverage {
   return { firing, quiet };
 }
 
-/** One line per alert that lacks a firing case, or a quiet case (except always-firing alerts such as the Watchdog). */
-export function coverageGaps(rules: Rule[] = loadRules(), coverage: Coverage = testCoverage(), alwaysFiring: ReadonlySet<string> = new Set(['Watchdog'])): string[] {
+/** One line per alert that lacks a firing case, or a quiet case (except the catalog's always-firing alerts). */
+export function coverageGaps(rules: Rule[] = loadRules(), coverage: Coverage = testCoverage(), alwaysFiring: ReadonlySet<string> = new Set(ALWAYS_FIRING)): string[] {
   const gaps: string[] = [];
   for (const r of rules) {
     if (!coverage.firing.get(r.alert)) gaps.push(`${r.alert} has no promtool test where it fires`);

@@ -1,10 +1,11 @@
-// Generates alerts/rules/*.yml, alerts/tests/*.yml, alerts/runbooks/*.md, alerts/alerts.json and alerts/panels.yaml from
-// alerts/catalog/ and alerts/thresholds.yaml. Usage: npx tsx alerts/generate.ts [--check]
+// Generates alerts/rules/*.yml, alerts/tests/*.yml, alerts/runbooks/*.md, alerts/alerts.json, alerts/panels.yaml and
+// alerts/alertmanager.yml from alerts/catalog/, alerts/thresholds.yaml and alerts/alertmanager.template.yml. Usage: npx tsx alerts/generate.ts [--check]
 // --check writes nothing and exits 1 when a checked-in file differs from what the generator produces.
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
+import { alertmanagerConfig } from './alertmanager-config.ts';
 import { CATALOG } from './catalog/index.ts';
 import { BUDGET_S, budgetRow, harnessRoute, loadTiming, type BudgetRow, type Rule, type Timing } from './budget.ts';
 import { ALERTS_DIR, CATEGORIES, DASHBOARDS, GRAFANA_URL, loadThresholds, type AlertDef, type Category, type Tuning } from './model.ts';
@@ -150,11 +151,14 @@ export function renderAll(thresholds: Record<string, Tuning> = loadThresholds(),
   const rows: BudgetRow[] = [];
   const byCategory = new Map<Category, { rules: Rule[]; tests: object[] }>(CATEGORIES.map((c) => [c, { rules: [], tests: [] }]));
   const yaml = (doc: object): string => HEADER + stringify(doc, { lineWidth: 0 });
+  // First, so every alert's budget is computed through the routes that will be written.
+  const amConfig = alertmanagerConfig(fs.readFileSync(path.join(ALERTS_DIR, 'alertmanager.template.yml'), 'utf8'), CATALOG);
+  files.set('alertmanager.yml', amConfig);
 
   for (const def of CATALOG) {
     const t = tuningFor(thresholds, def.name);
     const rule = ruleFor(def, t);
-    const row = budgetRow(rule, def.sourceDelayS(t), timing, harnessRoute(rule));
+    const row = budgetRow(rule, def.sourceDelayS(t), timing, harnessRoute(rule, amConfig));
     rules.push(rule);
     rows.push(row);
     const cat = byCategory.get(def.category)!;

@@ -115,8 +115,17 @@ export interface AlertDef {
   /** Go template; may use {{ $value }} (integer values) or {{ printf "%.2f" $value }}, and {{ $labels.<name> }}. */
   description: string;
   runbook: Runbook;
-  /** True for the Watchdog: it always fires, so it has no quiet case. */
+  /**
+   * True for an alert that fires all the time (the Watchdog, a dead man's switch): it has no quiet case, has its own
+   * Alertmanager route, is never inhibited, and the harness judges it from rule load instead of from a fault.
+   */
   alwaysFiring?: boolean;
+  /**
+   * True for a service's `*Down` alert (its target is not scraped). While it fires, Alertmanager inhibits the other
+   * alerts of that service (same `service` label) and every alert naming the service as its `dependency`; the
+   * inhibit rules of alerts/alertmanager.yml are generated from these.
+   */
+  serviceDown?: boolean;
   firing(t: Tuning): FiringCase[];
   quiet(t: Tuning): QuietCase[];
 }

@@ -1,6 +1,8 @@
 // Grafana panels the alerts link to (dashboard_url): ids, titles and the query each panel should show.
 // The dashboards helper builds dashboards/src from alerts/panels.yaml, which the generator writes from this table.
+import { ALWAYS_FIRING } from './catalog/index.ts';
 import type { DashboardKey } from './model.ts';
+import { anyOf } from './promql.ts';
 
 export interface Panel {
   id: number;
@@ -26,7 +28,7 @@ export const PANELS: Record<DashboardKey, Panel[]> = {
     { id: 14, title: 'Market data: WebSocket stream', query: 'market_data_websocket_connection_status' },
     { id: 15, title: 'Market data: Redis', query: 'market_data_redis_connection_status' },
     { id: 16, title: 'Model loaded and version', query: 'signal_service_model_loaded_status' },
-    { id: 17, title: 'Alerting heartbeat (Watchdog)', query: 'ALERTS{alertname="Watchdog"}' },
+    { id: 17, title: `Alerting heartbeat (${ALWAYS_FIRING.join(', ')})`, query: `ALERTS{${anyOf('alertname', ALWAYS_FIRING)}}` },
     { id: 18, title: 'Stream messages by type', query: 'sum by (message_type) (rate(market_data_websocket_messages_received_total[20s]))' },
     { id: 19, title: 'Signals generated vs signal requests', query: 'sum(rate(signal_service_signals_generated_total[20s]))' },
     { id: 20, title: 'Model reloads by status', query: 'sum by (status) (increase(signal_service_model_reload_total[20s]))' },

@@ -78,3 +78,14 @@ export function rangeWindows(expr: string): number[] {
       return durationLiteralSeconds(expr.slice(range.from, range.to));
     });
 }
+
+/**
+ * A matcher on `label` for any of `values`, in the syntax PromQL and Alertmanager share: `label="a"` for one value,
+ * `label=~"a|b"` for several (regex metacharacters escaped); `!=` and `!~` when negated.
+ */
+export function anyOf(label: string, values: readonly string[], negate = false): string {
+  if (values.length === 0) throw new Error(`a matcher on ${label} needs at least one value`);
+  const quoted = (s: string): string => JSON.stringify(s);
+  if (values.length === 1) return `${label}${negate ? '!=' : '='}${quoted(values[0]!)}`;
+  return `${label}${negate ? '!~' : '=~'}${quoted(values.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'))}`;
+}

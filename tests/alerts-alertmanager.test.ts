@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { alertmanagerConfig } from '../alerts/alertmanager-config.ts';
 import { routesFor } from '../alerts/budget.ts';
+import { CATALOG } from '../alerts/catalog/index.ts';
 import { ALERTS_DIR } from '../alerts/model.ts';
 import { ProcessOwner } from '../stack/processes.ts';
 import { startAlertmanager, type AlertmanagerHandle } from '../stack/alertmanager.ts';
@@ -68,6 +70,15 @@ test('amtool check-config accepts alertmanager.yml', async () => {
   assert.is(r.code, 0, r.out);
   assert.match(r.out, /4 inhibit rules/);
   assert.match(r.out, /7 receivers/);
+});
+
+test('amtool accepts the config rendered for two always-firing alerts (the regex form of the heartbeat matchers)', async (ctx) => {
+  const heartbeat = { ...CATALOG.find((d) => d.alwaysFiring)!, name: 'RulesHeartbeat' };
+  const file = path.join(ctx.owner!.tempDir('am-two-heartbeats'), 'alertmanager.yml');
+  fs.writeFileSync(file, alertmanagerConfig(fs.readFileSync(path.join(ALERTS_DIR, 'alertmanager.template.yml'), 'utf8'), [...CATALOG, heartbeat]));
+  assert.is((await amtool(['check-config', file])).code, 0);
+  const r = await amtool(['config', 'routes', 'test', `--config.file=${file}`, '--verify.receivers=watchdog', 'alertname=RulesHeartbeat', 'severity=low', 'run_id=r1']);
+  assert.is(r.code, 0, r.out);
 });
 
 const ROUTES: Array<{ labels: Record<string, string>; receivers: string[] }> = [

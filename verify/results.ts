@@ -56,7 +56,7 @@ export interface ScenarioOutcome {
 export interface QualityMeasures {
   /** Expected alerts that fired within the deadline / expected alerts. */
   recall: number;
-  /** Alert episodes explained by a fault / all alert episodes (Watchdog excluded). */
+  /** Alert episodes explained by a fault / all alert episodes (always-firing alerts excluded). */
   precision: number;
   detectionMedianS?: number;
   detectionMaxS?: number;

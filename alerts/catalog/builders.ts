@@ -42,6 +42,7 @@ export function targetDown(s: TargetDownSpec): AlertDef {
     category: 'service-health',
     severity: s.severity,
     service: job,
+    serviceDown: true,
     panel: { dashboard: 'health', id: s.panel },
     expr: () => `up{job="${job}"} == 0`,
     // A SIGSTOPped process fails its scrape only when the scrape times out (scrape_timeout 4 s).

@@ -9,3 +9,6 @@ import { TRADING } from './trading.ts';
 
 /** Every alert, in the order the generated files list them. */
 export const CATALOG: readonly AlertDef[] = [...SERVICE_HEALTH, ...TRADING, ...DATA_QUALITY, ...PERFORMANCE];
+
+/** Names of the alerts that fire all the time (the Watchdog): what every "except the heartbeat" is derived from. */
+export const ALWAYS_FIRING: readonly string[] = CATALOG.filter((d) => d.alwaysFiring).map((d) => d.name);

@@ -1,7 +1,8 @@
 // Building blocks shared by the three dashboards: the datasource, panel specs with units and queries, grid layout, alert annotations.
-import { CATALOG } from '../../alerts/catalog/index.ts';
+import { ALWAYS_FIRING, CATALOG } from '../../alerts/catalog/index.ts';
 import { DASHBOARDS, type DashboardKey } from '../../alerts/model.ts';
 import { PANELS } from '../../alerts/panels.ts';
+import { anyOf } from '../../alerts/promql.ts';
 import {
   AnnotationQueryBuilder,
   DashboardBuilder,
@@ -163,8 +164,8 @@ interface PrometheusAnnotation extends AnnotationQuery {
   useValueForTime: boolean;
 }
 
-/** Firing alerts as annotations: every panel shows when each alert of this stack fired and resolved. */
-export const ALERT_ANNOTATION_EXPR = 'ALERTS{alertstate="firing", alertname!="Watchdog"}';
+/** Firing alerts as annotations: every panel shows when each alert of this stack fired and resolved, the heartbeat aside. */
+export const ALERT_ANNOTATION_EXPR = `ALERTS{alertstate="firing", ${anyOf('alertname', ALWAYS_FIRING, true)}}`;
 
 function alertAnnotation(): PrometheusAnnotation {
   const base = new AnnotationQueryBuilder().name('Firing alerts').datasource(DATASOURCE).enable(true).hide(false).iconColor('red').expr(ALERT_ANNOTATION_EXPR).build();
