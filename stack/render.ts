@@ -1,9 +1,10 @@
 // Renders alerts/prometheus.yml and alerts/alertmanager.yml for a local stack: ports rendered in, nothing else changed.
 import path from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument, type Document, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
+import { PORTS } from '../services/kit/platform.ts';
 
 /** The harness receiver's URL as written in alerts/alertmanager.yml; replaced by the webhook the harness listens on. */
-export const HARNESS_WEBHOOK_PLACEHOLDER = 'http://127.0.0.1:9099/alertmanager';
+export const HARNESS_WEBHOOK_PLACEHOLDER = `http://127.0.0.1:${PORTS['harness-webhook']}/alertmanager`;
 
 /** `[a, b]` stays `[a, b]`, as people write it, so a rendered file diffs against its source only in what we changed. */
 const TO_STRING = { flowCollectionPadding: false } as const;

@@ -1,42 +1,23 @@
 // The k6 scripts keep the profile k6 and our runtime share (k6 modules and relative .ts imports only, async HTTP only,
-// no module-level state that iterations depend on, the services' default symbols), and their text summary reads like k6's.
+// no module-level state that iterations depend on, the platform facts copied from the services), and their text summary
+// reads like k6's.
 import fs from 'node:fs';
 import path from 'node:path';
-import ts from 'typescript';
 import { checkScript, show, type CheckEnv, type Rule, type Violation } from '../load/runtime/profile-check.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BASELINE_RATES, loadConfig, LoadConfigError } from '../load/scenarios/lib/config.ts';
 import { flowScenarios, perTimeUnit } from '../load/scenarios/lib/mix.ts';
 import { textSummary, type SummaryData } from '../load/scenarios/lib/text-summary.ts';
-import { DEFAULT_SYMBOLS } from '../services/kit/config.ts';
+import { platformCopy, PLATFORM_COPY } from '../load/platform-copy.ts';
+import { DEFAULT_SYMBOLS } from '../services/kit/platform.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SCRIPT_ROOTS = ['load/scenarios', 'load/conformance'].map((d) => path.join(ROOT, d));
 /** Conformance scripts that break the profile on purpose, to prove the runtime refuses them. */
 const REFUSED_DIR = path.join(ROOT, 'load/conformance/refused');
-const CONFIG_FILE = path.join(ROOT, 'load/scenarios/lib/config.ts');
 
 const diskEnv: CheckEnv = { roots: SCRIPT_ROOTS, exists: (f) => fs.existsSync(f) && fs.statSync(f).isFile(), displayRoot: ROOT };
-
-/** Rule 4: the SYMBOLS default in the scripts' config is the services' DEFAULT_SYMBOLS. */
-function checkSymbolsDefault(file: string, text: string, expected: string): Violation[] {
-  const source = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
-  const shown = path.relative(ROOT, file) || file;
-  let found: { value: string; line: number } | undefined;
-  const visit = (node: ts.Node): void => {
-    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.name.text === 'DEFAULT_SYMBOLS' && node.initializer && ts.isStringLiteralLike(node.initializer)) {
-      found = { value: node.initializer.text, line: source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1 };
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(source);
-  if (!found) return [{ file: shown, line: 1, rule: 'symbols-default', message: 'no `const DEFAULT_SYMBOLS = "..."` string literal found' }];
-  if (found.value !== expected) {
-    return [{ file: shown, line: found.line, rule: 'symbols-default', message: `DEFAULT_SYMBOLS is "${found.value}" but services/kit/config.ts has "${expected}"` }];
-  }
-  return [];
-}
 
 function listScripts(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
@@ -81,14 +62,13 @@ test('every script in load/scenarios and load/conformance, and all they import, 
 test('the walk reaches every load scenario and the shared modules', () => {
   const { reached } = checkGraph();
   for (const s of ['smoke', 'baseline', 'spike', 'stress', 'soak']) assert.ok(reached.includes(`load/scenarios/${s}.ts`), `${s}.ts not reached`);
-  for (const m of ['config', 'env', 'flows', 'mix', 'request', 'setup', 'slo', 'summary', 'text-summary']) {
+  for (const m of ['config', 'env', 'flows', 'mix', 'platform', 'request', 'setup', 'slo', 'summary', 'text-summary']) {
     assert.ok(reached.includes(`load/scenarios/lib/${m}.ts`), `lib/${m}.ts not reached`);
   }
 });
 
-test('the SYMBOLS default of the scripts equals DEFAULT_SYMBOLS of the services', () => {
-  const violations = checkSymbolsDefault(CONFIG_FILE, fs.readFileSync(CONFIG_FILE, 'utf8'), DEFAULT_SYMBOLS);
-  assert.equal(violations.map(show), []);
+test('load/scenarios/lib/platform.ts is the generated copy of services/kit/platform.ts (npx tsx load/platform-copy.ts)', () => {
+  assert.ok(fs.readFileSync(PLATFORM_COPY, 'utf8') === platformCopy(), 'out of date: run npx tsx load/platform-copy.ts');
 });
 
 test('k6-imports: reports npm packages, node: modules, missing, non-.ts and escaping relative imports, and names file and line', () => {
@@ -159,12 +139,6 @@ test('no-module-state: reports module-level let, var, new Map/Set and mutated ar
   assert.equal(vs.map((v) => v.line), [1, 2, 3, 4, 9, 10]);
   assert.match(show(vs[0]!), /^load\/scenarios\/fake\.ts:1: no-module-state: module-level let seq/);
   assert.equal(checkFake('const names = ["a"];\nexport function f() { return names.map((n) => n); }'), []);
-});
-
-test('symbols-default: reports a SYMBOLS default that differs from the services, or none found', () => {
-  const differs = checkSymbolsDefault(CONFIG_FILE, "// config\nconst DEFAULT_SYMBOLS = 'AAPL,MSFT';", DEFAULT_SYMBOLS);
-  assert.equal(differs.map(show), [`load/scenarios/lib/config.ts:2: symbols-default: DEFAULT_SYMBOLS is "AAPL,MSFT" but services/kit/config.ts has "${DEFAULT_SYMBOLS}"`]);
-  assert.equal(rulesOf(checkSymbolsDefault(CONFIG_FILE, 'const symbols = 1;', DEFAULT_SYMBOLS)), ['symbols-default']);
 });
 
 test.run();

@@ -2,6 +2,7 @@
 // count of events, a slow p95) and the promtool case layout they share; the category files define the alerts with them.
 import { numberOf, windowOf, seconds, type AlertDef, type DashboardKey, type Runbook, type SeriesInput, type Severity } from '../model.ts';
 import { histogram, samples, series, type HistogramPhase } from '../series.ts';
+import { PORTS } from '../../services/kit/platform.ts';
 
 /** Every case puts the fault at 60 s (sample 12) and runs 36 samples (0..175 s). */
 export const FAULT_S = 60;
@@ -9,12 +10,13 @@ export const BEFORE = 12;
 export const AFTER = 24;
 export const TOTAL = BEFORE + AFTER;
 
+/** A scrape target's labels as alerts/prometheus.yml gives them (the compose host name and port). */
 const target = (job: string, port: number): Record<string, string> => ({ job, instance: `${job}:${port}` });
-export const GW = target('execution-gateway', 8080);
-export const SS = target('signal-service', 8082);
-export const OR = target('orchestrator', 8083);
-export const MD = target('market-data', 8084);
-export const FA = target('fake-alpaca', 8091);
+export const GW = target('execution-gateway', PORTS['execution-gateway']);
+export const SS = target('signal-service', PORTS['signal-service']);
+export const OR = target('orchestrator', PORTS.orchestrator);
+export const MD = target('market-data', PORTS['market-data']);
+export const FA = target('fake-alpaca', PORTS['fake-alpaca-admin']);
 
 export const upSeries = (labels: Record<string, string>): SeriesInput => series('up', labels, samples().hold(TOTAL, 1));
 

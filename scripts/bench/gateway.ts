@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { HttpTransport, type HttpClient, type LoadResponse } from './http-client.ts';
 import { Trend } from '../../load/runtime/stats.ts';
-import { DEFAULT_SYMBOLS } from '../../services/kit/config.ts';
+import { DEFAULT_SYMBOLS } from '../../services/kit/platform.ts';
 import { startStack, type LocalStack } from '../../stack/index.ts';
 import { waitForHttp } from '../../stack/ports.ts';
 import { ProcessOwner, type ManagedProcess } from '../../stack/processes.ts';

@@ -1,7 +1,8 @@
 // Execution gateway configuration from the environment (see docs/contracts.md "execution-gateway").
 import { z } from 'zod';
 import { adminTokenEnv, requireAdminTokenBeyondLoopback } from '../kit/admin.ts';
-import { baseEnv, ConfigError, DEFAULT_SYMBOLS, loadConfig, symbolList, TEST_KEYS } from '../kit/config.ts';
+import { baseEnv, ConfigError, loadConfig, symbolList, TEST_KEYS } from '../kit/config.ts';
+import { DEFAULT_SYMBOLS, LINK_ENV } from '../kit/platform.ts';
 import { isLoopbackHost } from '../kit/loopback.ts';
 
 const bool = z
@@ -12,9 +13,9 @@ const bool = z
 const schema = z.object({
   ...baseEnv,
   ...adminTokenEnv,
-  DATABASE_URL: z.string().url(),
-  REDIS_URL: z.string().url(),
-  ALPACA_BASE_URL: z.string().url(),
+  [LINK_ENV.postgres]: z.string().url(),
+  [LINK_ENV.redis]: z.string().url(),
+  [LINK_ENV.broker]: z.string().url(),
   ALPACA_KEY_ID: z.string().min(1).default(TEST_KEYS.keyId),
   ALPACA_SECRET_KEY: z.string().min(1).default(TEST_KEYS.secretKey),
   SYMBOLS: symbolList.default(DEFAULT_SYMBOLS),

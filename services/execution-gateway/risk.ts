@@ -2,6 +2,7 @@
 import type { Redis } from 'ioredis';
 import { HttpError, unavailable } from '../kit/errors.ts';
 import { isRedisUnavailable } from '../kit/outages.ts';
+import { LINK_ENV } from '../kit/platform.ts';
 import type { OrderRequest } from './store.ts';
 
 export const BREAKER_STATE_KEY = 'circuit_breaker:state';
@@ -18,7 +19,7 @@ async function redisCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     // Any error leaves the breaker state unknown, so the order is refused either way; only an outage is a 503 naming Redis.
     if (!isRedisUnavailable(err)) throw err;
-    throw unavailable('redis', `${what}: Redis unreachable (${(err as Error).message}); check the Redis at REDIS_URL`);
+    throw unavailable('redis', `${what}: Redis unreachable (${(err as Error).message}); check the Redis at ${LINK_ENV.redis}`);
   }
 }
 

@@ -1,6 +1,7 @@
 // Starts one execution gateway from a config: Postgres (migrated), Redis, broker client, app, HTTP listener.
 import { createLogger } from '../kit/logger.ts';
 import { createPool } from '../kit/pg.ts';
+import { LINK_ENV } from '../kit/platform.ts';
 import { createRedis, redisReady } from '../kit/redis.ts';
 import { listen } from '../kit/service.ts';
 import { createApp } from './app.ts';
@@ -39,7 +40,7 @@ export async function startExecutionGateway(config: GatewayConfig): Promise<Runn
     try {
       await store.migrate();
     } catch (err) {
-      throw new Error(`cannot prepare the orders schema in Postgres at ${describeDb(config.DATABASE_URL)} (${(err as Error).message}); is it running and is DATABASE_URL right?`);
+      throw new Error(`cannot prepare the orders schema in Postgres at ${describeDb(config.DATABASE_URL)} (${(err as Error).message}); is it running and is ${LINK_ENV.postgres} right?`);
     }
     // Redis may be down at startup: the gateway still starts and refuses orders (503) until it is back.
     await redisReady(redis, 2000).catch((err: Error) => logger.warn({ err: err.message }, 'redis not ready at startup; orders refused until it is'));

@@ -1,7 +1,8 @@
 // fake-alpaca options from the environment (HOST, PORT, ADMIN_PORT, ADMIN_TOKEN, SYMBOLS, SEED, TICK_MS, ALPACA_KEY_ID, ALPACA_SECRET_KEY, LOG_LEVEL).
 import { z } from 'zod';
 import { adminTokenEnv } from '../kit/admin.ts';
-import { baseEnv, DEFAULT_SYMBOLS, loadConfig, symbolList, TEST_KEYS } from '../kit/config.ts';
+import { baseEnv, loadConfig, symbolList, TEST_KEYS } from '../kit/config.ts';
+import { DEFAULT_SYMBOLS } from '../kit/platform.ts';
 import type { FakeAlpacaOptions } from './server.ts';
 
 const schema = z.object({

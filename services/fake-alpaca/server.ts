@@ -2,7 +2,8 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { requireAdmin } from '../kit/admin.ts';
-import { DEFAULT_SYMBOLS, TEST_KEYS } from '../kit/config.ts';
+import { TEST_KEYS } from '../kit/config.ts';
+import { DEFAULT_SYMBOLS } from '../kit/platform.ts';
 import { createLogger } from '../kit/logger.ts';
 import { createService, listen } from '../kit/service.ts';
 import { parseBody } from '../kit/validate.ts';

@@ -1,5 +1,6 @@
 // Service configuration from the environment, validated with zod; a bad value stops startup with one clear line.
 import { z } from 'zod';
+import { TICKER } from './platform.ts';
 
 export class ConfigError extends Error {}
 
@@ -22,9 +23,7 @@ export const baseEnv = {
 export const symbolList = z
   .string()
   .transform((s) => s.split(',').map((x) => x.trim().toUpperCase()).filter(Boolean))
-  .pipe(z.array(z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/)).min(1));
+  .pipe(z.array(z.string().regex(TICKER)).min(1));
 
 /** fake-alpaca's keys, the defaults wherever Alpaca keys are read; never valid at a real broker. */
 export const TEST_KEYS = { keyId: 'test-key', secretKey: 'test-secret' } as const;
-
-export const DEFAULT_SYMBOLS = 'AAPL,MSFT,GOOGL,AMZN,NVDA,META,TSLA,JPM,V,SPY';

@@ -1,6 +1,7 @@
 // Request validation with zod, for bodies, path parameters and query strings alike: a failed parse becomes a 400 that names each bad field.
 import { z, type ZodType, type ZodTypeDef } from 'zod';
 import { badRequest } from './errors.ts';
+import { TICKER } from './platform.ts';
 
 export function parseInput<T>(schema: ZodType<T, ZodTypeDef, unknown>, input: unknown, what: string): T {
   const result = schema.safeParse(input);
@@ -23,8 +24,6 @@ export function parseParams<T>(schema: ZodType<T, ZodTypeDef, unknown>, params: 
 export function parseQuery<T>(schema: ZodType<T, ZodTypeDef, unknown>, query: unknown): T {
   return parseInput(schema, query, 'query');
 }
-
-export const TICKER = /^[A-Z][A-Z0-9.]{0,9}$/;
 
 /** A ticker symbol in any case, upper-cased: "aapl" -> "AAPL". */
 export const tickerSchema = z

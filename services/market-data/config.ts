@@ -1,6 +1,7 @@
 // market-data configuration from the environment (see docs/contracts.md "market-data").
 import { z } from 'zod';
-import { baseEnv, ConfigError, DEFAULT_SYMBOLS, loadConfig, symbolList } from '../kit/config.ts';
+import { baseEnv, ConfigError, loadConfig, symbolList } from '../kit/config.ts';
+import { DEFAULT_SYMBOLS, LINK_ENV } from '../kit/platform.ts';
 
 export interface MarketDataConfig {
   host: string;
@@ -24,11 +25,11 @@ export interface MarketDataConfig {
 
 const schema = z.object({
   ...baseEnv,
-  REDIS_URL: z.string().url(),
-  ALPACA_DATA_WS_URL: z.string().url().refine((u) => /^wss?:\/\//.test(u), 'must be a ws:// or wss:// URL'),
+  [LINK_ENV.redis]: z.string().url(),
+  [LINK_ENV.brokerStream]: z.string().url().refine((u) => /^wss?:\/\//.test(u), 'must be a ws:// or wss:// URL'),
   ALPACA_KEY_ID: z.string().min(1).default('test-key'),
   ALPACA_SECRET_KEY: z.string().min(1).default('test-secret'),
-  EXECUTION_GATEWAY_URL: z.string().url().optional(),
+  [LINK_ENV['execution-gateway']]: z.string().url().optional(),
   SYMBOLS: symbolList.default(DEFAULT_SYMBOLS),
   // Unset: the whole universe; empty string: start with no subscriptions.
   INITIAL_SUBSCRIPTIONS: z.string().optional(),

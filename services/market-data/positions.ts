@@ -1,6 +1,7 @@
 // Position sync: polls the execution gateway's GET /positions and subscribes every held symbol of the universe.
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { LINK_ENV } from '../kit/platform.ts';
 import type { MarketDataMetrics } from './metrics.ts';
 import type { Subscriptions } from './subscriptions.ts';
 
@@ -43,7 +44,7 @@ export function startPositionSync(opts: PositionSyncOptions): PositionSync {
       const now = Date.now();
       if (now - lastWarned > 5000) {
         lastWarned = now;
-        opts.logger.warn({ err: (err as Error).message, url }, 'position sync failed; is the execution gateway up at EXECUTION_GATEWAY_URL?');
+        opts.logger.warn({ err: (err as Error).message, url }, `position sync failed; is the execution gateway up at ${LINK_ENV['execution-gateway']}?`);
       }
       return undefined;
     }

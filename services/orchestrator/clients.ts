@@ -1,5 +1,6 @@
 // Clients for the signal service, the execution gateway (HTTP) and latest prices (Redis); an unreachable one is a DependencyError naming it.
 import { z } from 'zod';
+import { LINK_ENV } from '../kit/platform.ts';
 import type { Redis } from '../kit/redis.ts';
 
 export type Dependency = 'signal-service' | 'execution-gateway' | 'redis';
@@ -158,7 +159,7 @@ export class PriceReader {
       for (const s of symbols) pipe.hget(`quote:${s}`, 'price');
       replies = (await pipe.exec()) ?? [];
     } catch (err) {
-      throw new DependencyError('redis', `redis unavailable for latest prices (${(err as Error).message}); is it running at REDIS_URL?`);
+      throw new DependencyError('redis', `redis unavailable for latest prices (${(err as Error).message}); is it running at ${LINK_ENV.redis}?`);
     }
     replies.forEach(([err, value], i) => {
       if (err) throw new DependencyError('redis', `redis failed reading quote:${symbols[i]} (${err.message})`);

@@ -1,6 +1,7 @@
 // orchestrator configuration from the environment (see docs/contracts.md "orchestrator").
 import { z } from 'zod';
-import { baseEnv, DEFAULT_SYMBOLS, loadConfig, symbolList } from '../kit/config.ts';
+import { baseEnv, loadConfig, symbolList } from '../kit/config.ts';
+import { DEFAULT_SYMBOLS, LINK_ENV } from '../kit/platform.ts';
 
 export interface OrchestratorConfig {
   host: string;
@@ -27,10 +28,10 @@ export interface OrchestratorConfig {
 
 const schema = z.object({
   ...baseEnv,
-  DATABASE_URL: z.string().url(),
-  REDIS_URL: z.string().url(),
-  SIGNAL_SERVICE_URL: z.string().url(),
-  EXECUTION_GATEWAY_URL: z.string().url(),
+  [LINK_ENV.postgres]: z.string().url(),
+  [LINK_ENV.redis]: z.string().url(),
+  [LINK_ENV['signal-service']]: z.string().url(),
+  [LINK_ENV['execution-gateway']]: z.string().url(),
   SYMBOLS: symbolList.default(DEFAULT_SYMBOLS),
   CAPITAL: z.coerce.number().positive().default(100_000),
   RUN_INTERVAL_MS: z.coerce.number().int().min(0).default(0),

@@ -1,13 +1,14 @@
 // Signal-service configuration from the environment (kit base fields plus its database, Redis, universe and poll interval).
 import { z } from 'zod';
 import { adminTokenEnv, requireAdminTokenBeyondLoopback } from '../kit/admin.ts';
-import { baseEnv, DEFAULT_SYMBOLS, loadConfig, symbolList } from '../kit/config.ts';
+import { baseEnv, loadConfig, symbolList } from '../kit/config.ts';
+import { DEFAULT_SYMBOLS, LINK_ENV } from '../kit/platform.ts';
 
 const signalEnv = z.object({
   ...baseEnv,
   ...adminTokenEnv,
-  DATABASE_URL: z.string().url(),
-  REDIS_URL: z.string().url(),
+  [LINK_ENV.postgres]: z.string().url(),
+  [LINK_ENV.redis]: z.string().url(),
   SYMBOLS: symbolList.default(DEFAULT_SYMBOLS),
   /** How often the registry is polled for a newly activated model. */
   MODEL_POLL_MS: z.coerce.number().int().min(50).default(2000),

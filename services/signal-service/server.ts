@@ -1,6 +1,7 @@
 // Wires the signal service from its config: Postgres (migrated), Redis, probes, model polling and the HTTP listener, all stopped by close().
 import { createLogger } from '../kit/logger.ts';
 import { createPool, pingDb } from '../kit/pg.ts';
+import { LINK_ENV } from '../kit/platform.ts';
 import { startProbes } from '../kit/probes.ts';
 import { createRedis, pingRedis } from '../kit/redis.ts';
 import { listen, type RunningServer } from '../kit/service.ts';
@@ -32,7 +33,7 @@ export async function startSignalService(config: SignalConfig): Promise<SignalSe
     await registry.migrate();
   } catch (err) {
     await closeClients();
-    throw new Error(`signal-service: cannot migrate the model registry at ${redactUrl(config.DATABASE_URL)} (${(err as Error).message}); is Postgres running and DATABASE_URL right?`);
+    throw new Error(`signal-service: cannot migrate the model registry at ${redactUrl(config.DATABASE_URL)} (${(err as Error).message}); is Postgres running and ${LINK_ENV.postgres} right?`);
   }
 
   const loader = new ModelLoader(registry, metrics, logger);

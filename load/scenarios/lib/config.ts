@@ -1,5 +1,6 @@
 // Load configuration from the environment: service base URLs, symbols, per-flow rates, lengths and limits. One parse, one
 // clear error. Pure, so Node code that starts the scripts can read the same configuration; lib/env.ts applies it to __ENV.
+import { DEFAULT_SYMBOLS, LINK_ENV, PORTS, TICKER } from './platform.ts';
 
 export const FLOWS = ['runs', 'orders', 'signals', 'subscriptions', 'positions', 'pnl'] as const;
 export type FlowName = (typeof FLOWS)[number];
@@ -9,12 +10,7 @@ export type LoadService = (typeof SERVICES)[number];
 export type ServiceUrls = Record<LoadService, string>;
 
 /** Env var holding each service's base URL, and an example value for the error that names a missing one. */
-export const URL_ENV: Record<LoadService, { name: string; example: string }> = {
-  'execution-gateway': { name: 'EXECUTION_GATEWAY_URL', example: 'http://127.0.0.1:8080' },
-  'signal-service': { name: 'SIGNAL_SERVICE_URL', example: 'http://127.0.0.1:8082' },
-  orchestrator: { name: 'ORCHESTRATOR_URL', example: 'http://127.0.0.1:8083' },
-  'market-data': { name: 'MARKET_DATA_URL', example: 'http://127.0.0.1:8084' },
-};
+export const URL_ENV = Object.fromEntries(SERVICES.map((s) => [s, { name: LINK_ENV[s], example: `http://127.0.0.1:${PORTS[s]}` }])) as Record<LoadService, { name: string; example: string }>;
 
 /** Env var of each flow's rate override (per second). */
 const RATE_ENV: Record<FlowName, string> = {
@@ -25,12 +21,6 @@ const RATE_ENV: Record<FlowName, string> = {
   positions: 'LOAD_RATE_POSITIONS',
   pnl: 'LOAD_RATE_PNL',
 };
-
-/**
- * The universe the load trades and churns. Equal to DEFAULT_SYMBOLS in services/kit/config.ts (a script cannot import
- * service code); tests/k6-scripts.test.ts keeps the two equal.
- */
-const DEFAULT_SYMBOLS = 'AAPL,MSFT,GOOGL,AMZN,NVDA,META,TSLA,JPM,V,SPY';
 
 /**
  * Baseline arrival rates per second. The machine has 2 cores that also run Postgres, Redis, Prometheus, Alertmanager
@@ -122,7 +112,7 @@ export function loadConfig(env: Env): LoadConfig {
 
   const symbolsText = value('SYMBOLS') ?? DEFAULT_SYMBOLS;
   const symbols = symbolsText.split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== '');
-  if (symbols.length === 0 || !symbols.every((s) => /^[A-Z][A-Z0-9.]{0,9}$/.test(s))) bad('SYMBOLS', symbolsText, 'a comma-separated list of tickers like AAPL,MSFT');
+  if (symbols.length === 0 || !symbols.every((s) => TICKER.test(s))) bad('SYMBOLS', symbolsText, 'a comma-separated list of tickers like AAPL,MSFT');
 
   const positive = (n: number): boolean => Number.isFinite(n) && n > 0;
   const scale = number('LOAD_RATE_SCALE', 1, positive, 'a positive number');
