@@ -8,8 +8,8 @@ import { parse } from 'yaml';
 import { CATALOG } from './catalog/index.ts';
 import { ALERTS_DIR, ROOT_DIR, loadThresholds, seconds, type Tuning } from './model.ts';
 import { metricsInExpr, rangeWindows } from './promql.ts';
+import { BUDGET_S } from './settings.ts';
 
-export const BUDGET_S = 60;
 /** A local webhook answers in milliseconds; one second covers Alertmanager's dispatch and the HTTP round trip. */
 export const DELIVERY_S = 1;
 /** rate()/increase() need several samples in a window to be more than two points' difference. */

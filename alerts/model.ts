@@ -18,7 +18,6 @@ export const DASHBOARDS: Record<DashboardKey, { uid: string; title: string }> = 
   health: { uid: 'alertproof-health', title: 'Service Health' },
   performance: { uid: 'alertproof-performance', title: 'Performance' },
 };
-export const GRAFANA_URL = 'http://localhost:3000';
 
 /** One alert's tunable numbers from alerts/thresholds.yaml. */
 export interface Tuning {

@@ -5,7 +5,8 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { CATALOG } from '../alerts/catalog/index.ts';
 import { ruleFor } from '../alerts/generate.ts';
-import { BUDGET_S, type Rule } from '../alerts/budget.ts';
+import type { Rule } from '../alerts/budget.ts';
+import { BUDGET_S } from '../alerts/settings.ts';
 import { loadThresholds, type AlertDef, type ThresholdUnit, type Tuning } from '../alerts/model.ts';
 import { metricsInExpr } from './rules.ts';
 
