@@ -2,7 +2,7 @@
 // names an expression selects and its range windows, from the syntax tree instead of from the text.
 import { parser } from '@prometheus-io/lezer-promql';
 
-type SyntaxNode = ReturnType<typeof parser.parse>['topNode'];
+export type SyntaxNode = ReturnType<typeof parser.parse>['topNode'];
 
 /** The expression's syntax tree; throws, naming the offset, when the grammar does not accept it. */
 export function parsePromql(expr: string): SyntaxNode {
@@ -18,7 +18,7 @@ export function parsePromql(expr: string): SyntaxNode {
 }
 
 /** Every node of the tree named `name`, in the order their text starts. */
-function nodesNamed(top: SyntaxNode, name: string): SyntaxNode[] {
+export function nodesNamed(top: SyntaxNode, name: string): SyntaxNode[] {
   const out: SyntaxNode[] = [];
   top.toTree().iterate({
     enter(ref) {

@@ -14,6 +14,7 @@ import {
   labelMatchers,
   labelMutant,
   lessSensitive,
+  mutateMetric,
   noiseMutants,
   planMutants,
   selectingMatchers,
@@ -123,6 +124,13 @@ test('selectingMatchers skips matchers under an absence guard (or) and on the ri
   assert.equal(selectingMatchers('sum(rate(m{status="bad"}[20s])) / sum(rate(m[20s])) > 0.2').map((m) => m.value), ['bad']);
   // A parenthesis inside a regex value is not structure.
   assert.equal(selectingMatchers('up{job=~"(a|b)"} == 0').map((m) => m.value), ['(a|b)']);
+});
+
+test('structure comes from the syntax tree: words in label values are neither operators nor metrics', () => {
+  assert.equal(selectingMatchers('a{x="1"} and on() b{y="or unless ("}').map((m) => m.name), ['x', 'y']);
+  assert.equal(labelMatchers("up{job='single'}").map((m) => [m.name, m.op, m.value]), [['job', '=', 'single']]);
+  assert.is(mutateMetric('up{job="up"} == 0 unless on() max(up{job="x"}) > 1', ['up']), 'up_mutated{job="up"} == 0 unless on() max(up_mutated{job="x"}) > 1');
+  assert.is(mutateMetric('vector(1)', ['up']), undefined);
 });
 
 test('each label mutant changes exactly one matcher value, to one no series has', () => {

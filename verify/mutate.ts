@@ -6,6 +6,7 @@ import YAML from 'yaml';
 import { CATALOG } from '../alerts/catalog/index.ts';
 import { ruleFor } from '../alerts/generate.ts';
 import type { Rule } from '../alerts/budget.ts';
+import { nodesNamed, parsePromql, type SyntaxNode } from '../alerts/promql.ts';
 import { BUDGET_S } from '../alerts/settings.ts';
 import { loadThresholds, type AlertDef, type ThresholdUnit, type Tuning } from '../alerts/model.ts';
 import { metricsInExpr } from './rules.ts';
@@ -70,72 +71,33 @@ function unitOf(def: AlertDef): ThresholdUnit {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Just enough PromQL structure: string literals masked, brackets matched, `and`/`or`/`unless` found at one depth.
+// Just enough PromQL structure, read from the syntax tree (alerts/promql.ts): matchers, and the set operators
+// (`and`, `or`, `unless`) around them.
 
-/** The expression with every string literal's content replaced by spaces, so positions stay and quotes hide nothing. */
-function maskStrings(expr: string): string {
-  return expr.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, (s) => s[0] + ' '.repeat(s.length - 2) + s[0]);
-}
+type SetOp = 'and' | 'or' | 'unless';
+const SET_OPS: Record<string, SetOp> = { And: 'and', Or: 'or', Unless: 'unless' };
 
-const OPEN = '([{';
-const CLOSE = ')]}';
-
-interface SetOp {
-  op: 'and' | 'or' | 'unless';
-  start: number;
-  end: number;
-}
-
-/** Set operators at bracket depth 0 of masked[from, to). */
-function setOperators(masked: string, from: number, to: number): SetOp[] {
-  const out: SetOp[] = [];
-  let depth = 0;
-  for (let i = from; i < to; i++) {
-    const c = masked[i]!;
-    if (OPEN.includes(c)) depth++;
-    else if (CLOSE.includes(c)) depth--;
-    else if (depth === 0) {
-      const m = /^(and|or|unless)(?![\w:])/.exec(masked.slice(i, to));
-      if (m && !/[\w:]/.test(masked[i - 1] ?? ' ')) {
-        out.push({ op: m[1] as SetOp['op'], start: i, end: i + m[1]!.length });
-        i += m[1]!.length - 1;
-      }
-    }
-  }
-  return out;
-}
-
-/** The bracket group at depth 0 of masked[from, to) that contains pos: [open index, close index]. */
-function groupAround(masked: string, from: number, to: number, pos: number): [number, number] | undefined {
-  let depth = 0;
-  let open = -1;
-  for (let i = from; i < to; i++) {
-    const c = masked[i]!;
-    if (OPEN.includes(c)) {
-      if (depth === 0) open = i;
-      depth++;
-    } else if (CLOSE.includes(c)) {
-      depth--;
-      if (depth === 0 && open < pos && pos < i) return [open, i];
-    }
+/** The set operator of a binary expression node and its token, or undefined for any other node. */
+function setOperator(node: SyntaxNode): { op: SetOp; token: SyntaxNode } | undefined {
+  if (node.name !== 'BinaryExpr') return undefined;
+  for (let child = node.firstChild; child; child = child.nextSibling) {
+    const op = SET_OPS[child.name];
+    if (op) return { op, token: child };
   }
   return undefined;
 }
 
 /**
- * Whether the selector at pos must select something for the expression to yield anything: false inside either side
+ * Whether the selector at `node` must select something for the expression to yield anything: false inside either side
  * of an `or` (the other side stands in, as `or on() vector(0)` does for absence) or on the right of an `unless`.
  */
-function mustSelect(masked: string, from: number, to: number, pos: number): boolean {
-  const ops = setOperators(masked, from, to);
-  // `or` binds loosest: with one at this depth, no operand is needed on its own.
-  if (ops.some((o) => o.op === 'or')) return false;
-  const before = ops.filter((o) => o.end <= pos).at(-1);
-  if (before?.op === 'unless') return false;
-  const group = groupAround(masked, from, to, pos);
-  if (!group) return true;
-  const [open, close] = group;
-  return masked[open] === '(' ? mustSelect(masked, open + 1, close, pos) : true;
+function mustSelect(node: SyntaxNode): boolean {
+  for (let inner = node, outer = node.parent; outer; inner = outer, outer = outer.parent) {
+    const set = setOperator(outer);
+    if (set?.op === 'or') return false;
+    if (set?.op === 'unless' && inner.from > set.token.from) return false;
+  }
+  return true;
 }
 
 export interface Matcher {
@@ -147,31 +109,41 @@ export interface Matcher {
   end: number;
 }
 
+function matchersOf(expr: string): Array<{ matcher: Matcher; node: SyntaxNode }> {
+  const text = (n: SyntaxNode): string => expr.slice(n.from, n.to);
+  return nodesNamed(parsePromql(expr), 'UnquotedLabelMatcher').map((node) => {
+    const value = node.getChild('StringLiteral')!;
+    const matcher = { name: text(node.getChild('LabelName')!), op: text(node.getChild('MatchOp')!) as Matcher['op'], value: text(value).slice(1, -1), start: value.from, end: value.to };
+    return { matcher, node };
+  });
+}
+
 /** Every label matcher inside a selector's braces, in expression order. */
 export function labelMatchers(expr: string): Matcher[] {
-  const masked = maskStrings(expr);
-  const out: Matcher[] = [];
-  for (const brace of masked.matchAll(/\{[^}]*\}/g)) {
-    const offset = brace.index!;
-    const inner = expr.slice(offset, offset + brace[0].length);
-    for (const m of inner.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g)) {
-      const end = offset + m.index! + m[0].length;
-      out.push({ name: m[1]!, op: m[2] as Matcher['op'], value: m[3]!, start: end - m[3]!.length - 2, end });
-    }
-  }
-  return out;
+  return matchersOf(expr).map((m) => m.matcher);
 }
 
 /** Positive matchers (= or =~ on a literal value) whose selector must select something for the rule to fire. */
 export function selectingMatchers(expr: string): Matcher[] {
-  const masked = maskStrings(expr);
-  return labelMatchers(expr).filter((m) => (m.op === '=' || m.op === '=~') && m.name !== '__name__' && mustSelect(masked, 0, masked.length, m.start));
+  return matchersOf(expr)
+    .filter(({ matcher: m, node }) => (m.op === '=' || m.op === '=~') && m.name !== '__name__' && mustSelect(node))
+    .map((m) => m.matcher);
+}
+
+/** The set operators joining the top-level operands of the expression, in the order written. */
+function topLevelSetOperators(expr: string): Array<{ op: SetOp; start: number; end: number }> {
+  const out: Array<{ op: SetOp; start: number; end: number }> = [];
+  // Set operators bind loosest and associate left: the top-level ones form the chain of left operands from the root.
+  let node = parsePromql(expr).firstChild;
+  for (let set = node && setOperator(node); node && set; node = node.firstChild, set = node && setOperator(node)) {
+    out.unshift({ op: set.op, start: set.token.from, end: set.token.to });
+  }
+  return out;
 }
 
 /** The top-level `and` operand (operator included) that mentions `marker`, cut out; undefined when there is none. */
 function withoutAndOperand(expr: string, marker: string): string | undefined {
-  const masked = maskStrings(expr);
-  const ops = setOperators(masked, 0, masked.length);
+  const ops = topLevelSetOperators(expr);
   const at = expr.indexOf(marker);
   if (at < 0) return undefined;
   const i = ops.findIndex((o, k) => o.end <= at && (ops[k + 1]?.start ?? expr.length) > at);
@@ -278,10 +250,14 @@ export function forMutant(def: AlertDef, t: Tuning): Mutant {
   return clone(original, 'for', `${def.name}__for`, `for ${original.for ?? '0s'} -> ${past}`, { for: past });
 }
 
-/** Renames the first metric selector, so the expression selects nothing. */
+/** Renames every selector of the first of `metrics` the expression selects, so the expression selects nothing. */
 export function mutateMetric(expr: string, metrics: readonly string[]): string | undefined {
-  const m = metrics.find((name) => new RegExp(`\\b${name}\\b`).test(expr));
-  return m ? expr.replace(new RegExp(`\\b${m}\\b`, 'g'), `${m}_mutated`) : undefined;
+  const names = nodesNamed(parsePromql(expr), 'VectorSelector').flatMap((s) => s.getChildren('Identifier'));
+  const m = metrics.find((name) => names.some((n) => expr.slice(n.from, n.to) === name));
+  if (m === undefined) return undefined;
+  let out = expr;
+  for (const n of names.filter((x) => expr.slice(x.from, x.to) === m).reverse()) out = `${out.slice(0, n.from)}${m}_mutated${out.slice(n.to)}`;
+  return out;
 }
 
 export function metricMutant(def: AlertDef, t: Tuning): Mutant | NotMutated {
