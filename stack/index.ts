@@ -14,6 +14,7 @@ import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
 import { startToxiproxyApi } from './toxiproxy-api.ts';
 import type { ManagedProcess } from './processes.ts';
 import type { FaultSignal, HandleBinding, Targets } from './targets.ts';
+import { LINK_ENV } from '../services/kit/platform.ts';
 
 export type { ServiceHandle, ServiceName } from './services.ts';
 export type { PostgresHandle } from './postgres.ts';
@@ -236,14 +237,14 @@ export async function startStack(opts: StackOptions = {}): Promise<LocalStack> {
     const linkUrls: Partial<Record<'execution-gateway' | 'signal-service', string>> = {};
     const envFor = (name: ServiceName): Record<string, string> => {
       const env: Record<string, string> = {};
-      if (databaseUrls[name]) env.DATABASE_URL = databaseUrls[name]!;
-      if (name !== 'fake-alpaca') env.REDIS_URL = redisUrl;
+      if (databaseUrls[name]) env[LINK_ENV.postgres] = databaseUrls[name]!;
+      if (name !== 'fake-alpaca') env[LINK_ENV.redis] = redisUrl;
       if (name === 'execution-gateway' || name === 'market-data') {
-        env.ALPACA_BASE_URL = brokerUrl;
-        env.ALPACA_DATA_WS_URL = `${brokerUrl.replace(/^http/, 'ws')}/v2/iex`;
+        env[LINK_ENV.broker] = brokerUrl;
+        env[LINK_ENV.brokerStream] = `${brokerUrl.replace(/^http/, 'ws')}/v2/iex`;
       }
-      if (name === 'market-data' || name === 'orchestrator') env.EXECUTION_GATEWAY_URL = linkUrls['execution-gateway']!;
-      if (name === 'orchestrator') env.SIGNAL_SERVICE_URL = linkUrls['signal-service']!;
+      if (name === 'market-data' || name === 'orchestrator') env[LINK_ENV['execution-gateway']] = linkUrls['execution-gateway']!;
+      if (name === 'orchestrator') env[LINK_ENV['signal-service']] = linkUrls['signal-service']!;
       return { ...env, ...opts.serviceEnv?.[name] };
     };
     for (const wave of WAVES) {

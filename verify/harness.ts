@@ -151,7 +151,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
     const timeline = new AlertTimeline(externalLabels(runningConfig));
     webhook?.on('notification', (n) => onNotified(n.alerts, n.receivedAt));
     if (!webhook) amPoller = pollAlertmanager(stack.alertmanagerUrl!, { inScope: scope.alerts, pollMs: POLL_MS, onAlerts: onNotified, log });
-    // Observe from the start: the Watchdog (and any start-up alert) notifies within seconds of the rules loading.
+    // Observe from the start: an always-firing alert (and any start-up alert) notifies within seconds of the rules loading.
     observer = observe(prom, timeline, scope, log);
 
     const checks = await preflight(prom, stack, rules, scope);
@@ -179,7 +179,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
       if (attach && always.length) log(`not judged when attached: ${always.join(', ')} (always firing since before the harness attached)`);
       const judgeAlways = attach === undefined;
       const alwaysWindow: ScenarioWindow | undefined = always.length && judgeAlways
-        ? { id: 'watchdog', description: 'always firing dead man\'s switch, from rule load', wave: 0, injectedAt: checks.rulesLoadedAt, endedAt: Date.now(), expect: always.map((alertname) => ({ alertname })), mayAlsoFire: [], deadlineS: judging.deadlineS, resetS: DEFAULT_RESET_S }
+        ? { id: 'always-firing', description: 'always firing dead man\'s switch, from rule load', wave: 0, injectedAt: checks.rulesLoadedAt, endedAt: Date.now(), expect: always.map((alertname) => ({ alertname })), mayAlsoFire: [], deadlineS: judging.deadlineS, resetS: DEFAULT_RESET_S }
         : undefined;
 
       for (let iteration = 1; iteration <= opts.repeat; iteration++) {
