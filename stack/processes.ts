@@ -7,6 +7,8 @@ import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
+/** How long a clean stop waits for the reaper to exit (it has nothing left to kill or remove by then). */
+const REAPER_EXIT_WAIT_MS = 5000;
 const REAPER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'reaper.sh');
 const TAIL_LINES = 40;
 /** How long pause() and resume() wait for the whole process group to reach the wanted state. */
@@ -323,7 +325,14 @@ export class ProcessOwner {
     process.off('SIGINT', this.signalHandler);
     process.off('SIGTERM', this.signalHandler);
     for (const proc of [...this.processes].reverse()) await proc.stop();
-    for (const dir of this.dirs) fs.rmSync(dir, { recursive: true, force: true });
+    for (const dir of this.dirs) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      this.send(`undir ${dir}`);
+    }
+    // A clean stop leaves the reaper nothing to do; waiting for it to exit means nothing of ours outlives stopAll
+    // (on a loaded machine its last `rm -rf` of an already-removed dir could otherwise still be running).
+    const reaperGone = this.reaper.exitCode !== null || this.reaper.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => this.reaper.once('exit', () => resolve()));
     this.reaper.stdin?.end();
+    await Promise.race([reaperGone, sleep(REAPER_EXIT_WAIT_MS, undefined, { ref: false })]);
   }
 }
