@@ -333,6 +333,9 @@ export class ProcessOwner {
     // (on a loaded machine its last `rm -rf` of an already-removed dir could otherwise still be running).
     const reaperGone = this.reaper.exitCode !== null || this.reaper.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => this.reaper.once('exit', () => resolve()));
     this.reaper.stdin?.end();
-    await Promise.race([reaperGone, sleep(REAPER_EXIT_WAIT_MS, undefined, { ref: false })]);
+    // The timer keeps the event loop alive while we wait (the reaper itself is unref'd), and goes once it has exited.
+    const waited = new AbortController();
+    await Promise.race([reaperGone, sleep(REAPER_EXIT_WAIT_MS, undefined, { signal: waited.signal }).catch(() => undefined)]);
+    waited.abort();
   }
 }
