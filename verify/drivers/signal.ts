@@ -6,6 +6,7 @@ import { settleThreads } from '../../stack/processes.ts';
 import { sleep } from '../../stack/ports.ts';
 import type { FaultSignal, PidBinding, StartSpec } from '../../stack/targets.ts';
 import { describeProcess } from '../../stack/targets.ts';
+import { adminAuthHeaders } from '../admin-auth.ts';
 import { requestText } from '../http-json.ts';
 import type { SignalStep } from '../matrix.ts';
 import type { FaultContext } from '../scenario.ts';
@@ -95,7 +96,8 @@ async function signalPid(b: PidBinding, sig: FaultSignal, target: string): Promi
 
 async function start(spec: StartSpec, target: string): Promise<void> {
   if ('url' in spec) {
-    await requestText({ what: `${target}'s start`, method: spec.method, url: spec.url, timeoutMs: 60_000 });
+    // npm run stack's control API wants the same ADMIN_TOKEN the services' admin routes do.
+    await requestText({ what: `${target}'s start`, method: spec.method, url: spec.url, timeoutMs: 60_000, headers: adminAuthHeaders() });
     return;
   }
   const [command, ...args] = spec.command;
