@@ -7,6 +7,7 @@ import { freePort } from './ports.ts';
 import { startPostgres, type PostgresHandle } from './postgres.ts';
 import { ProcessOwner } from './processes.ts';
 import { startPrometheus, type PrometheusHandle } from './prometheus.ts';
+import type { PrometheusMajor } from './prometheus-version.ts';
 import { startRedis, type RedisHandle } from './redis.ts';
 import { renderAlertmanagerConfig, renderPrometheusConfig } from './render.ts';
 import { SERVICE_NAMES, startService, type ServiceHandle, type ServiceName } from './services.ts';
@@ -39,7 +40,7 @@ export interface StackOptions {
   /** Services to start (default all); each one's dependencies must be in the list too. */
   services?: ServiceName[];
   /** Not started when false or absent. config is a source file such as alerts/prometheus.yml; it is rendered, never edited. */
-  prometheus?: { config: string; rulesDir?: string; externalLabels?: Record<string, string> } | false;
+  prometheus?: { config: string; rulesDir?: string; externalLabels?: Record<string, string>; major?: PrometheusMajor } | false;
   /** Not started when false or absent. webhookUrl replaces the harness receiver's placeholder URL; alsoTo receive the same. */
   alertmanager?: { config: string; webhookUrl: string; alsoTo?: string[] } | false;
   serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
@@ -299,9 +300,10 @@ export async function startStack(opts: StackOptions = {}): Promise<LocalStack> {
         if (rendered.droppedJobs.length) log(`prometheus: not scraping ${rendered.droppedJobs.join(', ')} (not running in this stack)`);
         const configFile = path.join(configDir, 'prometheus.yml');
         fs.writeFileSync(configFile, rendered.yaml);
+        const major = opts.prometheus.major;
         // Alertmanager must be ready first: an alert Prometheus fails to deliver is only re-sent after its 1 m resend delay.
         promStart = amStart.then(
-          () => timed('prometheus', () => startPrometheus(owner, { configFile, port: promPort })),
+          () => timed('prometheus', () => startPrometheus(owner, { configFile, port: promPort, major })),
           () => undefined,
         );
       }
@@ -309,7 +311,7 @@ export async function startStack(opts: StackOptions = {}): Promise<LocalStack> {
       register([amResult, promResult], tiers);
       alertmanager = value(amResult);
       prometheus = value(promResult);
-      if (prometheus) log(`prometheus ${prometheus.url}`);
+      if (prometheus) log(`prometheus ${prometheus.build.version} ${prometheus.url}`);
       if (alertmanager) log(`alertmanager ${alertmanager.url}`);
     }
 

@@ -1,6 +1,8 @@
-// Ephemeral Prometheus 2.42: temp TSDB, loopback port chosen up front (kept across restarts), lifecycle API for reloads.
+// Ephemeral Prometheus (Debian's 2.42, or 3.x: stack/prometheus-version.ts): temp TSDB, loopback port chosen up front (kept across restarts), lifecycle API for reloads.
 import type { ProcessOwner } from './processes.ts';
 import { startHttpDaemon, type HttpDaemonHandle, type HttpDaemonOptions } from './http-daemon.ts';
+import { prometheusBuild, prometheusMajor, prometheusTools, type PrometheusBuild, type PrometheusMajor } from './prometheus-version.ts';
+import fs from 'node:fs';
 
 export { postReload } from './http-daemon.ts';
 
@@ -9,6 +11,8 @@ export interface PrometheusHandle extends HttpDaemonHandle {
   reload(): Promise<void>;
   /** Starts it again on the same port and TSDB dir. */
   start(): Promise<void>;
+  /** What the running server reports (/api/v1/status/buildinfo). */
+  build: PrometheusBuild;
 }
 
 export interface PrometheusOptions extends HttpDaemonOptions {
@@ -16,13 +20,19 @@ export interface PrometheusOptions extends HttpDaemonOptions {
   configFile: string;
   /** Chosen by the caller when the port must be known before start (e.g. rendered into another config). */
   port?: number;
+  /** Which Prometheus runs; default ALERTPROOF_PROMETHEUS or 2. */
+  major?: PrometheusMajor;
 }
 
-export function startPrometheus(owner: ProcessOwner, opts: PrometheusOptions): Promise<PrometheusHandle> {
-  return startHttpDaemon(owner, {
+export async function startPrometheus(owner: ProcessOwner, opts: PrometheusOptions): Promise<PrometheusHandle> {
+  const { prometheus: command } = prometheusTools(opts.major ?? prometheusMajor());
+  if (command.includes('/') && !fs.existsSync(command)) {
+    throw new Error(`${command} does not exist; scripts/ensure-tools --prometheus 3 builds it (or choose --prometheus 2)`);
+  }
+  const daemon = await startHttpDaemon(owner, {
     ...opts,
     what: 'prometheus',
-    command: 'prometheus',
+    command,
     args: ({ dataDir, listenAddress }) => [
       `--config.file=${opts.configFile}`,
       `--storage.tsdb.path=${dataDir}`,
@@ -37,4 +47,12 @@ export function startPrometheus(owner: ProcessOwner, opts: PrometheusOptions): P
       '--log.level=warn',
     ],
   });
+  const build = await prometheusBuild(daemon.url);
+  return {
+    ...daemon,
+    get process() {
+      return daemon.process;
+    },
+    build,
+  };
 }
