@@ -9,6 +9,7 @@ import { CATALOG } from './catalog/index.ts';
 import { ALERTS_DIR, ROOT_DIR, loadThresholds, seconds, type Tuning } from './model.ts';
 import { metricsInExpr, rangeWindows } from './promql.ts';
 import { BUDGET_S } from './settings.ts';
+import { PROMETHEUS_MAJORS, RANGE_SEMANTICS, windowFillS, type PrometheusMajor, type RangeSemantics } from './engine.ts';
 
 /** A local webhook answers in milliseconds; one second covers Alertmanager's dispatch and the HTTP round trip. */
 export const DELIVERY_S = 1;
@@ -19,6 +20,8 @@ export interface Timing {
   scrapeS: number;
   scrapeTimeoutS: number;
   evalS: number;
+  /** How the Prometheus version evaluates range selectors (alerts/engine.ts); left-closed (2.x) when absent. */
+  rangeSemantics?: RangeSemantics;
 }
 
 export interface RouteTiming {
@@ -41,6 +44,8 @@ export interface BudgetRow {
   sourceDelayS: number;
   scrapeS: number;
   fillS: number;
+  /** The range semantics fillS was computed under (alerts/engine.ts). */
+  semantics: RangeSemantics;
   evalS: number;
   forS: number;
   notifyS: number;
@@ -130,15 +135,17 @@ export function routesIn(labels: Record<string, string>, configText: string): Ro
  * Worst case from fault to notification:
  *   source delay (the service's own metric catching up: probe period, the slow request completing)
  * + scrape interval (the fault lands just after a scrape)
- * + window fill (the longest range window must fill with bad samples; conservative for thresholds crossed earlier)
+ * + window fill (the longest range window must fill with bad samples; conservative for thresholds crossed earlier;
+ *   one scrape shorter under Prometheus 3's left-open ranges: alerts/engine.ts)
  * + evaluation interval (the sample lands just after an evaluation)
  * + `for`, rounded up to evaluation ticks
  * + Alertmanager wait: group_wait for a new group, group_interval when the group has already notified; the larger
  * + delivery.
  */
 export function budgetRow(rule: Rule, sourceDelayS: number, timing: Timing, route: RouteTiming): BudgetRow {
+  const semantics = timing.rangeSemantics ?? RANGE_SEMANTICS['2'];
   const windows = rangeWindows(rule.expr);
-  const fillS = windows.length ? Math.max(...windows) : 0;
+  const fillS = windows.length ? Math.max(...windows.map((w) => windowFillS(w, timing.scrapeS, semantics))) : 0;
   const forS = Math.ceil(seconds(rule.for ?? '0s') / timing.evalS) * timing.evalS;
   const notifyS = Math.max(route.groupWaitS, route.groupIntervalS);
   const totalS = sourceDelayS + timing.scrapeS + fillS + timing.evalS + forS + notifyS + DELIVERY_S;
@@ -158,6 +165,7 @@ export function budgetRow(rule: Rule, sourceDelayS: number, timing: Timing, rout
     sourceDelayS,
     scrapeS: timing.scrapeS,
     fillS,
+    semantics,
     evalS: timing.evalS,
     forS,
     notifyS,
@@ -270,26 +278,32 @@ export async function scrapeMetricNames(urls: string[], timeoutMs = 3000): Promi
   return out;
 }
 
-/** Budget rows for every generated rule; the source delay of each comes from the catalogue. */
-export function budgetRows(rules: Rule[] = loadRules(), timing: Timing = loadTiming(), thresholds: Record<string, Tuning> = loadThresholds()): BudgetRow[] {
+/** Budget rows for every generated rule under one Prometheus version's range semantics; source delays from the catalogue. */
+export function budgetRows(
+  rules: Rule[] = loadRules(),
+  timing: Timing = loadTiming(),
+  thresholds: Record<string, Tuning> = loadThresholds(),
+  major: PrometheusMajor = '2',
+): BudgetRow[] {
   return rules.map((rule) => {
     const def = CATALOG.find((d) => d.name === rule.alert);
     const tuning = thresholds[rule.alert];
     if (!def || !tuning) throw new Error(`rule ${rule.alert} is not in alerts/catalog/ and alerts/thresholds.yaml; regenerate the rules`);
-    return budgetRow(rule, def.sourceDelayS(tuning), timing, harnessRoute(rule));
+    return budgetRow(rule, def.sourceDelayS(tuning), { ...timing, rangeSemantics: RANGE_SEMANTICS[major] }, harnessRoute(rule));
   });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const rows = budgetRows();
-  process.stdout.write(`${formatTable(rows)}\n`);
   const rules = loadRules();
+  const problems: string[] = [];
+  for (const major of PROMETHEUS_MAJORS) {
+    const rows = budgetRows(rules, undefined, undefined, major);
+    process.stdout.write(`Prometheus ${major} (${RANGE_SEMANTICS[major]} ranges)\n${formatTable(rows)}\n`);
+    process.stdout.write(`${rows.length} alerts, worst case ${Math.max(...rows.map((r) => r.totalS))} s of ${BUDGET_S} s\n\n`);
+    problems.push(...rows.flatMap((r) => r.problems.map((p) => `${r.alert} (Prometheus ${major}): ${p}`)));
+  }
   const missing = missingMetrics(referencedMetrics(rules), documentedMetrics());
-  const problems = [
-    ...rows.flatMap((r) => r.problems.map((p) => `${r.alert}: ${p}`)),
-    ...missing.map((m) => `metric ${m} is referenced by a rule but documented nowhere (docs/contracts.md, DESIGN.md)`),
-  ];
-  process.stdout.write(`\n${rows.length} alerts, worst case ${Math.max(...rows.map((r) => r.totalS))} s of ${BUDGET_S} s\n`);
+  problems.push(...missing.map((m) => `metric ${m} is referenced by a rule but documented nowhere (docs/contracts.md, DESIGN.md)`));
   if (problems.length) {
     process.stderr.write(`${problems.join('\n')}\n`);
     process.exit(1);

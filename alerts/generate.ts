@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { alertmanagerConfig } from './alertmanager-config.ts';
 import { CATALOG } from './catalog/index.ts';
 import { budgetRow, harnessRoute, loadTiming, type BudgetRow, type Rule, type Timing } from './budget.ts';
+import { RANGE_SEMANTICS } from './engine.ts';
 import { ALERTS_DIR, CATEGORIES, DASHBOARDS, loadThresholds, type AlertDef, type Category, type Tuning } from './model.ts';
 import { PANELS } from './panels.ts';
 import { BUDGET_S, DEFAULT_SETTINGS, SETTINGS_ENV, settingsFromEnv, type AlertSettings } from './settings.ts';
@@ -100,7 +101,7 @@ function testsFor(def: AlertDef, t: Tuning, rule: Rule, row: BudgetRow): object[
   return groups;
 }
 
-function runbook(def: AlertDef, rule: Rule, row: BudgetRow, settings: AlertSettings): string {
+function runbook(def: AlertDef, rule: Rule, row: BudgetRow, row3: BudgetRow, settings: AlertSettings): string {
   const rb = def.runbook;
   const list = (items: string[]): string => items.map((i) => `- ${i}`).join('\n');
   return [
@@ -120,7 +121,7 @@ function runbook(def: AlertDef, rule: Rule, row: BudgetRow, settings: AlertSetti
     rule.expr,
     '```',
     '',
-    `Fires after \`for: ${rule.for}\`. Worst case from fault to notification: ${row.totalS} s of the ${BUDGET_S} s budget (source ${row.sourceDelayS} s + scrape ${row.scrapeS} s + window ${row.fillS} s + evaluation ${row.evalS} s + for ${row.forS} s + Alertmanager ${row.notifyS} s + delivery ${row.deliveryS} s; see alerts/budget.ts). Thresholds, windows and \`for\` live in alerts/thresholds.yaml.`,
+    `Fires after \`for: ${rule.for}\`. Worst case from fault to notification: ${row.totalS} s of the ${BUDGET_S} s budget (source ${row.sourceDelayS} s + scrape ${row.scrapeS} s + window ${row.fillS} s + evaluation ${row.evalS} s + for ${row.forS} s + Alertmanager ${row.notifyS} s + delivery ${row.deliveryS} s; see alerts/budget.ts).${row3.totalS === row.totalS ? '' : ` Under Prometheus 3, whose range windows are left-open, the window part is ${row3.fillS} s and the worst case ${row3.totalS} s.`} Thresholds, windows and \`for\` live in alerts/thresholds.yaml.`,
     '',
     '## Impact',
     '',
@@ -154,6 +155,8 @@ export function renderAll(thresholds: Record<string, Tuning> = loadThresholds(),
   const files = new Map<string, string>();
   const rules: Rule[] = [];
   const rows: BudgetRow[] = [];
+  /** The same budget under Prometheus 3's left-open ranges (alerts/engine.ts). */
+  const rows3: BudgetRow[] = [];
   const byCategory = new Map<Category, { rules: Rule[]; tests: object[] }>(CATEGORIES.map((c) => [c, { rules: [], tests: [] }]));
   const yaml = (doc: object): string => HEADER + stringify(doc, { lineWidth: 0 });
   // First, so every alert's budget is computed through the routes that will be written.
@@ -163,13 +166,15 @@ export function renderAll(thresholds: Record<string, Tuning> = loadThresholds(),
   for (const def of CATALOG) {
     const t = tuningFor(thresholds, def.name);
     const rule = ruleFor(def, t, settings);
-    const row = budgetRow(rule, def.sourceDelayS(t), timing, harnessRoute(rule, amConfig));
+    const route = harnessRoute(rule, amConfig);
+    const row = budgetRow(rule, def.sourceDelayS(t), timing, route);
     rules.push(rule);
     rows.push(row);
+    rows3.push(budgetRow(rule, def.sourceDelayS(t), { ...timing, rangeSemantics: RANGE_SEMANTICS['3'] }, route));
     const cat = byCategory.get(def.category)!;
     cat.rules.push(rule);
     cat.tests.push(...testsFor(def, t, rule, row));
-    files.set(`runbooks/${def.name}.md`, runbook(def, rule, row, settings));
+    files.set(`runbooks/${def.name}.md`, runbook(def, rule, row, rows3[rows3.length - 1]!, settings));
   }
   for (const [category, { rules: catRules, tests }] of byCategory) {
     files.set(`rules/${category}.yml`, yaml({ groups: [{ name: category, rules: catRules }] }));
@@ -194,7 +199,7 @@ export function renderAll(thresholds: Record<string, Tuning> = loadThresholds(),
           for: rules[i]!.for,
           windowsS: rows[i]!.windows,
           receiver: rows[i]!.receiver,
-          worstCaseS: rows[i]!.totalS,
+          worstCaseS: { '2': rows[i]!.totalS, '3': rows3[i]!.totalS },
           runbook: runbookFile(def.name),
           runbookUrl: runbookUrl(def.name, settings),
           dashboardUrl: dashboardUrl(def, settings),

@@ -9,15 +9,18 @@ import YAML from 'yaml';
 import { ProcessOwner } from './processes.ts';
 import { resolveBackend, startStack, type LocalStack } from './index.ts';
 import { attachFileFor, type StackState, type StateTarget } from './attach-file.ts';
+import { PROMETHEUS_3_VERSION, ensurePrometheusTools, prometheusMajor } from './prometheus-version.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Where other tools (the load runner, an attached harness) find a running stack: StackState. */
 const DEFAULT_STATE_FILE = path.join(ROOT, '.tmp', 'stack.json');
-const USAGE = `usage: npm run stack -- [--backend process|container] [--keep-logs] [--state <file>] [--harness-webhook <host:port>]
+const USAGE = `usage: npm run stack -- [--backend process|container] [--prometheus 2|3] [--keep-logs] [--state <file>] [--harness-webhook <host:port>]
   Starts Postgres, Redis, the five services, and Prometheus + Alertmanager with alerts/*.yml (when present), with a
   fault proxy on every hop. Prints every URL, writes the state file (default .tmp/stack.json) and an attach file
   beside it (attach.yaml), and stops everything on Ctrl-C. Then, from another terminal:
     npm run verify-alerts -- --attach .tmp/attach.yaml
+  --prometheus       2 = Debian's 2.42 (default), 3 = ${PROMETHEUS_3_VERSION} (built once with Go by
+                     scripts/ensure-tools --prometheus 3); env ALERTPROOF_PROMETHEUS
   --harness-webhook  Alertmanager also sends every notification to http://<host:port>/alertmanager, where an
                      attached harness listens; without it, the harness reads Alertmanager's /api/v2/alerts.`;
 
@@ -108,6 +111,7 @@ async function main(): Promise<void> {
       'keep-logs': { type: 'boolean' },
       state: { type: 'string' },
       'harness-webhook': { type: 'string' },
+      prometheus: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -116,6 +120,7 @@ async function main(): Promise<void> {
     return;
   }
   const backend = resolveBackend(values.backend);
+  const { major } = ensurePrometheusTools(prometheusMajor(values.prometheus));
   const STATE_FILE = values.state ? path.resolve(values.state) : DEFAULT_STATE_FILE;
   const ATTACH_FILE = path.join(path.dirname(STATE_FILE), 'attach.yaml');
   const PID_DIR = path.join(path.dirname(STATE_FILE), 'pids');
@@ -165,7 +170,7 @@ async function main(): Promise<void> {
     stack = await startStack({
       backend,
       owner,
-      prometheus: hasProm ? { config: promConfig } : false,
+      prometheus: hasProm ? { config: promConfig, major } : false,
       alertmanager: hasAm && printer ? { config: amConfig, webhookUrl: printer.url, alsoTo: harnessWebhook ? [`http://${harnessWebhook}/alertmanager`] : [] } : false,
       faultProxies: true,
       log: (line) => process.stdout.write(`  ${line}\n`),

@@ -52,6 +52,14 @@ export function prometheusTools(major: PrometheusMajor = prometheusMajor()): Pro
   return { major, prometheus: path.join(dir, 'prometheus'), promtool: path.join(dir, 'promtool') };
 }
 
+/** prometheusTools, throwing one line naming the fix when the 3.x binaries are not built (never builds). */
+export function requirePrometheusTools(major: PrometheusMajor = prometheusMajor()): PrometheusTools {
+  const tools = prometheusTools(major);
+  const missing = [tools.prometheus, tools.promtool].filter((f) => path.isAbsolute(f) && !fs.existsSync(f));
+  if (missing.length) throw new Error(`${missing.join(' and ')} not found: Prometheus ${PROMETHEUS_3_VERSION} is not built; run scripts/ensure-tools --prometheus 3 (needs Go), or choose --prometheus 2`);
+  return tools;
+}
+
 /**
  * prometheusTools, after making sure they exist: for 3, runs `scripts/ensure-tools --prometheus 3` when the cache lacks
  * them (a one-time Go build of about 5 minutes, its progress on stderr). Throws one line when they cannot be had.

@@ -1,8 +1,7 @@
 // Ephemeral Prometheus (Debian's 2.42, or 3.x: stack/prometheus-version.ts): temp TSDB, loopback port chosen up front (kept across restarts), lifecycle API for reloads.
 import type { ProcessOwner } from './processes.ts';
 import { startHttpDaemon, type HttpDaemonHandle, type HttpDaemonOptions } from './http-daemon.ts';
-import { prometheusBuild, prometheusMajor, prometheusTools, type PrometheusBuild, type PrometheusMajor } from './prometheus-version.ts';
-import fs from 'node:fs';
+import { prometheusBuild, prometheusMajor, requirePrometheusTools, type PrometheusBuild, type PrometheusMajor } from './prometheus-version.ts';
 
 export { postReload } from './http-daemon.ts';
 
@@ -25,10 +24,7 @@ export interface PrometheusOptions extends HttpDaemonOptions {
 }
 
 export async function startPrometheus(owner: ProcessOwner, opts: PrometheusOptions): Promise<PrometheusHandle> {
-  const { prometheus: command } = prometheusTools(opts.major ?? prometheusMajor());
-  if (command.includes('/') && !fs.existsSync(command)) {
-    throw new Error(`${command} does not exist; scripts/ensure-tools --prometheus 3 builds it (or choose --prometheus 2)`);
-  }
+  const { prometheus: command } = requirePrometheusTools(opts.major ?? prometheusMajor());
   const daemon = await startHttpDaemon(owner, {
     ...opts,
     what: 'prometheus',

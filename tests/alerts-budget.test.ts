@@ -15,6 +15,7 @@ import {
   type Rule,
 } from '../alerts/budget.ts';
 import { BUDGET_S } from '../alerts/settings.ts';
+import { RANGE_SEMANTICS, samplesInWindow, windowFillS } from '../alerts/engine.ts';
 
 const test = suite('alerts budget');
 
@@ -40,6 +41,28 @@ test('fails an alert whose for pushes it past the budget', () => {
   assert.is(row.totalS, 5 + 0 + 5 + 45 + 10 + 1);
   assert.ok(row.totalS > BUDGET_S);
   assert.match(row.problems.join(), new RegExp(`exceeds the ${BUDGET_S} s budget`));
+});
+
+test("window fill follows the version's range semantics: left-open (3.x) fills one scrape sooner than left-closed (2.x)", () => {
+  const r = rule('rate(x_total[20s]) > 1 and max_over_time(y[30s]) > 0', '10s');
+  const closed = budgetRow(r, 0, loadTiming(), harnessRoute(r));
+  const open = budgetRow(r, 0, { ...loadTiming(), rangeSemantics: RANGE_SEMANTICS['3'] }, harnessRoute(r));
+  assert.is(closed.semantics, 'left-closed');
+  assert.is(closed.fillS, 30);
+  assert.is(open.fillS, 25);
+  assert.is(closed.totalS - open.totalS, 5);
+  // Samples a full 20 s window holds on the 5 s grid: 5 with the sample exactly 20 s old (2.x), 4 without it (3.x).
+  assert.is(samplesInWindow(20, 5, RANGE_SEMANTICS['2']), 5);
+  assert.is(samplesInWindow(20, 5, RANGE_SEMANTICS['3']), 4);
+  assert.is(windowFillS(0, 5, 'left-open'), 0);
+});
+
+test('every alert meets the budget under both versions, and no alert has a longer worst case under 3.x', () => {
+  const two = budgetRows(undefined, undefined, undefined, '2');
+  const three = budgetRows(undefined, undefined, undefined, '3');
+  assert.equal(three.flatMap((r) => r.problems), []);
+  for (const [i, r] of three.entries()) assert.ok(r.totalS <= two[i]!.totalS, r.alert);
+  assert.ok(three.some((r, i) => r.totalS < two[i]!.totalS), 'some windowed alert is faster under left-open ranges');
 });
 
 test('fails a rate window shorter than four scrape intervals', () => {

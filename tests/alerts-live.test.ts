@@ -8,6 +8,7 @@ import { loadRules, missingMetrics, referencedMetrics, scrapeMetricNames } from 
 import { ALERTS_DIR, loadThresholds } from '../alerts/model.ts';
 import { PANELS } from '../alerts/panels.ts';
 import { startStack, type LocalStack } from '../stack/index.ts';
+import { prometheusMajor, type PrometheusMajor } from '../stack/prometheus-version.ts';
 import { AlertTimeline, type ObservedAlert } from '../verify/timeline.ts';
 import { labelsFingerprint } from '../verify/fingerprint.ts';
 
@@ -168,7 +169,7 @@ test('a polled alert and its notification are one episode: same fingerprint (ext
 
 test('a tripped circuit breaker is notified to the critical receiver within its static worst case', async (ctx) => {
   const gw = ctx.stack!.services['execution-gateway']!.url;
-  const worst = (JSON.parse(fs.readFileSync(path.join(ALERTS_DIR, 'alerts.json'), 'utf8')) as { alerts: Array<{ name: string; worstCaseS: number }> }).alerts.find((a) => a.name === 'CircuitBreakerTripped')!.worstCaseS;
+  const worst = (JSON.parse(fs.readFileSync(path.join(ALERTS_DIR, 'alerts.json'), 'utf8')) as { alerts: Array<{ name: string; worstCaseS: Record<PrometheusMajor, number> }> }).alerts.find((a) => a.name === 'CircuitBreakerTripped')!.worstCaseS[prometheusMajor()];
   const t0 = Date.now();
   const tripped = await fetch(`${gw}/circuit-breaker/trip`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'alerts-live test' }) });
   assert.ok(tripped.ok, `trip answered ${tripped.status}`);

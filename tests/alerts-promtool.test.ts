@@ -6,6 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { renderAll } from '../alerts/generate.ts';
 import { ALERTS_DIR, CATEGORIES, loadThresholds } from '../alerts/model.ts';
+import { requirePrometheusTools } from '../stack/prometheus-version.ts';
 
 interface Run {
   code: number;
@@ -20,6 +21,10 @@ function run(cmd: string, args: string[], cwd = ALERTS_DIR): Promise<Run> {
     });
   });
 }
+
+// The chosen Prometheus version's promtool (ALERTPROOF_PROMETHEUS=3: 3.x's; .ci/run runs this suite under both).
+const PROMTOOL = requirePrometheusTools().promtool;
+process.stdout.write(`promtool: ${PROMTOOL}\n`);
 
 const ruleFiles = CATEGORIES.map((c) => `rules/${c}.yml`);
 const testFiles = CATEGORIES.map((c) => `tests/${c}.yml`);
@@ -44,20 +49,20 @@ function writeGenerated(dir: string, files: Map<string, string>, editRules: (tex
 }
 
 test('promtool check rules accepts every rule file', async () => {
-  const r = await run('promtool', ['check', 'rules', ...ruleFiles]);
+  const r = await run(PROMTOOL, ['check', 'rules', ...ruleFiles]);
   assert.is(r.code, 0, r.out);
   const total = [...r.out.matchAll(/SUCCESS: (\d+) rules found/g)].reduce((n, m) => n + Number(m[1]), 0);
   assert.ok(total >= 30, `promtool found ${total} rules`);
 });
 
 test('promtool check config accepts prometheus.yml with its rule files', async () => {
-  const r = await run('promtool', ['check', 'config', 'prometheus.yml']);
+  const r = await run(PROMTOOL, ['check', 'config', 'prometheus.yml']);
   assert.is(r.code, 0, r.out);
   assert.match(r.out, /4 rule files found/);
 });
 
 test('promtool test rules passes every firing and quiet case', async () => {
-  const r = await run('promtool', ['test', 'rules', ...testFiles]);
+  const r = await run(PROMTOOL, ['test', 'rules', ...testFiles]);
   assert.is(r.code, 0, r.out);
   assert.is((r.out.match(/SUCCESS/g) ?? []).length, testFiles.length, r.out);
 });
@@ -67,7 +72,7 @@ test('the firing cases fail when an alert would notify after the one-minute budg
   thresholds.ExecutionGatewayDown = { for: '1m' };
   const dir = path.join(ctx.tmp!, 'slow-for');
   writeGenerated(dir, renderAll(thresholds).files);
-  const r = await run('promtool', ['test', 'rules', 'tests/service-health.yml'], dir);
+  const r = await run(PROMTOOL, ['test', 'rules', 'tests/service-health.yml'], dir);
   assert.is.not(r.code, 0);
   assert.match(r.out, /alertname: ExecutionGatewayDown/);
 });
@@ -75,7 +80,7 @@ test('the firing cases fail when an alert would notify after the one-minute budg
 test('the quiet cases fail when an absence alert loses its restart gate', async (ctx) => {
   const dir = path.join(ctx.tmp!, 'no-gate');
   writeGenerated(dir, renderAll().files, (text) => text.replace(/\n\s*unless on\(\) min\(min_over_time\(up\{job="execution-gateway"\}\[\d+s\]\)\) == 0/, ''));
-  const r = await run('promtool', ['test', 'rules', 'tests/trading.yml'], dir);
+  const r = await run(PROMTOOL, ['test', 'rules', 'tests/trading.yml'], dir);
   assert.is.not(r.code, 0);
   assert.match(r.out, /alertname: NoOrdersWhileMarketOpen/);
 });

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { loadTiming } from '../alerts/budget.ts';
+import { PROMETHEUS_MAJORS, RANGE_SEMANTICS } from '../alerts/engine.ts';
 import { ALERTS_DIR, loadThresholds } from '../alerts/model.ts';
 import { nice, recommendBuckets, snapUp125 } from '../verify/tune/buckets.ts';
 import { bucketize, exactQuantile, fitHistogram, histogramQuantile } from '../verify/tune/fit.ts';
@@ -179,9 +181,11 @@ test('rate thresholds: never below the current one, raised to 2x a baseline peak
 });
 
 test('detection times equal the budget the generator wrote into alerts.json', () => {
-  const doc = JSON.parse(fs.readFileSync(path.join(ALERTS_DIR, 'alerts.json'), 'utf8')) as { alerts: Array<{ name: string; worstCaseS: number }> };
+  const doc = JSON.parse(fs.readFileSync(path.join(ALERTS_DIR, 'alerts.json'), 'utf8')) as { alerts: Array<{ name: string; worstCaseS: Record<string, number> }> };
   for (const a of tunableAlerts(loadThresholds())) {
-    assert.is(detectionFor(a, a.tuning).worstCaseS, doc.alerts.find((x) => x.name === a.name)!.worstCaseS, a.name);
+    for (const major of PROMETHEUS_MAJORS) {
+      assert.is(detectionFor(a, a.tuning, { ...loadTiming(), rangeSemantics: RANGE_SEMANTICS[major] }).worstCaseS, doc.alerts.find((x) => x.name === a.name)!.worstCaseS[major], `${a.name} (Prometheus ${major})`);
+    }
   }
 });
 

@@ -9,6 +9,7 @@ import { KIND_DESCRIPTIONS, MUTATION_KINDS, type MutationKind } from './mutate.t
 import { BASELINE_CONTROL_S, MATRIX_CONTROL_S, renderMutationSummary, runMutationCheck, writeMutationReport } from './mutation-check.ts';
 import { loadRules } from './rules.ts';
 import type { Backend } from '../stack/index.ts';
+import { PROMETHEUS_3_VERSION, ensurePrometheusTools, prometheusMajor as parseMajor, type PrometheusMajor } from '../stack/prometheus-version.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -26,6 +27,8 @@ ${MUTATION_KINDS.map((k) => `                              ${k.padEnd(10)}${KIND
   --matrix <file>           the fault matrix (default verify/matrix.yaml)
   --reports <dir>           where run reports go (default reports/)
   --backend process|container
+  --prometheus 2|3          the Prometheus a started stack runs: 2 = Debian's 2.42 (default), 3 = ${PROMETHEUS_3_VERSION}
+                            (built once with Go by scripts/ensure-tools --prometheus 3); env ALERTPROOF_PROMETHEUS
   --max-per-wave <n>        fault scenarios run together at most (default 6)
   --list                    print the fault matrix planned into waves, and exit`;
 
@@ -45,6 +48,7 @@ async function main(): Promise<void> {
         mutate: { type: 'boolean', default: false },
         control: { type: 'string' },
         backend: { type: 'string' },
+        prometheus: { type: 'string' },
         attach: { type: 'string' },
         matrix: { type: 'string' },
         reports: { type: 'string' },
@@ -72,6 +76,13 @@ async function main(): Promise<void> {
 
   if (args.values.attach && kinds.length) fail('--mutate runs on a stack it starts itself; it cannot be combined with --attach');
   if (args.values.attach && args.values.backend) fail('--backend chooses how a started stack runs; with --attach nothing is started');
+  if (args.values.attach && args.values.prometheus) fail('--prometheus chooses the Prometheus a started stack runs; with --attach the running one is judged (its version is in the report)');
+  let prometheusMajor: PrometheusMajor | undefined;
+  try {
+    prometheusMajor = args.values.attach ? undefined : ensurePrometheusTools(parseMajor(args.values.prometheus)).major;
+  } catch (err) {
+    fail((err as Error).message);
+  }
   // A bad matrix or attach file stops here, in one line naming the file and the field.
   let scenarios;
   let attach: AttachConfig | undefined;
@@ -93,6 +104,7 @@ async function main(): Promise<void> {
     repeat,
     keep: args.values.keep,
     backend,
+    prometheusMajor,
     rulesDir: path.join(root, 'alerts/rules'),
     prometheusConfig: path.join(root, 'alerts/prometheus.yml'),
     alertmanagerConfig: path.join(root, 'alerts/alertmanager.yml'),

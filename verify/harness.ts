@@ -11,6 +11,8 @@ import { PrometheusApi } from './prometheus-api.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook.ts';
 import { AlertTimeline, alertKey, type Episode, type NotifiedAlert } from './timeline.ts';
 import { parseTiming } from '../alerts/budget.ts';
+import { majorOf, prometheusBuild, type PrometheusMajor } from '../stack/prometheus-version.ts';
+import { AlertmanagerApi } from './alertmanager-api.ts';
 import { loadAlertCatalog } from './alert-catalog.ts';
 import { POLL_MS, judgingFor, type Judging } from './judging.ts';
 import { evaluate, formatExpected, matches, parseExpected, type ExpectedAlert, type ScenarioWindow } from './evaluate.ts';
@@ -40,6 +42,8 @@ export interface VerifyOptions {
   repeat: number;
   keep: boolean;
   backend?: Backend;
+  /** Which Prometheus a started stack runs (stack/prometheus-version.ts); default ALERTPROOF_PROMETHEUS or 2. */
+  prometheusMajor?: PrometheusMajor;
   rulesDir: string;
   prometheusConfig: string;
   alertmanagerConfig: string;
@@ -132,7 +136,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
       stack = await startStack({
         backend: opts.backend,
         owner,
-        prometheus: { config: opts.prometheusConfig, rulesDir, externalLabels: { run_id: runId } },
+        prometheus: { config: opts.prometheusConfig, rulesDir, externalLabels: { run_id: runId }, major: opts.prometheusMajor },
         alertmanager: { config: opts.alertmanagerConfig, webhookUrl: webhook.url },
         faultProxies: true,
         log: (l) => log(`  stack: ${l}`),
@@ -145,9 +149,14 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
     const rules = attach && attach.rules === 'api' ? rulesFromApi(await prom.rules(), `${stack.prometheusUrl}/api/v1/rules`) : loadRules(rulesDir);
     const ruleNames = [...new Set(rules.map((r) => r.alertname))];
     log(`verify-alerts ${runId}: ${ruleNames.length} alert rules, ${scenarios.length} fault scenarios${mutated.length ? `, ${mutated.length} rules mutated` : ''}`);
+    // The versions judged (every report records them); each alert's own budget follows the Prometheus version's range
+    // semantics (alerts/engine.ts), 2.x's (the larger) for a version alertproof does not model.
+    const versions = await runningVersions(stack);
+    const major = majorOf(versions.prometheus);
+    log(`prometheus ${versions.prometheus}, alertmanager ${versions.alertmanager ?? 'unknown'}${major ? '' : `; ${versions.prometheus} is not a version alertproof models, so alerts are held to 2.x's worst cases`}`);
     // Allowances and episode identity come from the config Prometheus actually runs, not from this repo's source file.
     const runningConfig = await prom.config();
-    const judging = judgingFor(parseTiming(runningConfig), loadAlertCatalog(opts.alertCatalog));
+    const judging = judgingFor(parseTiming(runningConfig), loadAlertCatalog(opts.alertCatalog, major ?? '2'));
     const timeline = new AlertTimeline(externalLabels(runningConfig));
     webhook?.on('notification', (n) => onNotified(n.alerts, n.receivedAt));
     if (!webhook) amPoller = pollAlertmanager(stack.alertmanagerUrl!, { inScope: scope.alerts, pollMs: POLL_MS, onAlerts: onNotified, log });
@@ -220,6 +229,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
           wallS: (Date.now() - started) / 1000,
           repeat: iteration,
           options: { only: opts.only ?? null, repeat: opts.repeat, mutated, backend: stack.backend, ...(attach ? { attach: attach.file } : {}), notifications },
+          versions,
           preflight: { ok: preflightOk && exposure.ok, checks: checks.map(({ name, ok, detail }) => ({ name, ok, detail })) },
           control: { durationS: controlS, falsePositives: controlFps },
           ...ev,
@@ -257,6 +267,16 @@ interface PreflightCheck {
   name: string;
   ok: boolean;
   detail: string;
+}
+
+/** What the stack being judged runs: Prometheus' buildinfo, Alertmanager's status (absent when it cannot say). */
+async function runningVersions(stack: Stack): Promise<NonNullable<RunReport['versions']>> {
+  const prometheus = (await prometheusBuild(stack.prometheusUrl!)).version;
+  const alertmanager = await new AlertmanagerApi(stack.alertmanagerUrl!)
+    .status()
+    .then((s) => s.versionInfo.version)
+    .catch(() => undefined);
+  return { prometheus, ...(alertmanager ? { alertmanager } : {}) };
 }
 
 async function preflight(prom: PrometheusApi, stack: Stack, rules: RuleInfo[], scope: Scope): Promise<PreflightCheck[] & { rulesLoadedAt: number }> {

@@ -77,6 +77,8 @@ export interface RunReport {
   wallS: number;
   repeat: number;
   options: Record<string, unknown>;
+  /** The versions judged: Prometheus (buildinfo) and Alertmanager (status); absent in reports from before they were recorded. */
+  versions?: { prometheus: string; alertmanager?: string };
   preflight: { ok: boolean; checks: { name: string; ok: boolean; detail: string }[] };
   control: { durationS: number; falsePositives: FalsePositive[] };
   scenarios: ScenarioOutcome[];

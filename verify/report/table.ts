@@ -33,6 +33,7 @@ export function qualityLines(report: RunReport): string[] {
   const d = report.dashboards;
   const panels = allAlerts(report).filter((a) => a.panel);
   return [
+    ...(report.versions ? [`Prometheus ${report.versions.prometheus}, Alertmanager ${report.versions.alertmanager ?? 'unknown'}`] : []),
     ...(d ? [`dashboards: ${d.queries - d.failures.length}/${d.queries} queries return data; ${panels.filter((a) => a.panel?.changed).length}/${panels.length} alert panels showed their fault`] : []),
     `recall ${pct(q.recall)}, precision ${pct(q.precision)}`,
     `detection (fault -> notification): median ${fmt(q.detectionMedianS)}, max ${fmt(q.detectionMaxS)}`,

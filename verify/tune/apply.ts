@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
+import { prometheusTools } from '../../stack/prometheus-version.ts';
 import type { TuneResult } from './analyze.ts';
 
 export interface Change {
@@ -57,8 +58,11 @@ export function writeRecommendation(root: string, result: TuneResult): Change[] 
   return changes;
 }
 
-/** writeRecommendation, then the checkout's own generator, budget check and promtool tests; throws on the first failure. */
-export async function applyRecommendation(root: string, result: TuneResult): Promise<ApplyOutcome> {
+/**
+ * writeRecommendation, then the checkout's own generator, budget check and promtool tests (with `promtool`: the chosen
+ * Prometheus version's, stack/prometheus-version.ts); throws on the first failure.
+ */
+export async function applyRecommendation(root: string, result: TuneResult, promtool = prometheusTools().promtool): Promise<ApplyOutcome> {
   const changes = writeRecommendation(root, result);
   const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
   const checks: ApplyOutcome['checks'] = [];
@@ -68,6 +72,6 @@ export async function applyRecommendation(root: string, result: TuneResult): Pro
   await step('tsx alerts/generate.ts', tsx, [path.join(root, 'alerts', 'generate.ts')], root);
   await step('tsx alerts/budget.ts', tsx, [path.join(root, 'alerts', 'budget.ts')], root);
   const tests = fs.readdirSync(path.join(root, 'alerts', 'tests')).filter((f) => f.endsWith('.yml')).map((f) => `tests/${f}`);
-  await step('promtool test rules', 'promtool', ['test', 'rules', ...tests], path.join(root, 'alerts'));
+  await step('promtool test rules', promtool, ['test', 'rules', ...tests], path.join(root, 'alerts'));
   return { changes, checks };
 }

@@ -1,4 +1,4 @@
-// npm run tune-thresholds [-- --duration 60 --target-error 0.1 --max-buckets 16 --out DIR --from DIR --apply]: measure the
+// npm run tune-thresholds [-- --duration 60 --target-error 0.1 --max-buckets 16 --out DIR --from DIR --apply --prometheus 2|3]: measure the
 // baseline (or reuse one saved by an earlier run with --from), report the histogram fit and recommended buckets/thresholds,
 // and with --apply write them and rerun the alert checks.
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { analyze } from './analyze.ts';
 import { applyRecommendation } from './apply.ts';
 import { measureBaseline, readSamples, writeSamples } from './measure.ts';
 import { writeReport } from './report.ts';
+import { ensurePrometheusTools, prometheusMajor } from '../../stack/prometheus-version.ts';
 
 /** Short enough for CI, long enough for a few hundred observations of the busier histograms. */
 export const DEFAULT_DURATION_S = 60;
@@ -27,14 +28,16 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       from: { type: 'string' },
       apply: { type: 'boolean', default: false },
+      prometheus: { type: 'string' },
     },
   });
+  const prometheus = ensurePrometheusTools(prometheusMajor(values.prometheus));
   const durationS = positive('duration', values.duration!);
   const opts = { targetRelError: positive('target-error', values['target-error']!), maxBuckets: Math.round(positive('max-buckets', values['max-buckets']!)) };
   const outDir = path.resolve(values.out ?? path.join(ROOT_DIR, 'reports', `tune-${new Date().toISOString().replace(/[:.]/g, '-')}`));
   const log = (line: string): void => void process.stdout.write(`${line}\n`);
   const thresholds = loadThresholds();
-  const measurement = values.from ? readSamples(path.resolve(values.from)) : await measureBaseline({ durationS, outDir, thresholds, log });
+  const measurement = values.from ? readSamples(path.resolve(values.from)) : await measureBaseline({ durationS, outDir, thresholds, log, prometheusMajor: prometheus.major });
   writeSamples(outDir, measurement);
   if (values.from) log(`reusing the baseline measured ${measurement.startedAt} (${measurement.durationS} s) from ${values.from}`);
   const result = analyze(measurement, thresholds, opts);
@@ -43,7 +46,7 @@ async function main(): Promise<void> {
   for (const t of result.thresholds) log(`${t.alert}: ${t.current} -> ${t.recommended}${t.applicable ? '' : ' (not applicable)'}`);
   log(`report: ${files.md}\n        ${files.html}\n        ${files.json}`);
   if (values.apply) {
-    const outcome = await applyRecommendation(ROOT_DIR, result);
+    const outcome = await applyRecommendation(ROOT_DIR, result, prometheus.promtool);
     for (const c of outcome.changes) log(`applied ${c.file} ${c.what}: ${c.from} -> ${c.to}`);
     log(`${outcome.changes.length} changes; generate, budget and promtool tests passed. Run npm test and npm run verify-alerts before committing.`);
   }

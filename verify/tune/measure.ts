@@ -10,6 +10,7 @@ import { metricPrefix } from '../../services/kit/http-metrics.ts';
 import { ROOT_DIR, type Tuning } from '../../alerts/model.ts';
 import { PrometheusApi, type Labels } from '../prometheus-api.ts';
 import { startStack, type ServiceName, type LocalStack } from '../../stack/index.ts';
+import type { PrometheusBuild, PrometheusMajor } from '../../stack/prometheus-version.ts';
 import { QUANTILES, exactQuantile } from './fit.ts';
 import { tunableAlerts } from './thresholds.ts';
 
@@ -59,6 +60,8 @@ export interface Measurement {
   alertPeaks: Record<string, number>;
   client: ClientTiming[];
   rawFile: string;
+  /** The Prometheus the baseline ran on (buildinfo); its range semantics set the detection estimates. */
+  prometheus?: PrometheusBuild;
 }
 
 export interface MeasureOptions {
@@ -68,6 +71,8 @@ export interface MeasureOptions {
   thresholds: Record<string, Tuning>;
   log?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
+  /** Which Prometheus runs the baseline; default ALERTPROOF_PROMETHEUS or 2. */
+  prometheusMajor?: PrometheusMajor;
 }
 
 /** Histogram names the services define, from services/buckets.json (the one place for bucket bounds). */
@@ -108,7 +113,7 @@ export async function measureBaseline(opts: MeasureOptions): Promise<Measurement
   const log = opts.log ?? (() => undefined);
   const names = histogramNames();
   const serviceEnv = Object.fromEntries(TUNED_SERVICES.map((s) => [s, { TUNING_EXACT: '1' }]));
-  const stack: LocalStack = await startStack({ prometheus: { config: path.join(ROOT_DIR, 'alerts', 'prometheus.yml') }, serviceEnv, log });
+  const stack: LocalStack = await startStack({ prometheus: { config: path.join(ROOT_DIR, 'alerts', 'prometheus.yml'), major: opts.prometheusMajor }, serviceEnv, log });
   try {
     const prom = new PrometheusApi(stack.prometheus!.url);
     const scrapeS = 5;
@@ -190,7 +195,7 @@ export async function measureBaseline(opts: MeasureOptions): Promise<Measurement
       alertPeaks[a.name] = r.length ? Number(r[0]!.value[1]) : 0;
     }
 
-    return { startedAt, durationS: opts.durationS, fromS, toS, rates: cfg.rates, histograms, alertPeaks, client: await clientTimings(rawFile), rawFile };
+    return { startedAt, durationS: opts.durationS, fromS, toS, rates: cfg.rates, histograms, alertPeaks, client: await clientTimings(rawFile), rawFile, prometheus: stack.prometheus!.build };
   } finally {
     await stack.stop();
   }

@@ -37,6 +37,8 @@ export function renderMarkdown(r: TuneResult): string {
   const lines = [
     `# Threshold tuning and bucket fit (${m.startedAt})`,
     '',
+    `Prometheus ${m.prometheus?.version ?? 'unknown (measured before versions were recorded)'}.`,
+    '',
     `Baseline load ${m.durationS} s (${Object.entries(m.rates).map(([f, v]) => `${f} ${v}/s`).join(', ')}); target relative error ${pct(r.options.targetRelError)}, at most ${r.options.maxBuckets} buckets.`,
     'Ground truth: every observation the services made during the interval (TUNING_EXACT=1, GET /tuning), sliced by the histogram _count Prometheus scraped at both ends, so the exact and bucketed views hold the same observations.',
     '',

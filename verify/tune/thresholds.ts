@@ -40,6 +40,7 @@ export interface Detection {
   problems: string[];
 }
 
+/** Under the timing's range semantics (alerts/engine.ts): Prometheus 3 fills a window one scrape sooner. */
 export function detectionFor(alert: TunableAlert, tuning: Tuning, timing: Timing = loadTiming()): Detection {
   const rule = ruleFor(alert.def, tuning);
   const row = budgetRow(rule, alert.def.sourceDelayS(tuning), timing, harnessRoute(rule));
