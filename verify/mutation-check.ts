@@ -54,6 +54,8 @@ export interface MutationReport {
   id: string;
   startedAt: string;
   wallS: number;
+  /** The Prometheus and Alertmanager the runs judged (from their reports). */
+  versions?: RunReport['versions'];
   kinds: MutationKind[];
   runs: MutationRun[];
   results: MutantResult[];
@@ -165,6 +167,7 @@ export async function runMutationCheck(opts: MutationCheckOptions): Promise<Muta
   const { mutants, notMutated } = planMutants(kinds);
   const results: MutantResult[] = mutants.filter((m) => m.equivalent).map((m) => ({ name: m.name, alert: m.alert, kind: m.kind, change: m.change, verdict: 'equivalent' as const, reason: m.equivalent! }));
   const runs: MutationRun[] = [];
+  let versions: RunReport['versions'];
   const stepS = loadTiming(opts.base.prometheusConfig).evalS;
 
   for (const stage of ['matrix', 'baseline'] as Stage[]) {
@@ -199,6 +202,7 @@ export async function runMutationCheck(opts: MutationCheckOptions): Promise<Muta
     const report = res.reports[0];
     if (!report) throw new Error(`the ${stage} run of the mutation check produced no report (see ${res.reportDir})`);
     runs.push({ stage, kinds: stageKinds, mutants: mine.length, controlS, wallS: Math.round((Date.now() - t0) / 1000), reportDir: res.reportDir });
+    versions ??= report.versions;
     for (const m of mine) {
       const p = peaks.get(m.name) ?? new Map<string, number | undefined>();
       // With --only, a mutant whose rule no selected scenario expects is not tested: neither caught nor survived.
@@ -224,6 +228,7 @@ export async function runMutationCheck(opts: MutationCheckOptions): Promise<Muta
     id,
     startedAt: new Date(started).toISOString(),
     wallS: Math.round((Date.now() - started) / 1000),
+    ...(versions ? { versions } : {}),
     kinds,
     runs,
     results,
@@ -238,7 +243,7 @@ const minutes = (s: number): string => `${(s / 60).toFixed(1)} min`;
 
 /** The per-kind summary printed at the end of --mutate (the caller prints the final "N passed, N failed"). */
 export function renderMutationSummary(r: MutationReport): string {
-  const lines = ['', `mutation check ${r.id}: ${minutes(r.wallS)}`];
+  const lines = ['', `mutation check ${r.id}: ${minutes(r.wallS)}${r.versions ? ` (Prometheus ${r.versions.prometheus})` : ''}`];
   for (const run of r.runs) lines.push(`  ${run.stage} run (${run.kinds.join(', ')}): ${run.mutants} mutants, ${minutes(run.wallS)}; report ${run.reportDir}`);
   for (const k of r.kinds) {
     const t = r.totals[k]!;
@@ -254,7 +259,7 @@ export function renderMutationMarkdown(r: MutationReport): string {
   const out = [
     `# Mutation check ${r.id}`,
     '',
-    `${r.passed} mutants caught, ${r.results.filter((x) => x.verdict === 'survived').length} survived (${r.failed} unexplained, which fail the check), ${r.results.filter((x) => x.verdict === 'equivalent').length} equivalent; ${minutes(r.wallS)} in all.`,
+    `${r.passed} mutants caught, ${r.results.filter((x) => x.verdict === 'survived').length} survived (${r.failed} unexplained, which fail the check), ${r.results.filter((x) => x.verdict === 'equivalent').length} equivalent; ${minutes(r.wallS)} in all${r.versions ? `, on Prometheus ${r.versions.prometheus} and Alertmanager ${r.versions.alertmanager ?? 'unknown'}` : ''}.`,
     '',
     '| kind | what it does | caught | survived (unexplained) | equivalent | rules not mutated |',
     '|---|---|---|---|---|---|',
