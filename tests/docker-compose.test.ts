@@ -1,5 +1,7 @@
 // docker-compose.yml without a Docker engine: compose-spec schema, every referenced file and command exists, ports agree
-// with alerts/prometheus.yml, and compose/attach.yaml, the compose services and compose/toxiproxy.json agree.
+// with alerts/prometheus.yml, the Prometheus image is the 3.x release CI proves and that release accepts its flags and
+// config, and compose/attach.yaml, the compose services and compose/toxiproxy.json agree.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
@@ -10,6 +12,7 @@ import { attachStack, loadAttachFile, webhookListen } from '../stack/attach.ts';
 import { HARNESS_WEBHOOK_PLACEHOLDER } from '../stack/render.ts';
 import { freePort, waitForHttp } from '../stack/ports.ts';
 import { ProcessOwner } from '../stack/processes.ts';
+import { PROMETHEUS_3_VERSION, prometheusTools, type PrometheusTools } from '../stack/prometheus-version.ts';
 import { loadMatrix, stepDriver } from '../verify/matrix.ts';
 import { bindingProblems } from '../verify/harness.ts';
 import { DOCKER_HOST_NAME, renderComposeAlertmanager } from '../compose/alertmanager.ts';
@@ -129,6 +132,108 @@ test('prometheus reads alerts/ with the harness flags, and alertmanager its comp
   const amConfig = fs.readFileSync(path.join(ROOT, 'compose/alertmanager.yml'), 'utf8');
   for (const s of am.secrets ?? []) assert.ok(amConfig.includes(s.target), `alertmanager.yml reads ${s.target}`);
   assert.equal((am.secrets ?? []).map((s) => s.source).sort(), Object.keys(compose.secrets ?? {}).sort());
+});
+
+// The compose Prometheus against the 3.x build of scripts/ensure-tools --prometheus 3: the image cannot run here, the
+// same release can.
+
+/** The built Prometheus 3, or undefined after saying which check is skipped; with ALERTPROOF_REQUIRE_PROMETHEUS3=1 a missing build fails. */
+function builtPrometheus3(check: string): PrometheusTools | undefined {
+  const tools = prometheusTools('3');
+  const missing = [tools.prometheus, tools.promtool].filter((f) => !fs.existsSync(f));
+  if (missing.length === 0) return tools;
+  const what = `${missing.join(' and ')} not built`;
+  if (process.env.ALERTPROOF_REQUIRE_PROMETHEUS3 === '1') throw new Error(`${what}, and ALERTPROOF_REQUIRE_PROMETHEUS3=1 requires Prometheus ${PROMETHEUS_3_VERSION}: run scripts/ensure-tools --prometheus 3`);
+  console.log(`${what} (scripts/ensure-tools --prometheus 3 builds it): ${check} skipped`);
+  return undefined;
+}
+
+/** A command's exit status and its stdout and stderr together (kingpin writes help and version to either, by release). */
+function run(command: string, args: string[]): { status: number | null; output: string } {
+  const r = spawnSync(command, args, { encoding: 'utf8', timeout: 60_000 });
+  if (r.error) throw new Error(`${command} ${args.join(' ')}: ${r.error.message}`);
+  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+interface PrometheusFlags {
+  /** Every flag name `--help` lists; booleans (`--[no-]x`) as x and no-x. */
+  names: Set<string>;
+  /** The values `--help` lists for --enable-feature. */
+  features: Set<string>;
+}
+
+function parsePrometheusHelp(help: string): PrometheusFlags {
+  const names = new Set<string>();
+  for (const m of help.matchAll(/^\s+(?:-\w, )?--(\[no-\])?([\w.-]+)/gm)) {
+    names.add(m[2]!);
+    if (m[1]) names.add(`no-${m[2]}`);
+  }
+  const valid = /--enable-feature=[\s\S]*?Valid options:([\s\S]*?)\. See/.exec(help)?.[1];
+  if (!valid) throw new Error('prometheus --help lists no valid options for --enable-feature; has its help text changed?');
+  return { names, features: new Set(valid.split(/[,\s]+/).filter(Boolean)) };
+}
+
+/**
+ * What Prometheus would refuse or ignore in a command line. Feature names are checked too: 3.x only warns about one it
+ * does not know (removed ones like promql-at-modifier included), so a stale one would be silently off.
+ */
+function prometheusFlagProblems(command: string[], flags: PrometheusFlags): string[] {
+  const problems: string[] = [];
+  for (const arg of command) {
+    const m = /^--([\w.-]+)(?:=(.*))?$/.exec(arg);
+    if (!m || !flags.names.has(m[1]!)) {
+      problems.push(`${arg}: not a flag of prometheus --help`);
+      continue;
+    }
+    if (m[1] !== 'enable-feature') continue;
+    for (const feature of (m[2] ?? '').split(',')) if (!flags.features.has(feature)) problems.push(`${arg}: ${feature} is not a feature of --enable-feature`);
+  }
+  return problems;
+}
+
+/** The host path behind a path inside a service's container, through its bind mounts. */
+function hostPathOf(service: string, containerPath: string): string {
+  for (const v of services[service]!.volumes ?? []) {
+    const [src, target] = v.split(':');
+    if (src!.startsWith('.') && (containerPath === target || containerPath.startsWith(`${target}/`))) return path.join(ROOT, src!, containerPath.slice(target!.length));
+  }
+  throw new Error(`${service}: no bind mount of docker-compose.yml holds ${containerPath}`);
+}
+
+test('the prometheus image is the Prometheus 3 release CI proves (stack/prometheus3.json), and that build reports it', () => {
+  assert.is(services.prometheus!.image, `prom/prometheus:v${PROMETHEUS_3_VERSION}`);
+  const tools = builtPrometheus3('the version of the built binary');
+  if (!tools) return;
+  const { status, output } = run(tools.prometheus, ['--version']);
+  assert.is(status, 0, output);
+  assert.is(/^prometheus, version (\S+) /m.exec(output)?.[1], PROMETHEUS_3_VERSION, output);
+});
+
+test('every flag of the compose prometheus command is one Prometheus 3 lists in --help', () => {
+  const tools = builtPrometheus3('the compose prometheus flags against prometheus --help');
+  if (!tools) return;
+  const { status, output } = run(tools.prometheus, ['--help']);
+  assert.is(status, 0, output);
+  const flags = parsePrometheusHelp(output);
+  const command = services.prometheus!.command!;
+  assert.ok(command.length >= 7, `${command.length} flags`);
+  assert.equal(prometheusFlagProblems(command, flags), []);
+  // What the check catches: a flag and a feature 3.0 removed.
+  assert.equal(prometheusFlagProblems(['--storage.tsdb.retention=1d', '--enable-feature=exemplar-storage,remote-write-receiver'], flags), [
+    '--storage.tsdb.retention=1d: not a flag of prometheus --help',
+    '--enable-feature=exemplar-storage,remote-write-receiver: remote-write-receiver is not a feature of --enable-feature',
+  ]);
+});
+
+test('promtool 3 check config accepts the config the compose prometheus reads, with its rule files', () => {
+  const tools = builtPrometheus3('promtool 3 check config on the compose Prometheus config');
+  if (!tools) return;
+  const flag = services.prometheus!.command!.find((a) => a.startsWith('--config.file='))!;
+  const config = hostPathOf('prometheus', flag.slice('--config.file='.length));
+  // Relative rule_files resolve against the config's folder, which is the same mount in the container as here.
+  const { status, output } = run(tools.promtool, ['check', 'config', config]);
+  assert.is(status, 0, output);
+  assert.match(output, /SUCCESS: [1-9]\d* rule files found/);
 });
 
 test("every scrape target and the Alertmanager target of alerts/prometheus.yml is a compose service listening on that port", () => {
