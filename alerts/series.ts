@@ -33,8 +33,9 @@ export class Samples {
   /** n samples where the target is gone: a stale marker (what Prometheus writes on a failed scrape), then nothing. */
   gap(n: number): this {
     if (n > 0) this.parts.push('stale');
+    // promtool reads `_xk` as k missing samples (unlike `axk`, which is k+1 samples).
     if (n === 2) this.parts.push('_');
-    if (n > 2) this.parts.push(`_x${n - 2}`);
+    if (n > 2) this.parts.push(`_x${n - 1}`);
     return this;
   }
 
