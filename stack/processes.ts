@@ -259,7 +259,8 @@ export class ProcessOwner {
   private readonly reaper: ChildProcess;
   private readonly processes: ManagedProcess[] = [];
   private readonly dirs = new Set<string>();
-  private stopped = false;
+  /** The stop in progress or done (stopAll). */
+  private stopping: Promise<void> | undefined;
   private readonly signalHandler = (sig: NodeJS.Signals): void => {
     void this.stopAll().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
   };
@@ -306,7 +307,7 @@ export class ProcessOwner {
   }
 
   spawn(spec: SpawnSpec): ManagedProcess {
-    if (this.stopped) throw new Error('process owner already stopped');
+    if (this.stopping) throw new Error('process owner already stopped');
     const proc = new ManagedProcess(this, spec, path.join(this.runDir, `${spec.name}.log`));
     this.processes.push(proc);
     proc.start();
@@ -319,9 +320,13 @@ export class ProcessOwner {
   }
 
   /** Stops every process (newest first), removes temp dirs, and lets the reaper exit. Safe to call twice. */
-  async stopAll(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
+  /** Stops everything; a second call (a Ctrl-C during a stop) waits for the stop already running. */
+  stopAll(): Promise<void> {
+    this.stopping ??= this.stopEverything();
+    return this.stopping;
+  }
+
+  private async stopEverything(): Promise<void> {
     process.off('SIGINT', this.signalHandler);
     process.off('SIGTERM', this.signalHandler);
     for (const proc of [...this.processes].reverse()) await proc.stop();
