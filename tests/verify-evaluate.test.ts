@@ -10,7 +10,7 @@ import { loadThresholds } from '../alerts/model.ts';
 import { renderHtml } from '../verify/report/html.ts';
 import { renderMarkdown } from '../verify/report/markdown.ts';
 import type { RunReport } from '../verify/results.ts';
-import { acrossRuns, renderAcrossRuns } from '../verify/report/across-runs.ts';
+import { acrossRuns, renderAcrossRuns, renderByVersion } from '../verify/report/across-runs.ts';
 
 const test = suite('verify evaluation');
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -213,6 +213,13 @@ test('detection across runs: median and max per alert and scenario, against the 
   const md = renderAcrossRuns(rows, 3);
   assert.match(md, /\| DatabaseDown \| db-down \| 2\/3 \| 25\.0 s \| 37\.0 s \| 36\.0 s \|/);
   assert.match(md, /0\/1 alert-scenario pairs passed in every run/);
+  // Runs on two Prometheus versions side by side: each version's own figures, and the report's version in its lines.
+  const on = (version: string, notifiedAt: number): RunReport => ({ ...run(notifiedAt), versions: { prometheus: version, alertmanager: '0.25.0' } });
+  const both = renderByVersion([on('2.42.0', 21), on('3.16.0', 25), on('3.16.0', 37)]);
+  assert.match(both, /\| alert \| scenario \| 2\.42\.0: passed \| median \| max \| own budget \| 3\.16\.0: passed \| median \| max \| own budget \|/);
+  assert.match(both, /\| DatabaseDown \| db-down \| 1\/1 \| 21\.0 s \| 21\.0 s \| 36\.0 s \| 1\/2 \| 31\.0 s \| 37\.0 s \| 36\.0 s \|/);
+  assert.match(both, /Prometheus 3\.16\.0: 2 runs, 2 passed, 0 failed; detection median 31\.0 s, max 37\.0 s\./);
+  assert.match(renderMarkdown(on('3.16.0', 21)), /- Prometheus 3\.16\.0, Alertmanager 0\.25\.0/);
 });
 
 test.run();

@@ -1,5 +1,6 @@
 // Per-alert detection over several verify-alerts runs (their report.json files): the evidence that a verdict holds
-// on repeat and under load. `npm run verify-summary -- <report dir or report.json>...` prints it as markdown.
+// on repeat and under load. `npm run verify-summary -- <report dir or report.json>...` prints it as markdown, side by side
+// per Prometheus version when the reports judged more than one.
 import fs from 'node:fs';
 import path from 'node:path';
 import { median, type RunReport } from '../results.ts';
@@ -65,6 +66,41 @@ export function renderAcrossRuns(rows: readonly AlertAcrossRuns[], runs: number)
   return `${lines.join('\n')}\n`;
 }
 
+/** The Prometheus version a report judged ('unknown' for reports from before versions were recorded). */
+const versionOf = (r: RunReport): string => r.versions?.prometheus ?? 'unknown';
+
+/**
+ * Side by side per Prometheus version, when the reports judged more than one (e.g. CI's runs under 2.42 and 3.x): per
+ * alert and scenario, each version's detection median and max and its own budget, then each version's overall figures.
+ */
+export function renderByVersion(reports: readonly RunReport[]): string {
+  const versions = [...new Set(reports.map(versionOf))].sort();
+  const rows = new Map(versions.map((v) => [v, new Map(acrossRuns(reports.filter((r) => versionOf(r) === v)).map((a) => [`${a.alertname}|${a.scenario}`, a]))]));
+  const keys = [...new Set(versions.flatMap((v) => [...rows.get(v)!.keys()]))].sort();
+  const s = (x: number | undefined): string => (x === undefined ? '-' : `${x.toFixed(1)} s`);
+  const lines = [
+    `| alert | scenario | ${versions.map((v) => `${v}: passed | median | max | own budget`).join(' | ')} |`,
+    `|---|---|${versions.map(() => '---|---|---|---').join('|')}|`,
+    ...keys.map((k) => {
+      const [alertname, scenario] = k.split('|');
+      const cells = versions.map((v) => {
+        const a = rows.get(v)!.get(k);
+        return a ? `${a.passes}/${a.runs} | ${s(a.detectionMedianS)} | ${s(a.detectionMaxS)} | ${s(a.budgetS)}` : '- | - | - | -';
+      });
+      return `| ${alertname} | ${scenario} | ${cells.join(' | ')} |`;
+    }),
+    '',
+  ];
+  for (const v of versions) {
+    const of = reports.filter((r) => versionOf(r) === v);
+    const detections = of.flatMap((r) => r.scenarios.flatMap((sc) => sc.alerts.flatMap((a) => (a.stages.notifiedS === undefined ? [] : [a.stages.notifiedS]))));
+    const passed = of.reduce((n, r) => n + r.passed, 0);
+    const failed = of.reduce((n, r) => n + r.failed, 0);
+    lines.push(`Prometheus ${v}: ${of.length} runs, ${passed} passed, ${failed} failed; detection median ${s(median(detections))}, max ${s(detections.length ? Math.max(...detections) : undefined)}.`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
   const args = process.argv.slice(2);
   if (args.length === 0) {
@@ -73,5 +109,6 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.met
   }
   const files = findReports(args);
   const reports = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as RunReport);
-  process.stdout.write(renderAcrossRuns(acrossRuns(reports), reports.length));
+  const multiVersion = new Set(reports.map(versionOf)).size > 1;
+  process.stdout.write(multiVersion ? renderByVersion(reports) : renderAcrossRuns(acrossRuns(reports), reports.length));
 }
