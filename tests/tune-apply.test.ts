@@ -41,7 +41,7 @@ function baseline(median: number): { values: number[]; times: number[] } {
 
 test.before((ctx) => {
   ctx.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'alertproof-tune-apply-'));
-  for (const dir of ['alerts', 'services', 'docs']) fs.cpSync(path.join(ROOT_DIR, dir), path.join(ctx.tmp, dir), { recursive: true });
+  for (const dir of ['alerts', 'services', 'stack', 'docs']) fs.cpSync(path.join(ROOT_DIR, dir), path.join(ctx.tmp, dir), { recursive: true });
   fs.mkdirSync(path.join(ctx.tmp, 'tests'));
   for (const s of ALERT_SUITES) fs.copyFileSync(path.join(ROOT_DIR, 'tests', s), path.join(ctx.tmp, 'tests', s));
   fs.copyFileSync(path.join(ROOT_DIR, 'package.json'), path.join(ctx.tmp, 'package.json'));
