@@ -272,10 +272,12 @@ interface PreflightCheck {
 /** What the stack being judged runs: Prometheus' buildinfo, Alertmanager's status (absent when it cannot say). */
 async function runningVersions(stack: Stack): Promise<NonNullable<RunReport['versions']>> {
   const prometheus = (await prometheusBuild(stack.prometheusUrl!)).version;
-  const alertmanager = await new AlertmanagerApi(stack.alertmanagerUrl!)
-    .status()
-    .then((s) => s.versionInfo.version)
-    .catch(() => undefined);
+  const alertmanager = stack.alertmanagerUrl
+    ? await new AlertmanagerApi(stack.alertmanagerUrl)
+        .status()
+        .then((s) => s.versionInfo.version)
+        .catch(() => undefined)
+    : undefined;
   return { prometheus, ...(alertmanager ? { alertmanager } : {}) };
 }
 
