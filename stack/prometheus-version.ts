@@ -14,16 +14,6 @@ export const PROMETHEUS_ENV = 'ALERTPROOF_PROMETHEUS';
 /** The Prometheus 3 release CI proves (stack/prometheus3.json, read by scripts/ensure-tools and the compose test too). */
 export const PROMETHEUS_3_VERSION: string = (JSON.parse(fs.readFileSync(path.join(import.meta.dirname, 'prometheus3.json'), 'utf8')) as { version: string }).version;
 
-/**
- * Prometheus' Go module numbers its 3.x releases v0.<major*100+minor>.<patch>: 3.16.0 is v0.316.0. The `go install`
- * pin is derived from the release, so one number is written down.
- */
-export function goModuleVersion(release: string): string {
-  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(release);
-  if (!m) throw new Error(`not a Prometheus release number: ${release}`);
-  return `v0.${Number(m[1]) * 100 + Number(m[2])}.${Number(m[3])}`;
-}
-
 /** The cache folder ensure-tools builds into (the same path in scripts/ensure-tools). */
 export function prometheus3Dir(env: NodeJS.ProcessEnv = process.env): string {
   const cache = env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), '.cache');

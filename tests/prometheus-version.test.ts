@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ProcessOwner } from '../stack/processes.ts';
 import { startPrometheus } from '../stack/prometheus.ts';
-import { PROMETHEUS_3_VERSION, goModuleVersion, prometheusMajor, prometheusTools, requirePrometheusTools } from '../stack/prometheus-version.ts';
+import { PROMETHEUS_3_VERSION, prometheusMajor, prometheusTools, requirePrometheusTools } from '../stack/prometheus-version.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const ENSURE = path.join(ROOT, 'scripts/ensure-tools');
@@ -35,10 +35,29 @@ test('--prometheus / ALERTPROOF_PROMETHEUS: 2 by default, 3 on request, anything
   assert.ok(prometheusTools('3').prometheus.endsWith(path.join('alertproof', `prometheus-${PROMETHEUS_3_VERSION}`, 'prometheus')));
 });
 
-test("the go install pin is derived from the release: Prometheus' module numbers 3.x as v0.<major*100+minor>.<patch>", () => {
-  assert.is(goModuleVersion('3.16.0'), 'v0.316.0');
-  assert.is(goModuleVersion('3.2.1'), 'v0.302.1');
-  assert.throws(() => goModuleVersion('v3.16'), /not a Prometheus release number/);
+test("ensure-tools derives the go install pin from the release (Prometheus' module numbers 3.x v0.<major*100+minor>.<patch>) and says in one line when the build fails", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alertproof-fakego-'));
+  try {
+    // A `go` that records its arguments and fails, first on PATH; an empty cache, so ensure-tools has to build.
+    const record = path.join(dir, 'go-args');
+    fs.mkdirSync(path.join(dir, 'bin'));
+    fs.writeFileSync(path.join(dir, 'bin', 'go'), `#!/bin/sh\necho "$@" >> ${record}\necho "fake go: refusing" >&2\nexit 1\n`, { mode: 0o755 });
+    const r = ensureTools(['--prometheus', '3'], { ...process.env, PATH: `${path.join(dir, 'bin')}:${process.env.PATH}`, XDG_CACHE_HOME: path.join(dir, 'cache') });
+    assert.is(r.code, 1, r.out);
+    const install = fs.readFileSync(record, 'utf8').split('\n').find((l) => l.includes('prometheus/cmd/prometheus'));
+    assert.ok(install, fs.readFileSync(record, 'utf8'));
+    assert.ok(install!.includes(`-X github.com/prometheus/common/version.Version=${PROMETHEUS_3_VERSION}`), install);
+    // The rule, stated here independently of the script: 3.16.0 is v0.316.0.
+    const [major, minor, patch] = PROMETHEUS_3_VERSION.split('.').map(Number) as [number, number, number];
+    const module = `v0.${major * 100 + minor}.${patch}`;
+    for (const cmd of ['prometheus', 'promtool']) assert.ok(install!.includes(`github.com/prometheus/prometheus/cmd/${cmd}@${module}`), install);
+    const lines = r.out.trim().split('\n').filter((l) => l.includes('Prometheus'));
+    assert.equal(lines.length, 2, r.out);
+    assert.match(lines[0]!, /building Prometheus .* with Go \(go install \.\.\.@v0\.\d+\.\d+; .*log: /);
+    assert.match(lines[1]!, /ERROR: Prometheus \S+ did not build \(fake go: refusing\); see .*build\.log/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('ensure-tools refuses an unknown version, and says in one line that Go is missing when it would have to build', () => {
