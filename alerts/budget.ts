@@ -9,7 +9,7 @@ import { CATALOG } from './catalog/index.ts';
 import { ALERTS_DIR, ROOT_DIR, loadThresholds, seconds, type Tuning } from './model.ts';
 import { metricsInExpr, rangeWindows } from './promql.ts';
 import { BUDGET_S } from './settings.ts';
-import { PROMETHEUS_MAJORS, RANGE_SEMANTICS, windowFillS, type PrometheusMajor, type RangeSemantics } from './engine.ts';
+import { PROMETHEUS_MAJORS, RANGE_SEMANTICS, windowFillS, type RangeSemantics } from './engine.ts';
 
 /** A local webhook answers in milliseconds; one second covers Alertmanager's dispatch and the HTTP round trip. */
 export const DELIVERY_S = 1;
@@ -278,18 +278,13 @@ export async function scrapeMetricNames(urls: string[], timeoutMs = 3000): Promi
   return out;
 }
 
-/** Budget rows for every generated rule under one Prometheus version's range semantics; source delays from the catalogue. */
-export function budgetRows(
-  rules: Rule[] = loadRules(),
-  timing: Timing = loadTiming(),
-  thresholds: Record<string, Tuning> = loadThresholds(),
-  major: PrometheusMajor = '2',
-): BudgetRow[] {
+/** Budget rows for every generated rule, under the timing's range semantics (2.x when absent); source delays from the catalogue. */
+export function budgetRows(rules: Rule[] = loadRules(), timing: Timing = loadTiming(), thresholds: Record<string, Tuning> = loadThresholds()): BudgetRow[] {
   return rules.map((rule) => {
     const def = CATALOG.find((d) => d.name === rule.alert);
     const tuning = thresholds[rule.alert];
     if (!def || !tuning) throw new Error(`rule ${rule.alert} is not in alerts/catalog/ and alerts/thresholds.yaml; regenerate the rules`);
-    return budgetRow(rule, def.sourceDelayS(tuning), { ...timing, rangeSemantics: RANGE_SEMANTICS[major] }, harnessRoute(rule));
+    return budgetRow(rule, def.sourceDelayS(tuning), timing, harnessRoute(rule));
   });
 }
 
@@ -297,7 +292,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const rules = loadRules();
   const problems: string[] = [];
   for (const major of PROMETHEUS_MAJORS) {
-    const rows = budgetRows(rules, undefined, undefined, major);
+    const rows = budgetRows(rules, { ...loadTiming(), rangeSemantics: RANGE_SEMANTICS[major] });
     process.stdout.write(`Prometheus ${major} (${RANGE_SEMANTICS[major]} ranges)\n${formatTable(rows)}\n`);
     process.stdout.write(`${rows.length} alerts, worst case ${Math.max(...rows.map((r) => r.totalS))} s of ${BUDGET_S} s\n\n`);
     problems.push(...rows.flatMap((r) => r.problems.map((p) => `${r.alert} (Prometheus ${major}): ${p}`)));

@@ -58,8 +58,8 @@ test("window fill follows the version's range semantics: left-open (3.x) fills o
 });
 
 test('every alert meets the budget under both versions, and no alert has a longer worst case under 3.x', () => {
-  const two = budgetRows(undefined, undefined, undefined, '2');
-  const three = budgetRows(undefined, undefined, undefined, '3');
+  const two = budgetRows(undefined, { ...loadTiming(), rangeSemantics: RANGE_SEMANTICS['2'] });
+  const three = budgetRows(undefined, { ...loadTiming(), rangeSemantics: RANGE_SEMANTICS['3'] });
   assert.equal(three.flatMap((r) => r.problems), []);
   for (const [i, r] of three.entries()) assert.ok(r.totalS <= two[i]!.totalS, r.alert);
   assert.ok(three.some((r, i) => r.totalS < two[i]!.totalS), 'some windowed alert is faster under left-open ranges');
