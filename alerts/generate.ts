@@ -170,11 +170,12 @@ export function renderAll(thresholds: Record<string, Tuning> = loadThresholds(),
     const row = budgetRow(rule, def.sourceDelayS(t), timing, route);
     rules.push(rule);
     rows.push(row);
-    rows3.push(budgetRow(rule, def.sourceDelayS(t), { ...timing, rangeSemantics: RANGE_SEMANTICS['3'] }, route));
+    const row3 = budgetRow(rule, def.sourceDelayS(t), { ...timing, rangeSemantics: RANGE_SEMANTICS['3'] }, route);
+    rows3.push(row3);
     const cat = byCategory.get(def.category)!;
     cat.rules.push(rule);
     cat.tests.push(...testsFor(def, t, rule, row));
-    files.set(`runbooks/${def.name}.md`, runbook(def, rule, row, rows3[rows3.length - 1]!, settings));
+    files.set(`runbooks/${def.name}.md`, runbook(def, rule, row, row3, settings));
   }
   for (const [category, { rules: catRules, tests }] of byCategory) {
     files.set(`rules/${category}.yml`, yaml({ groups: [{ name: category, rules: catRules }] }));

@@ -43,12 +43,5 @@ export async function startPrometheus(owner: ProcessOwner, opts: PrometheusOptio
       '--log.level=warn',
     ],
   });
-  const build = await prometheusBuild(daemon.url);
-  return {
-    ...daemon,
-    get process() {
-      return daemon.process;
-    },
-    build,
-  };
+  return Object.assign(daemon, { build: await prometheusBuild(daemon.url) });
 }
