@@ -42,10 +42,15 @@ export function prometheusTools(major: PrometheusMajor = prometheusMajor()): Pro
   return { major, prometheus: path.join(dir, 'prometheus'), promtool: path.join(dir, 'promtool') };
 }
 
+/** The binaries of `tools` given as paths that do not exist (2.x's are commands on PATH, never missing here). */
+export function missingBinaries(tools: PrometheusTools): string[] {
+  return [tools.prometheus, tools.promtool].filter((f) => path.isAbsolute(f) && !fs.existsSync(f));
+}
+
 /** prometheusTools, throwing one line naming the fix when the 3.x binaries are not built (never builds). */
 export function requirePrometheusTools(major: PrometheusMajor = prometheusMajor()): PrometheusTools {
   const tools = prometheusTools(major);
-  const missing = [tools.prometheus, tools.promtool].filter((f) => path.isAbsolute(f) && !fs.existsSync(f));
+  const missing = missingBinaries(tools);
   if (missing.length) throw new Error(`${missing.join(' and ')} not found: Prometheus ${PROMETHEUS_3_VERSION} is not built; run scripts/ensure-tools --prometheus 3 (needs Go), or choose --prometheus 2`);
   return tools;
 }
@@ -57,7 +62,7 @@ export function requirePrometheusTools(major: PrometheusMajor = prometheusMajor(
 export function ensurePrometheusTools(major: PrometheusMajor = prometheusMajor()): PrometheusTools {
   const tools = prometheusTools(major);
   if (major === '2') return tools;
-  const present = (): boolean => [tools.prometheus, tools.promtool].every((f) => fs.existsSync(f));
+  const present = (): boolean => missingBinaries(tools).length === 0;
   if (!present()) {
     const script = path.resolve(import.meta.dirname, '../scripts/ensure-tools');
     const r = spawnSync('bash', [script, '--prometheus', '3'], { stdio: ['ignore', 'inherit', 'inherit'] });

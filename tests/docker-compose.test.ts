@@ -12,10 +12,11 @@ import { attachStack, loadAttachFile, webhookListen } from '../stack/attach.ts';
 import { HARNESS_WEBHOOK_PLACEHOLDER } from '../stack/render.ts';
 import { freePort, waitForHttp } from '../stack/ports.ts';
 import { ProcessOwner } from '../stack/processes.ts';
-import { PROMETHEUS_3_VERSION, prometheusTools, type PrometheusTools } from '../stack/prometheus-version.ts';
+import { PROMETHEUS_3_VERSION } from '../stack/prometheus-version.ts';
 import { loadMatrix, stepDriver } from '../verify/matrix.ts';
 import { bindingProblems } from '../verify/harness.ts';
 import { DOCKER_HOST_NAME, renderComposeAlertmanager } from '../compose/alertmanager.ts';
+import { prometheus3OrSkip } from './helpers/prometheus3.ts';
 import { findToxiproxyServer } from './helpers/toxiproxy.ts';
 
 const test = suite('docker-compose');
@@ -137,17 +138,6 @@ test('prometheus reads alerts/ with the harness flags, and alertmanager its comp
 // The compose Prometheus against the 3.x build of scripts/ensure-tools --prometheus 3: the image cannot run here, the
 // same release can.
 
-/** The built Prometheus 3, or undefined after saying which check is skipped; with ALERTPROOF_REQUIRE_PROMETHEUS3=1 a missing build fails. */
-function builtPrometheus3(check: string): PrometheusTools | undefined {
-  const tools = prometheusTools('3');
-  const missing = [tools.prometheus, tools.promtool].filter((f) => !fs.existsSync(f));
-  if (missing.length === 0) return tools;
-  const what = `${missing.join(' and ')} not built`;
-  if (process.env.ALERTPROOF_REQUIRE_PROMETHEUS3 === '1') throw new Error(`${what}, and ALERTPROOF_REQUIRE_PROMETHEUS3=1 requires Prometheus ${PROMETHEUS_3_VERSION}: run scripts/ensure-tools --prometheus 3`);
-  console.log(`${what} (scripts/ensure-tools --prometheus 3 builds it): ${check} skipped`);
-  return undefined;
-}
-
 /** A command's exit status and its stdout and stderr together (kingpin writes help and version to either, by release). */
 function run(command: string, args: string[]): { status: number | null; output: string } {
   const r = spawnSync(command, args, { encoding: 'utf8', timeout: 60_000 });
@@ -202,7 +192,7 @@ function hostPathOf(service: string, containerPath: string): string {
 
 test('the prometheus image is the Prometheus 3 release CI proves (stack/prometheus3.json), and that build reports it', () => {
   assert.is(services.prometheus!.image, `prom/prometheus:v${PROMETHEUS_3_VERSION}`);
-  const tools = builtPrometheus3('the version of the built binary');
+  const tools = prometheus3OrSkip('the version of the built binary');
   if (!tools) return;
   const { status, output } = run(tools.prometheus, ['--version']);
   assert.is(status, 0, output);
@@ -210,7 +200,7 @@ test('the prometheus image is the Prometheus 3 release CI proves (stack/promethe
 });
 
 test('every flag of the compose prometheus command is one Prometheus 3 lists in --help', () => {
-  const tools = builtPrometheus3('the compose prometheus flags against prometheus --help');
+  const tools = prometheus3OrSkip('the compose prometheus flags against prometheus --help');
   if (!tools) return;
   const { status, output } = run(tools.prometheus, ['--help']);
   assert.is(status, 0, output);
@@ -226,7 +216,7 @@ test('every flag of the compose prometheus command is one Prometheus 3 lists in 
 });
 
 test('promtool 3 check config accepts the config the compose prometheus reads, with its rule files', () => {
-  const tools = builtPrometheus3('promtool 3 check config on the compose Prometheus config');
+  const tools = prometheus3OrSkip('promtool 3 check config on the compose Prometheus config');
   if (!tools) return;
   const flag = services.prometheus!.command!.find((a) => a.startsWith('--config.file='))!;
   const config = hostPathOf('prometheus', flag.slice('--config.file='.length));

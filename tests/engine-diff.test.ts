@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ALERTS_DIR, ROOT_DIR } from '../alerts/model.ts';
 import { PROMETHEUS_3_VERSION } from '../stack/prometheus-version.ts';
+import { REQUIRE_PROMETHEUS3, requiredMessage } from './helpers/prometheus3.ts';
 import { loadRules } from '../verify/rules.ts';
 import { loadCases, layOut, missingTools, runEngineDiff, staleShadows, thresholdOf, type EngineDiffReport } from '../verify/engine-diff.ts';
 
@@ -114,12 +115,11 @@ engines('the alerts whose condition differs between versions are the ones docs/v
 const missing = missingTools();
 if (missing.length === 0) engines.run();
 else {
-  const what = `${missing.join(' and ')} not built (scripts/ensure-tools --prometheus 3 builds Prometheus ${PROMETHEUS_3_VERSION})`;
-  if (process.env.ALERTPROOF_REQUIRE_PROMETHEUS3 === '1') {
+  if (REQUIRE_PROMETHEUS3) {
     const required = suite('engine-diff on Prometheus 2.42 and 3.x');
     required('Prometheus 3 is built', () => {
-      throw new Error(`${what}; ALERTPROOF_REQUIRE_PROMETHEUS3=1 requires it: run scripts/ensure-tools --prometheus 3`);
+      throw new Error(requiredMessage(missing));
     });
     required.run();
-  } else console.log(`${what}: the comparison of the rule engines skipped`);
+  } else console.log(`${missing.join(' and ')} not built (scripts/ensure-tools --prometheus 3 builds Prometheus ${PROMETHEUS_3_VERSION}): the comparison of the rule engines skipped`);
 }

@@ -10,13 +10,11 @@ import * as assert from 'uvu/assert';
 import { ProcessOwner } from '../stack/processes.ts';
 import { startPrometheus } from '../stack/prometheus.ts';
 import { PROMETHEUS_3_VERSION, prometheusMajor, prometheusTools, requirePrometheusTools } from '../stack/prometheus-version.ts';
+import { prometheus3OrSkip } from './helpers/prometheus3.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const ENSURE = path.join(ROOT, 'scripts/ensure-tools');
-const built = fs.existsSync(prometheusTools('3').prometheus) && fs.existsSync(prometheusTools('3').promtool);
-if (!built && process.env.ALERTPROOF_REQUIRE_PROMETHEUS3 === '1') {
-  throw new Error(`Prometheus ${PROMETHEUS_3_VERSION} is required here (ALERTPROOF_REQUIRE_PROMETHEUS3=1) but not built; run scripts/ensure-tools --prometheus 3`);
-}
+const built = prometheus3OrSkip('the cases on the 3.x build') !== undefined;
 
 const test = suite('prometheus version');
 
@@ -103,8 +101,6 @@ if (built) {
       assert.match(`${v.stdout}${v.stderr}`.split('\n')[0]!, new RegExp(`version ${PROMETHEUS_3_VERSION.replace(/\./g, '\\.')} `));
     }
   });
-} else {
-  console.log(`Prometheus ${PROMETHEUS_3_VERSION} is not built (scripts/ensure-tools --prometheus 3): its cases are skipped`);
 }
 
 test('a started Prometheus is the version it was chosen as (buildinfo), for each version present', async () => {

@@ -11,7 +11,7 @@ import { parsePromql, type SyntaxNode } from '../alerts/promql.ts';
 import { expandValues, seriesLabels, type Slot } from '../alerts/promtool-series.ts';
 import { freePort, waitForHttp } from '../stack/ports.ts';
 import { ProcessOwner } from '../stack/processes.ts';
-import { PROMETHEUS_3_VERSION, ensurePrometheusTools, prometheusBuild, prometheusTools, type PrometheusTools } from '../stack/prometheus-version.ts';
+import { PROMETHEUS_3_VERSION, ensurePrometheusTools, missingBinaries, prometheusBuild, prometheusTools, type PrometheusTools } from '../stack/prometheus-version.ts';
 import { writeEngineDiffReport, summaryLines } from './engine-diff-report.ts';
 import { PrometheusApi, type Labels, type RangeSeries } from './prometheus-api.ts';
 import { loadRules, type RuleInfo } from './rules.ts';
@@ -477,7 +477,7 @@ export interface EngineDiffOptions {
 
 /** What runEngineDiff needs that may be missing: the Prometheus 3 build (ensure-tools makes it). */
 export function missingTools(tools: ByVersion<PrometheusTools> = defaultTools()): string[] {
-  return PROMETHEUS_MAJORS.flatMap((m) => [tools[m].prometheus, tools[m].promtool]).filter((f) => path.isAbsolute(f) && !fs.existsSync(f));
+  return PROMETHEUS_MAJORS.flatMap((m) => missingBinaries(tools[m]));
 }
 
 function defaultTools(): ByVersion<PrometheusTools> {
