@@ -31,6 +31,8 @@ export interface HttpDaemonOptions {
 export interface HttpDaemonSpec extends HttpDaemonOptions {
   /** Names the process, its data dir and its errors. */
   what: string;
+  /** A data dir prepared by the caller (e.g. backfilled blocks); default a fresh temp dir of the owner. */
+  dataDir?: string;
   command: string;
   /** The full command line; the data dir and listen address are only known here. */
   args(where: { dataDir: string; listenAddress: string }): string[];
@@ -39,7 +41,7 @@ export interface HttpDaemonSpec extends HttpDaemonOptions {
 export async function startHttpDaemon(owner: ProcessOwner, spec: HttpDaemonSpec): Promise<HttpDaemonHandle> {
   const host = spec.host ?? '127.0.0.1';
   const port = spec.port ?? (await freePort(host));
-  const dataDir = owner.tempDir(`${spec.what}-data`);
+  const dataDir = spec.dataDir ?? owner.tempDir(`${spec.what}-data`);
   const url = `http://${host}:${port}`;
   const args = spec.args({ dataDir, listenAddress: `${host}:${port}` });
   const spawnIt = (): ManagedProcess => owner.spawn({ name: `${spec.what}-${port}`, command: spec.command, args });

@@ -9,7 +9,7 @@ import { PROMETHEUS_MAJORS, type PrometheusMajor } from '../alerts/engine.ts';
 import { ALERTS_DIR, ROOT_DIR, seconds } from '../alerts/model.ts';
 import { parsePromql, type SyntaxNode } from '../alerts/promql.ts';
 import { expandValues, seriesLabels, type Slot } from '../alerts/promtool-series.ts';
-import { freePort, waitForHttp } from '../stack/ports.ts';
+import { startHttpDaemon } from '../stack/http-daemon.ts';
 import { ProcessOwner } from '../stack/processes.ts';
 import { PROMETHEUS_3_VERSION, ensurePrometheusTools, missingBinaries, prometheusBuild, prometheusTools, type PrometheusTools } from '../stack/prometheus-version.ts';
 import { writeEngineDiffReport, summaryLines } from './engine-diff-report.ts';
@@ -244,21 +244,21 @@ async function startEngine(owner: ProcessOwner, tools: PrometheusTools, inputFil
   if (code !== 0) throw new Error(`${tools.promtool} tsdb create-blocks-from openmetrics ${inputFile} exited with ${code}:\n${backfill.tail()}`);
   const config = path.join(dir, 'prometheus.yml');
   fs.writeFileSync(config, '# No scrape targets and no rules: engine-diff only queries the backfilled blocks.\nscrape_configs: []\n');
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const proc = owner.spawn({
-    name: `prometheus${tools.major}`,
+  const { url } = await startHttpDaemon(owner, {
+    what: `prometheus${tools.major}`,
     command: tools.prometheus,
-    args: [
+    configFile: config,
+    dataDir: data,
+    timeoutMs: 30_000,
+    args: ({ dataDir, listenAddress }) => [
       `--config.file=${config}`,
-      `--storage.tsdb.path=${data}`,
+      `--storage.tsdb.path=${dataDir}`,
       // The input is hours to days old; the default 15 d would keep it too, this says it must stay.
       '--storage.tsdb.retention.time=10y',
       `--query.lookback-delta=${LOOKBACK_S}s`,
-      `--web.listen-address=127.0.0.1:${port}`,
+      `--web.listen-address=${listenAddress}`,
     ],
   });
-  await waitForHttp(`${url}/-/ready`, { isAlive: () => proc.running, describe: () => (proc.wasStopped ? 'stopped: the run was interrupted' : proc.tail()), what, timeoutMs: 30_000 });
   return { major: tools.major, tools, api: new PrometheusApi(url, { timeoutMs: 30_000 }), version: (await prometheusBuild(url)).version };
 }
 
