@@ -6,7 +6,7 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { FAULT_SIGNALS } from '../stack/targets.ts';
 import { brokerFaultsPatch } from './drivers/broker-faults.ts';
-import type { FaultScenario } from './scenario.ts';
+import { DELIVERIES, type FaultScenario } from './scenario.ts';
 
 export const DEFAULT_MATRIX = path.join(import.meta.dirname, 'matrix.yaml');
 
@@ -76,7 +76,10 @@ const scenarioSchema = z
     description: z.string().min(1),
     touches: z.array(z.string().min(1)).min(1),
     excludes: z.array(z.string().min(1)).default([]),
-    expect: z.array(alertRef).min(1),
+    expect: z.array(alertRef).default([]),
+    delivery: z.record(alertRef, z.enum(DELIVERIES)).default({}),
+    heartbeat: z.literal('stops').optional(),
+    alone: z.boolean().default(false),
     mayAlsoFire: z.array(alertRef).default([]),
     deadlineS: z.number().positive().optional(),
     resetS: z.number().positive().optional(),
@@ -117,6 +120,9 @@ export function parseMatrix(text: string, file: string): FaultScenario[] {
     }
     const s = parsed.data;
     if (seen.has(s.id)) throw new MatrixError(`${where}: id: another fault scenario has this id`);
+    if (s.expect.length === 0 && !s.heartbeat) throw new MatrixError(`${where}: expect: name at least one alert, or heartbeat: stops`);
+    const stray = Object.keys(s.delivery).find((a) => !s.expect.includes(a));
+    if (stray) throw new MatrixError(`${where}: delivery.${stray}: not one of this scenario's expect`);
     seen.add(s.id);
     return { ...s, faults: s.faults as FaultStep[] };
   });

@@ -23,8 +23,18 @@ export interface FaultScenario {
   touches: string[];
   /** Parts no concurrent fault scenario may touch (a service that is down inhibits alerts about it: "alerts:<service>"). */
   excludes: string[];
-  /** Alerts that must fire ("AlertName" or "AlertName/service"). */
+  /** Alerts that must fire ("AlertName" or "AlertName/service"); may be empty when the heartbeat is expected to stop. */
   expect: string[];
+  /**
+   * How an expected alert's delivery is judged when the fault takes the delivery path itself away (default "during":
+   * notified within the deadline). "after-recovery": firing within the deadline, and notified once the fault is undone,
+   * within the reset budget (Prometheus re-sends what it holds). "none": firing within the deadline; nothing can deliver it.
+   */
+  delivery: Record<string, Delivery>;
+  /** "stops": the dead man's switch must notice the missing heartbeat within the deadline, and see it resume after recovery. */
+  heartbeat?: 'stops';
+  /** Runs in a wave of its own (it takes away what every other fault scenario needs: Prometheus, Alertmanager, delivery). */
+  alone: boolean;
   /** Collateral alerts this fault may also fire without being a false positive. */
   mayAlsoFire: string[];
   /** Fault-to-notification deadline, seconds. */
@@ -34,5 +44,8 @@ export interface FaultScenario {
   /** Injected in order, recovered in reverse order. */
   faults: FaultStep[];
 }
+
+export const DELIVERIES = ['during', 'after-recovery', 'none'] as const;
+export type Delivery = (typeof DELIVERIES)[number];
 
 export const DEFAULT_RESET_S = 60;
