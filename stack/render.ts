@@ -3,7 +3,10 @@ import path from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument, type Document, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { PORTS } from '../services/kit/platform.ts';
 
-/** The harness receiver's URL as written in alerts/alertmanager.yml; replaced by the webhook the harness listens on. */
+/**
+ * The harness receiver's URL as written in alerts/alertmanager.yml; it and its channel paths (`/alerting`, `/heartbeat`:
+ * verify/webhook.ts) are replaced by the webhook the harness listens on.
+ */
 export const HARNESS_WEBHOOK_PLACEHOLDER = `http://127.0.0.1:${PORTS['harness-webhook']}/alertmanager`;
 
 /** `[a, b]` stays `[a, b]`, as people write it, so a rendered file diffs against its source only in what we changed. */
@@ -115,7 +118,11 @@ export function renderPrometheusConfig(source: string, opts: PrometheusRenderOpt
   return { yaml: doc.toString(TO_STRING), droppedJobs, addedJobs };
 }
 
-/** alsoTo: more receivers of every harness notification (an attached harness beside `npm run stack`'s printer). */
+/**
+ * Points every harness webhook at the harness: a url equal to the placeholder, or the placeholder plus a channel path
+ * (`/alerting`, `/heartbeat`), becomes webhookUrl plus the same suffix. alsoTo: more receivers of every harness
+ * notification (an attached harness beside `npm run stack`'s printer), each also given the suffix.
+ */
 export function renderAlertmanagerConfig(source: string, opts: { webhookUrl: string; alsoTo?: string[] }): string {
   const doc = parse(source, 'alertmanager config');
   let replaced = 0;
@@ -124,21 +131,28 @@ export function renderAlertmanagerConfig(source: string, opts: { webhookUrl: str
     const hooks = isMap(receiver) ? receiver.get('webhook_configs') : undefined;
     if (!isSeq(hooks)) continue;
     for (const hook of [...hooks.items]) {
-      if (isMap(hook) && hook.get('url') === HARNESS_WEBHOOK_PLACEHOLDER) {
-        hook.set('url', opts.webhookUrl);
-        for (const url of opts.alsoTo ?? []) {
-          const copy = hook.clone() as typeof hook;
-          copy.set('url', url);
-          hooks.items.push(copy);
-        }
-        replaced++;
+      const suffix = isMap(hook) ? placeholderSuffix(hook.get('url')) : undefined;
+      if (!isMap(hook) || suffix === undefined) continue;
+      hook.set('url', opts.webhookUrl + suffix);
+      for (const url of opts.alsoTo ?? []) {
+        const copy = hook.clone() as typeof hook;
+        copy.set('url', url + suffix);
+        hooks.items.push(copy);
       }
+      replaced++;
     }
   }
   if (replaced === 0) {
     throw new Error(
-      `alertmanager config has no webhook receiver with url ${HARNESS_WEBHOOK_PLACEHOLDER}; add one so the harness receives notifications`,
+      `alertmanager config has no webhook receiver with url ${HARNESS_WEBHOOK_PLACEHOLDER} (or ${HARNESS_WEBHOOK_PLACEHOLDER}/<channel>); add one so the harness receives notifications`,
     );
   }
   return doc.toString(TO_STRING);
+}
+
+/** What follows the placeholder in a harness webhook url ('' for the placeholder itself); undefined for any other url. */
+function placeholderSuffix(url: unknown): string | undefined {
+  if (url === HARNESS_WEBHOOK_PLACEHOLDER) return '';
+  if (typeof url === 'string' && url.startsWith(`${HARNESS_WEBHOOK_PLACEHOLDER}/`)) return url.slice(HARNESS_WEBHOOK_PLACEHOLDER.length);
+  return undefined;
 }

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { HARNESS_WEBHOOK_PLACEHOLDER, renderAlertmanagerConfig, renderPrometheusConfig } from '../stack/render.ts';
 import { SERVICE_NAMES } from '../stack/services.ts';
+import { WEBHOOK_CHANNEL_PATHS } from '../verify/webhook.ts';
 
 const execFileP = promisify(execFile);
 const alertsDir = path.join(import.meta.dirname, '..', 'alerts');
@@ -96,9 +97,41 @@ test('replaces only the harness webhook placeholder in the alertmanager config',
   assert.is(out.replace('http://127.0.0.1:45555/hook', HARNESS_WEBHOOK_PLACEHOLDER), amSource);
 });
 
+test('rewrites each harness channel url to the webhook plus the same suffix, alsoTo copies too, and leaves look-alikes', () => {
+  const source = `route: { receiver: alerts }
+receivers:
+  - name: alerts
+    webhook_configs:
+      - url: ${HARNESS_WEBHOOK_PLACEHOLDER}
+        send_resolved: true
+  - name: alerting
+    webhook_configs:
+      - url: ${HARNESS_WEBHOOK_PLACEHOLDER}/alerting
+        send_resolved: true
+  - name: heartbeat
+    webhook_configs:
+      - url: ${HARNESS_WEBHOOK_PLACEHOLDER}/heartbeat
+        send_resolved: false
+  - name: look-alike
+    webhook_configs:
+      - url: ${HARNESS_WEBHOOK_PLACEHOLDER}-other
+`;
+  const out = renderAlertmanagerConfig(source, { webhookUrl: 'http://127.0.0.1:45555/hook', alsoTo: ['http://127.0.0.1:46666/alertmanager'] });
+  const cfg = parse(out) as { receivers: { name: string; webhook_configs: { url: string; send_resolved?: boolean }[] }[] };
+  const urls = Object.fromEntries(cfg.receivers.map((r) => [r.name, r.webhook_configs.map((h) => [h.url, h.send_resolved])]));
+  assert.equal(urls, {
+    alerts: [['http://127.0.0.1:45555/hook', true], ['http://127.0.0.1:46666/alertmanager', true]],
+    alerting: [['http://127.0.0.1:45555/hook/alerting', true], ['http://127.0.0.1:46666/alertmanager/alerting', true]],
+    heartbeat: [['http://127.0.0.1:45555/hook/heartbeat', false], ['http://127.0.0.1:46666/alertmanager/heartbeat', false]],
+    'look-alike': [[`${HARNESS_WEBHOOK_PLACEHOLDER}-other`, undefined]],
+  });
+});
+
 test('fails clearly when the alertmanager config has no harness receiver', () => {
   const source = amSource.replace(HARNESS_WEBHOOK_PLACEHOLDER, 'http://127.0.0.1:1/x');
-  assert.throws(() => renderAlertmanagerConfig(source, { webhookUrl: 'http://127.0.0.1:2/y' }), /no webhook receiver with url http:\/\/127\.0\.0\.1:9099\/alertmanager/);
+  assert.throws(() => renderAlertmanagerConfig(source, { webhookUrl: 'http://127.0.0.1:2/y' }), /no webhook receiver with url http:\/\/127\.0\.0\.1:9099\/alertmanager \(or http:\/\/127\.0\.0\.1:9099\/alertmanager\/<channel>\)/);
+  const lookAlike = amSource.replace(HARNESS_WEBHOOK_PLACEHOLDER, `${HARNESS_WEBHOOK_PLACEHOLDER}s`);
+  assert.throws(() => renderAlertmanagerConfig(lookAlike, { webhookUrl: 'http://127.0.0.1:2/y' }), /no webhook receiver/);
 });
 
 test('fails clearly on invalid YAML', () => {
@@ -109,9 +142,10 @@ test('renders the real alerts/ configs into files promtool and amtool accept, ch
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alertproof-render-'));
   try {
     const source = fs.readFileSync(path.join(alertsDir, 'prometheus.yml'), 'utf8');
-    const targets = Object.fromEntries(SERVICE_NAMES.map((n, i) => [n, `127.0.0.1:${41001 + i}`]));
+    // As stack/index.ts gives them: each service, and Prometheus and Alertmanager themselves (meta-monitoring).
+    const targets = Object.fromEntries([...SERVICE_NAMES, 'prometheus', 'alertmanager'].map((n, i) => [n, `127.0.0.1:${41001 + i}`]));
     const out = renderPrometheusConfig(source, { targets, baseDir: alertsDir, alertmanagers: ['127.0.0.1:41009'] });
-    assert.equal(out.droppedJobs, [], 'every scrape job in alerts/prometheus.yml is a service the stack runs');
+    assert.equal(out.droppedJobs, [], 'every scrape job in alerts/prometheus.yml is a part the stack runs');
     const changed = diffLines(source, out.yaml);
     assert.ok(changed.length > 0);
     for (const [before, after] of changed) {
@@ -125,7 +159,9 @@ test('renders the real alerts/ configs into files promtool and amtool accept, ch
     const am = renderAlertmanagerConfig(fs.readFileSync(path.join(alertsDir, 'alertmanager.yml'), 'utf8'), { webhookUrl: 'http://127.0.0.1:41010/hook' });
     const hooks = (parse(am) as { receivers: { webhook_configs?: { url: string }[] }[] }).receivers.flatMap((r) => r.webhook_configs ?? []);
     assert.ok(hooks.length > 0);
-    assert.equal([...new Set(hooks.map((h) => h.url))], ['http://127.0.0.1:41010/hook']);
+    assert.ok(hooks.some((h) => h.url === 'http://127.0.0.1:41010/hook'), 'the alerts channel is routed');
+    const channelUrls = Object.values(WEBHOOK_CHANNEL_PATHS).map((p) => `http://127.0.0.1:41010/hook${p}`);
+    for (const h of hooks) assert.ok(channelUrls.includes(h.url), `${h.url} is one of the harness channels`);
     fs.writeFileSync(path.join(dir, 'alertmanager.yml'), am);
     const amtool = await execFileP('amtool', ['check-config', path.join(dir, 'alertmanager.yml')]);
     assert.match(amtool.stdout, /SUCCESS/);

@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ProcessOwner } from '../stack/processes.ts';
 import { startAlertmanager, type AlertmanagerHandle } from '../stack/alertmanager.ts';
-import { startWebhookReceiver, type Notification, type WebhookReceiver } from '../verify/webhook.ts';
+import { startWebhookReceiver, WEBHOOK_CHANNEL_PATHS, WEBHOOK_CHANNELS, type Notification, type WebhookReceiver } from '../verify/webhook.ts';
 import { AlertmanagerApi } from '../verify/alertmanager-api.ts';
 import { labelsFingerprint } from '../verify/fingerprint.ts';
 
@@ -125,6 +125,93 @@ test('rejects a body that is not a v4 payload with 400 and the reason, recording
   const wrongPath = await fetch(ctx.hook!.url.replace('/alertmanager', '/other'), { method: 'POST', body: '{}' });
   assert.is(wrongPath.status, 404);
   assert.is(ctx.hook!.notifications().length, before);
+});
+
+/** A minimal v4 payload, as Alertmanager posts it, for one alert. */
+function payload(alertname: string): Record<string, unknown> {
+  const labels = { alertname };
+  return {
+    version: '4',
+    groupKey: `{}:{alertname="${alertname}"}`,
+    status: 'firing',
+    receiver: 'direct',
+    groupLabels: labels,
+    commonLabels: labels,
+    commonAnnotations: {},
+    externalURL: 'http://127.0.0.1:1',
+    alerts: [{ status: 'firing', labels, annotations: {}, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', fingerprint: '0000000000000001' }],
+  };
+}
+
+const post = (url: string, body: unknown): Promise<Response> => fetch(url, { method: 'POST', body: JSON.stringify(body) });
+
+test('records each channel under its own path and tells them apart', async () => {
+  const hook = await startWebhookReceiver({ path: '/am' });
+  try {
+    for (const channel of WEBHOOK_CHANNELS) {
+      const res = await post(hook.url + WEBHOOK_CHANNEL_PATHS[channel], payload(`On-${channel}`));
+      assert.is(res.status, 200, channel);
+    }
+    assert.equal(hook.notifications().map((n) => [n.channel, n.commonLabels.alertname]), [
+      ['alerts', 'On-alerts'],
+      ['alerting', 'On-alerting'],
+      ['heartbeat', 'On-heartbeat'],
+    ]);
+    const other = await post(`${hook.url}/other`, payload('Nowhere'));
+    assert.is(other.status, 404);
+    assert.match(await other.text(), /takes POST \/am, \/am\/alerting, \/am\/heartbeat only, got POST \/am\/other/);
+    assert.is(hook.notifications().length, 3);
+  } finally {
+    await hook.close();
+  }
+});
+
+test('failWith refuses only that channel, records nothing from it, counts the refusals, and undefined serves it again', async () => {
+  const hook = await startWebhookReceiver();
+  const emitted: Notification[] = [];
+  hook.on('notification', (n) => void emitted.push(n));
+  try {
+    hook.failWith('heartbeat', 503);
+    const refused = await post(`${hook.url}/heartbeat`, payload('Watchdog'));
+    assert.is(refused.status, 503);
+    assert.match(await refused.text(), /^injected fault: .*heartbeat channel with 503/);
+    assert.is((await post(`${hook.url}/heartbeat`, { not: 'even a payload' })).status, 503, 'refused before the body is judged');
+    assert.is((await post(hook.url, payload('Ordinary'))).status, 200, 'the alerts channel still serves');
+    hook.failWith('alerting', 400);
+    assert.is((await post(`${hook.url}/alerting`, payload('Meta'))).status, 400);
+    assert.equal(hook.refused(), { alerts: 0, alerting: 1, heartbeat: 2 });
+    assert.equal(emitted.map((n) => n.commonLabels.alertname), ['Ordinary']);
+
+    hook.failWith('heartbeat', undefined);
+    assert.is((await post(`${hook.url}/heartbeat`, payload('Watchdog'))).status, 200);
+    assert.equal(hook.notifications().map((n) => `${n.channel}:${n.commonLabels.alertname}`), ['alerts:Ordinary', 'heartbeat:Watchdog']);
+    assert.equal(hook.refused(), { alerts: 0, alerting: 1, heartbeat: 2 }, 'counts are kept after recovery');
+    assert.throws(() => hook.failWith('heartbeat', 200), /4xx or 5xx status, not 200/);
+    assert.throws(() => hook.failWith('pager' as never, 500), /no channel "pager" \(channels: alerts, alerting, heartbeat\)/);
+  } finally {
+    await hook.close();
+  }
+});
+
+test('Alertmanager retries a refused notification and delivers it once the channel serves again', async (ctx) => {
+  const name = 'WebhookRefusedProbe';
+  ctx.hook!.failWith('alerts', 500);
+  try {
+    await ctx.api!.postAlerts([{ labels: { alertname: name, service: 'svc-r', severity: 'high' }, annotations: {}, startsAt: new Date().toISOString(), endsAt: isoIn(3_600_000) }]);
+    const deadline = Date.now() + 10_000;
+    while (ctx.hook!.refused().alerts === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(ctx.hook!.refused().alerts > 0, 'Alertmanager posted, and was refused');
+    assert.not.ok(ctx.hook!.notifications().some((n) => n.commonLabels.alertname === name), 'a refused post is not recorded');
+    const metrics = await (await fetch(`${ctx.am!.url}/metrics`)).text();
+    // Each refused request counts at once; alertmanager_notifications_failed_total only once the retries give up.
+    assert.match(metrics, /alertmanager_notification_requests_failed_total\{integration="webhook"\} [1-9]/);
+  } finally {
+    ctx.hook!.failWith('alerts', undefined);
+  }
+  const clearedAt = Date.now();
+  const n = await ctx.hook!.waitFor((x) => x.commonLabels.alertname === name, 15_000);
+  assert.is(n.channel, 'alerts');
+  console.log(`  refused ${ctx.hook!.refused().alerts} posts with 500; delivered ${n.receivedAt - clearedAt} ms after the channel served again`);
 });
 
 test('close rejects pending waiters and stops listening', async () => {

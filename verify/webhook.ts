@@ -1,4 +1,5 @@
-// HTTP receiver for Alertmanager's webhook: records every notification with the time it arrived.
+// HTTP receiver for Alertmanager's webhook: records every notification with the time and channel it arrived on, and
+// refuses a channel's posts on demand (the webhook fault driver).
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -32,13 +33,24 @@ const webhookPayloadSchema = z.object({
 export type WebhookAlert = z.infer<typeof webhookAlertSchema>;
 export type WebhookPayload = z.infer<typeof webhookPayloadSchema>;
 
+/**
+ * The receiver's channels, each its own path: ordinary alerts, meta-alerts about the alerting pipeline (a second
+ * Alertmanager receiver), and the Watchdog heartbeat the dead man's switch watches.
+ */
+export const WEBHOOK_CHANNELS = ['alerts', 'alerting', 'heartbeat'] as const;
+export type WebhookChannel = (typeof WEBHOOK_CHANNELS)[number];
+
+/** Each channel's path below the receiver's own (alerts/alertmanager.template.yml's receivers use the same). */
+export const WEBHOOK_CHANNEL_PATHS: Record<WebhookChannel, string> = { alerts: '', alerting: '/alerting', heartbeat: '/heartbeat' };
+
 export interface Notification extends WebhookPayload {
   /** Date.now() when the POST body had been read. */
   receivedAt: number;
+  channel: WebhookChannel;
 }
 
 export interface WebhookReceiver {
-  /** The URL to put in Alertmanager's webhook_configs. */
+  /** The URL to put in Alertmanager's webhook_configs: the alerts channel; the others are url + WEBHOOK_CHANNEL_PATHS. */
   url: string;
   /** Every notification so far, oldest first. */
   notifications(): Notification[];
@@ -46,6 +58,13 @@ export interface WebhookReceiver {
   waitFor(pred: (n: Notification) => boolean, timeoutMs: number): Promise<Notification>;
   on(event: 'notification', listener: (n: Notification) => void): WebhookReceiver;
   off(event: 'notification', listener: (n: Notification) => void): WebhookReceiver;
+  /**
+   * While status is set, every POST on the channel is answered with it (4xx or 5xx) and neither recorded nor emitted:
+   * the delivery path fails at its last hop. undefined serves the channel again.
+   */
+  failWith(channel: WebhookChannel, status: number | undefined): void;
+  /** How many posts each channel refused because of failWith, since the start. */
+  refused(): Record<WebhookChannel, number>;
   close(): Promise<void>;
 }
 
@@ -57,13 +76,17 @@ export async function startWebhookReceiver(opts: { host?: string; port?: number;
   const received: Notification[] = [];
   const events = new EventEmitter();
   const waiters = new Set<{ reject(err: Error): void }>();
+  const channelOf = new Map(WEBHOOK_CHANNELS.map((c) => [hookPath + WEBHOOK_CHANNEL_PATHS[c], c]));
+  const failing = new Map<WebhookChannel, number>();
+  const refused = Object.fromEntries(WEBHOOK_CHANNELS.map((c) => [c, 0])) as Record<WebhookChannel, number>;
 
   const server = http.createServer((req, res) => {
     const reply = (status: number, message: string): void => {
       res.writeHead(status, { 'content-type': 'text/plain' }).end(message);
     };
-    if (req.method !== 'POST' || req.url !== hookPath) {
-      reply(404, `this receiver takes POST ${hookPath} only, got ${req.method} ${req.url}`);
+    const channel = req.method === 'POST' ? channelOf.get(req.url ?? '') : undefined;
+    if (!channel) {
+      reply(404, `this receiver takes POST ${[...channelOf.keys()].join(', ')} only, got ${req.method} ${req.url}`);
       return;
     }
     const chunks: Buffer[] = [];
@@ -74,6 +97,11 @@ export async function startWebhookReceiver(opts: { host?: string; port?: number;
     });
     req.on('end', () => {
       const receivedAt = Date.now();
+      const injected = failing.get(channel);
+      if (injected !== undefined) {
+        refused[channel]++;
+        return reply(injected, `injected fault: the alertproof harness refuses the ${channel} channel with ${injected} until the fault is recovered`);
+      }
       if (size > BODY_LIMIT_BYTES) return reply(413, `notification exceeds ${BODY_LIMIT_BYTES} bytes`);
       let json: unknown;
       try {
@@ -86,7 +114,7 @@ export async function startWebhookReceiver(opts: { host?: string; port?: number;
         const issue = parsed.error.issues[0]!;
         return reply(400, `not an Alertmanager v4 webhook payload: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
       }
-      const n: Notification = { ...parsed.data, receivedAt };
+      const n: Notification = { ...parsed.data, receivedAt, channel };
       received.push(n);
       events.emit('notification', n);
       reply(200, 'ok');
@@ -136,6 +164,16 @@ export async function startWebhookReceiver(opts: { host?: string; port?: number;
       events.off(event, listener);
       return receiver;
     },
+    failWith(channel, status) {
+      if (!WEBHOOK_CHANNELS.includes(channel)) throw new Error(`webhook receiver has no channel "${channel}" (channels: ${WEBHOOK_CHANNELS.join(', ')})`);
+      if (status === undefined) {
+        failing.delete(channel);
+        return;
+      }
+      if (!Number.isInteger(status) || status < 400 || status > 599) throw new Error(`webhook receiver can refuse with a 4xx or 5xx status, not ${status}`);
+      failing.set(channel, status);
+    },
+    refused: () => ({ ...refused }),
     async close() {
       for (const w of [...waiters]) w.reject(new Error(`webhook receiver ${receiver.url} closed while waiting`));
       await new Promise<void>((resolve) => {
