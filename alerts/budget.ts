@@ -136,16 +136,16 @@ export function routesIn(labels: Record<string, string>, configText: string): Ro
  *   source delay (the service's own metric catching up: probe period, the slow request completing)
  * + scrape interval (the fault lands just after a scrape)
  * + window fill (the longest range window must fill with bad samples; conservative for thresholds crossed earlier;
- *   one scrape shorter under Prometheus 3's left-open ranges: alerts/engine.ts)
+ *   one scrape shorter under Prometheus 3's left-open ranges: alerts/engine.ts; none for a single-event threshold)
  * + evaluation interval (the sample lands just after an evaluation)
  * + `for`, rounded up to evaluation ticks
  * + Alertmanager wait: group_wait for a new group, group_interval when the group has already notified; the larger
  * + delivery.
  */
-export function budgetRow(rule: Rule, sourceDelayS: number, timing: Timing, route: RouteTiming): BudgetRow {
+export function budgetRow(rule: Rule, sourceDelayS: number, timing: Timing, route: RouteTiming, singleEvent = false): BudgetRow {
   const semantics = timing.rangeSemantics ?? RANGE_SEMANTICS['2'];
   const windows = rangeWindows(rule.expr);
-  const fillS = windows.length ? Math.max(...windows.map((w) => windowFillS(w, timing.scrapeS, semantics))) : 0;
+  const fillS = windows.length && !singleEvent ? Math.max(...windows.map((w) => windowFillS(w, timing.scrapeS, semantics))) : 0;
   const forS = Math.ceil(seconds(rule.for ?? '0s') / timing.evalS) * timing.evalS;
   const notifyS = Math.max(route.groupWaitS, route.groupIntervalS);
   const totalS = sourceDelayS + timing.scrapeS + fillS + timing.evalS + forS + notifyS + DELIVERY_S;
@@ -216,14 +216,15 @@ export function referencedMetrics(rules: Rule[] = loadRules()): Set<string> {
 /** Series Prometheus makes itself for every target, so no service has to expose them. */
 export const SYNTHETIC_METRICS = new Set(['up', 'scrape_duration_seconds', 'scrape_samples_scraped']);
 
-const SERVICE_PREFIXES = ['execution_gateway_', 'signal_service_', 'orchestrator_', 'market_data_', 'fake_alpaca_'];
+/** The services' own prefixes, and Prometheus' and Alertmanager's for the alerting pipeline's alerts. */
+const DOCUMENTED_PREFIXES = ['execution_gateway_', 'signal_service_', 'orchestrator_', 'market_data_', 'fake_alpaca_', 'prometheus_', 'alertmanager_'];
 
 /** Metric names written in the project's docs (docs/contracts.md and DESIGN.md), the contract the services implement. */
 export function documentedMetrics(files = docFiles()): Set<string> {
   const out = new Set<string>();
   for (const file of files) {
     for (const m of fs.readFileSync(file, 'utf8').matchAll(/\b[a-z][a-z0-9_]*\b/g)) {
-      if (SERVICE_PREFIXES.some((p) => m[0].startsWith(p)) && !m[0].endsWith('_')) out.add(m[0]);
+      if (DOCUMENTED_PREFIXES.some((p) => m[0].startsWith(p)) && !m[0].endsWith('_')) out.add(m[0]);
     }
   }
   return out;
@@ -284,7 +285,7 @@ export function budgetRows(rules: Rule[] = loadRules(), timing: Timing = loadTim
     const def = CATALOG.find((d) => d.name === rule.alert);
     const tuning = thresholds[rule.alert];
     if (!def || !tuning) throw new Error(`rule ${rule.alert} is not in alerts/catalog/ and alerts/thresholds.yaml; regenerate the rules`);
-    return budgetRow(rule, def.sourceDelayS(tuning), timing, harnessRoute(rule));
+    return budgetRow(rule, def.sourceDelayS(tuning), timing, harnessRoute(rule), def.singleEvent);
   });
 }
 

@@ -85,7 +85,7 @@ function testsFor(def: AlertDef, t: Tuning, rule: Rule, row: BudgetRow): object[
       alertname: def.name,
       exp_alerts: c.expect.map((e) => ({
         exp_labels: { ...e.labels, ...rule.labels },
-        exp_annotations: { ...rule.annotations, description: renderTemplate(def.description, e.labels, e.value) },
+        exp_annotations: { ...rule.annotations, description: renderTemplate(def.description, e.labels, typeof e.value === 'function' ? e.value(row.latestFiringS) : e.value) },
       })),
     });
     groups.push({ name: `${def.name} fires within the budget when ${c.name}`, interval: `${STEP_S}s`, input_series: c.series, alert_rule_test: checks });
@@ -167,10 +167,10 @@ export function renderAll(thresholds: Record<string, Tuning> = loadThresholds(),
     const t = tuningFor(thresholds, def.name);
     const rule = ruleFor(def, t, settings);
     const route = harnessRoute(rule, amConfig);
-    const row = budgetRow(rule, def.sourceDelayS(t), timing, route);
+    const row = budgetRow(rule, def.sourceDelayS(t), timing, route, def.singleEvent);
     rules.push(rule);
     rows.push(row);
-    const row3 = budgetRow(rule, def.sourceDelayS(t), { ...timing, rangeSemantics: RANGE_SEMANTICS['3'] }, route);
+    const row3 = budgetRow(rule, def.sourceDelayS(t), { ...timing, rangeSemantics: RANGE_SEMANTICS['3'] }, route, def.singleEvent);
     rows3.push(row3);
     const cat = byCategory.get(def.category)!;
     cat.rules.push(rule);

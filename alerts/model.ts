@@ -9,14 +9,15 @@ export const ALERTS_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT_DIR = path.resolve(ALERTS_DIR, '..');
 
 export type Severity = 'critical' | 'high' | 'medium' | 'low';
-export type Category = 'service-health' | 'trading' | 'data-quality' | 'performance';
-export const CATEGORIES: readonly Category[] = ['service-health', 'trading', 'data-quality', 'performance'];
+export type Category = 'service-health' | 'trading' | 'data-quality' | 'performance' | 'alerting';
+export const CATEGORIES: readonly Category[] = ['service-health', 'trading', 'data-quality', 'performance', 'alerting'];
 
-export type DashboardKey = 'trading' | 'health' | 'performance';
+export type DashboardKey = 'trading' | 'health' | 'performance' | 'alerting';
 export const DASHBOARDS: Record<DashboardKey, { uid: string; title: string }> = {
   trading: { uid: 'alertproof-trading', title: 'Trading Overview' },
   health: { uid: 'alertproof-health', title: 'Service Health' },
   performance: { uid: 'alertproof-performance', title: 'Performance' },
+  alerting: { uid: 'alertproof-alerting', title: 'Alerting Pipeline' },
 };
 
 /** One alert's tunable numbers from alerts/thresholds.yaml. */
@@ -64,8 +65,11 @@ export interface SeriesInput {
 export interface ExpectedAlert {
   /** Labels the expression itself yields (the rule's static labels are added by the generator). */
   labels: Record<string, string>;
-  /** The alert's $value at the checked time; the generator renders the description with it. */
-  value: number;
+  /**
+   * The alert's $value at the checked time; the generator renders the description with it. A function gets the check
+   * time in seconds after the fault (from the budget), for values that are still growing then (a single-event count).
+   */
+  value: number | ((checkAfterFaultS: number) => number);
 }
 
 /** A firing case: the fault starts at faultAtS in the series; the check time comes from the budget. */
@@ -110,6 +114,11 @@ export interface AlertDef {
   thresholdUnit?: ThresholdUnit;
   /** Seconds from the fault until the service's own metric can show it (probe period, the slow request itself). */
   sourceDelayS(t: Tuning): number;
+  /**
+   * True when one event crosses the threshold (an increase() > 0): the sample before the event is already in the
+   * window, so the first bad sample fires it and the budget counts no window fill.
+   */
+  singleEvent?: boolean;
   summary: string;
   /** Go template; may use {{ $value }} (integer values) or {{ printf "%.2f" $value }}, and {{ $labels.<name> }}. */
   description: string;
@@ -140,4 +149,12 @@ export function numberOf(t: Tuning, field: 'threshold' | 'minRate', alert: strin
   const v = t[field];
   if (v === undefined) throw new Error(`alerts/thresholds.yaml: ${alert} needs "${field}"; add it and regenerate`);
   return v;
+}
+
+/** The scrape job names of a Prometheus config (alerts/prometheus.yml by default), in file order. */
+export function scrapeJobs(file = path.join(ALERTS_DIR, 'prometheus.yml')): string[] {
+  const doc = parse(fs.readFileSync(file, 'utf8')) as { scrape_configs?: Array<{ job_name?: unknown }> } | null;
+  const jobs = (doc?.scrape_configs ?? []).map((j) => j.job_name);
+  if (jobs.length === 0 || jobs.some((j) => typeof j !== 'string')) throw new Error(`${file}: scrape_configs must list jobs, each with a job_name`);
+  return jobs as string[];
 }

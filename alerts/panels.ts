@@ -44,6 +44,17 @@ export const PANELS: Record<DashboardKey, Panel[]> = {
     { id: 5, title: 'Orders pending submit', query: 'execution_gateway_orders_pending_submit' },
     { id: 6, title: 'Alpaca API requests by endpoint and status', query: 'sum by (endpoint, status) (rate(execution_gateway_alpaca_api_requests_total[20s]))' },
   ],
+  alerting: [
+    { id: 1, title: 'Rule evaluation failures by group', query: 'sum by (rule_group) (increase(prometheus_rule_evaluation_failures_total[20s]))' },
+    { id: 2, title: 'Alertmanagers Prometheus sends to', query: 'prometheus_notifications_alertmanagers_discovered' },
+    { id: 3, title: 'Failed share of alert sends by Alertmanager', query: 'sum by (alertmanager) (rate(prometheus_notifications_errors_total[20s])) / sum by (alertmanager) (rate(prometheus_notifications_sent_total[20s]))' },
+    { id: 4, title: 'Alerts dropped by Prometheus', query: 'sum(increase(prometheus_notifications_dropped_total[20s]))' },
+    { id: 5, title: 'Prometheus config reload ok', query: 'prometheus_config_last_reload_successful' },
+    { id: 6, title: 'Alertmanager config reload ok', query: 'alertmanager_config_last_reload_successful' },
+    { id: 7, title: 'Failed notifications by integration', query: 'sum by (integration) (increase(alertmanager_notifications_failed_total[20s]))' },
+    { id: 8, title: 'Scrape targets by job', query: 'count by (job) (up)' },
+    { id: 9, title: 'Alertmanager up', query: 'up{job="alertmanager"}' },
+  ],
   performance: [
     { id: 1, title: 'Order placement p95', query: 'histogram_quantile(0.95, sum by (le) (rate(execution_gateway_order_placement_duration_seconds_bucket[20s])))' },
     { id: 2, title: 'Alpaca request p95 by endpoint', query: 'histogram_quantile(0.95, sum by (le, endpoint) (rate(execution_gateway_alpaca_request_duration_seconds_bucket[20s])))' },

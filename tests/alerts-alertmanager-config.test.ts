@@ -23,7 +23,7 @@ test('routes the always-firing alerts to the watchdog receiver and inhibits from
   const config = render(CATALOG);
   assert.equal(config.route.routes[0], { ...config.route.routes[0]!, matchers: ['alertname="Watchdog"'], receiver: 'watchdog' });
   const [own, ...dependants] = config.inhibit_rules;
-  const down = 'ExecutionGatewayDown|SignalServiceDown|OrchestratorDown|MarketDataDown|FakeAlpacaDown';
+  const down = 'ExecutionGatewayDown|SignalServiceDown|OrchestratorDown|MarketDataDown|FakeAlpacaDown|AlertmanagerDown';
   assert.equal(own, { source_matchers: [`alertname=~"${down}"`], target_matchers: [`alertname!~"${down}|Watchdog"`], equal: ['service', 'run_id'] });
   // Only the services some alert names as its dependency get a rule of their own, in the catalog's order.
   assert.equal(dependants.map((r) => [r.source_matchers, r.target_matchers, r.equal]), [

@@ -69,7 +69,7 @@ test('amtool check-config accepts alertmanager.yml', async () => {
   const r = await amtool(['check-config', CONFIG]);
   assert.is(r.code, 0, r.out);
   assert.match(r.out, /4 inhibit rules/);
-  assert.match(r.out, /7 receivers/);
+  assert.match(r.out, /8 receivers/);
 });
 
 test('amtool accepts the config rendered for two always-firing alerts (the regex form of the heartbeat matchers)', async (ctx) => {

@@ -74,7 +74,7 @@ test('walks the Alertmanager tree like Alertmanager: continue routes, inherited 
   const critical = routesFor({ alertname: 'X', severity: 'critical' });
   assert.equal(critical.map((r) => r.receiver), ['pagerduty', 'slack', 'critical']);
   assert.equal(critical[2], { receiver: 'critical', groupWaitS: 5, groupIntervalS: 10 });
-  assert.equal(routesFor({ alertname: 'Watchdog', severity: 'low', run_id: 'r' }), [{ receiver: 'watchdog', groupWaitS: 0, groupIntervalS: 30 }]);
+  assert.equal(routesFor({ alertname: 'Watchdog', severity: 'low', run_id: 'r' }), [{ receiver: 'watchdog', groupWaitS: 0, groupIntervalS: 5 }]);
 });
 
 test('every metric a rule references is documented in docs/contracts.md or DESIGN.md', () => {

@@ -8,6 +8,7 @@ import { DATA_QUALITY } from '../alerts/catalog/data-quality.ts';
 import { PERFORMANCE } from '../alerts/catalog/performance.ts';
 import { SERVICE_HEALTH } from '../alerts/catalog/service-health.ts';
 import { TRADING } from '../alerts/catalog/trading.ts';
+import { ALERTING } from '../alerts/catalog/alerting.ts';
 import { differences, renderAll, renderTemplate } from '../alerts/generate.ts';
 import { coverageGaps, testCoverage } from '../alerts/coverage.ts';
 import { loadRules } from '../alerts/budget.ts';
@@ -42,7 +43,7 @@ test('has at least 30 alerts covering every required failure mode', () => {
 });
 
 test('each category file of alerts/catalog/ defines only alerts of its category (the runbooks name that file)', () => {
-  const files = { 'service-health': SERVICE_HEALTH, trading: TRADING, 'data-quality': DATA_QUALITY, performance: PERFORMANCE };
+  const files = { 'service-health': SERVICE_HEALTH, trading: TRADING, 'data-quality': DATA_QUALITY, performance: PERFORMANCE, alerting: ALERTING };
   assert.equal(Object.keys(files), [...CATEGORIES]);
   for (const [category, defs] of Object.entries(files)) assert.equal(defs.filter((d) => d.category !== category).map((d) => d.name), [], `alerts/catalog/${category}.ts`);
   assert.is(Object.values(files).flat().length, CATALOG.length);

@@ -58,7 +58,7 @@ test('promtool check rules accepts every rule file', async () => {
 test('promtool check config accepts prometheus.yml with its rule files', async () => {
   const r = await run(PROMTOOL, ['check', 'config', 'prometheus.yml']);
   assert.is(r.code, 0, r.out);
-  assert.match(r.out, /4 rule files found/);
+  assert.match(r.out, new RegExp(`${CATEGORIES.length} rule files found`));
 });
 
 test('promtool test rules passes every firing and quiet case', async () => {

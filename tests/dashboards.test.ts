@@ -75,7 +75,7 @@ test('panelForUrl finds no panel for an unknown id, a row, or another dashboard'
 
 test('each alert-linked panel shows the query alerts/panels.ts names, with $__rate_interval', () => {
   const byKey = buildAll();
-  const files: Record<keyof typeof PANELS, string> = { trading: 'trading.json', health: 'health.json', performance: 'performance.json' };
+  const files: Record<keyof typeof PANELS, string> = { trading: 'trading.json', health: 'health.json', performance: 'performance.json', alerting: 'alerting.json' };
   for (const [key, panels] of Object.entries(PANELS) as Array<[keyof typeof PANELS, (typeof PANELS)['health']]>) {
     const d = byKey.get(files[key]) as unknown as DashboardJson;
     for (const p of panels) {

@@ -38,7 +38,7 @@ const LOADERS: Record<string, (env: NodeJS.ProcessEnv) => unknown> = {
   'fake-alpaca': loadFakeAlpacaConfig,
 };
 
-test('alerts/prometheus.yml scrapes each service, and reaches Alertmanager, on its port', () => {
+test('alerts/prometheus.yml scrapes each service, itself and Alertmanager, and reaches Alertmanager, on its port', () => {
   const prom = parse(fs.readFileSync(path.join(ROOT, 'alerts/prometheus.yml'), 'utf8')) as {
     scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
     alerting: { alertmanagers: Array<{ static_configs: Array<{ targets: string[] }> }> };
@@ -50,6 +50,8 @@ test('alerts/prometheus.yml scrapes each service, and reaches Alertmanager, on i
     orchestrator: `orchestrator:${PORTS.orchestrator}`,
     'market-data': `market-data:${PORTS['market-data']}`,
     'fake-alpaca': `fake-alpaca:${PORTS['fake-alpaca-admin']}`,
+    prometheus: `prometheus:${PORTS.prometheus}`,
+    alertmanager: `alertmanager:${PORTS.alertmanager}`,
   });
   assert.equal(prom.alerting.alertmanagers[0]!.static_configs[0]!.targets, [`alertmanager:${PORTS.alertmanager}`]);
 });

@@ -10,6 +10,7 @@ import { ALERT_ANNOTATION_EXPR } from '../dashboards/src/common.ts';
 import { dashboardUrl } from '../alerts/generate.ts';
 import { CATALOG } from '../alerts/catalog/index.ts';
 import { adminAuthHeaders } from './admin-auth.ts';
+import { startWebhookReceiver, type WebhookReceiver } from './webhook.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -46,9 +47,13 @@ export async function verifyDashboardsLive(opts: LiveDashboardOptions = {}): Pro
   const metricsPort = await freePort();
   let stack: LocalStack | undefined;
   let stopLoad: (() => Promise<unknown>) | undefined;
+  let webhook: WebhookReceiver | undefined;
   try {
+    // Alertmanager runs too (delivering to a receiver of ours), so the Alerting Pipeline dashboard has its data.
+    webhook = await startWebhookReceiver();
     stack = await startStack({
       prometheus: { config: path.join(ROOT, 'alerts/prometheus.yml'), rulesDir: path.join(ROOT, 'alerts/rules') },
+      alertmanager: { config: path.join(ROOT, 'alerts/alertmanager.yml'), webhookUrl: webhook.url },
       extraScrapeTargets: { loadgen: `127.0.0.1:${metricsPort}` },
       log: (l) => log(`stack: ${l}`),
     });
@@ -92,6 +97,7 @@ export async function verifyDashboardsLive(opts: LiveDashboardOptions = {}): Pro
   } finally {
     await stopLoad?.().catch(() => undefined);
     await stack?.stop();
+    await webhook?.close();
   }
 }
 

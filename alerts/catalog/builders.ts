@@ -17,6 +17,8 @@ export const SS = target('signal-service', PORTS['signal-service']);
 export const OR = target('orchestrator', PORTS.orchestrator);
 export const MD = target('market-data', PORTS['market-data']);
 export const FA = target('fake-alpaca', PORTS['fake-alpaca-admin']);
+export const PROM = target('prometheus', PORTS.prometheus);
+export const AM = target('alertmanager', PORTS.alertmanager);
 
 export const upSeries = (labels: Record<string, string>): SeriesInput => series('up', labels, samples().hold(TOTAL, 1));
 
@@ -28,6 +30,9 @@ export const MARKET_OPEN = 'execution_gateway_market_open';
 
 export interface TargetDownSpec {
   name: string;
+  /** Default service-health, on the Service Health dashboard. */
+  category?: AlertDef['category'];
+  dashboard?: DashboardKey;
   labels: Record<string, string>;
   severity: Severity;
   panel: number;
@@ -41,11 +46,11 @@ export function targetDown(s: TargetDownSpec): AlertDef {
   const job = s.labels.job!;
   return {
     name: s.name,
-    category: 'service-health',
+    category: s.category ?? 'service-health',
     severity: s.severity,
     service: job,
     serviceDown: true,
-    panel: { dashboard: 'health', id: s.panel },
+    panel: { dashboard: s.dashboard ?? 'health', id: s.panel },
     expr: () => `up{job="${job}"} == 0`,
     // A SIGSTOPped process fails its scrape only when the scrape times out (scrape_timeout 4 s).
     sourceDelayS: () => 4,

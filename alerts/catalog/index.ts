@@ -6,9 +6,10 @@ import { DATA_QUALITY } from './data-quality.ts';
 import { PERFORMANCE } from './performance.ts';
 import { SERVICE_HEALTH } from './service-health.ts';
 import { TRADING } from './trading.ts';
+import { ALERTING } from './alerting.ts';
 
 /** Every alert, in the order the generated files list them. */
-export const CATALOG: readonly AlertDef[] = [...SERVICE_HEALTH, ...TRADING, ...DATA_QUALITY, ...PERFORMANCE];
+export const CATALOG: readonly AlertDef[] = [...SERVICE_HEALTH, ...TRADING, ...DATA_QUALITY, ...PERFORMANCE, ...ALERTING];
 
 /** Names of the alerts that fire all the time (the Watchdog): what every "except the heartbeat" is derived from. */
 export const ALWAYS_FIRING: readonly string[] = CATALOG.filter((d) => d.alwaysFiring).map((d) => d.name);

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { alertingDashboard } from './alerting.ts';
 import { healthDashboard } from './health.ts';
 import { performanceDashboard } from './performance.ts';
 import { tradingDashboard } from './trading.ts';
@@ -14,6 +15,7 @@ export function buildAll(): Map<string, Dashboard> {
     ['trading.json', tradingDashboard()],
     ['health.json', healthDashboard()],
     ['performance.json', performanceDashboard()],
+    ['alerting.json', alertingDashboard()],
   ]);
 }
 

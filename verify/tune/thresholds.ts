@@ -43,7 +43,7 @@ export interface Detection {
 /** Under the timing's range semantics (alerts/engine.ts): Prometheus 3 fills a window one scrape sooner. */
 export function detectionFor(alert: TunableAlert, tuning: Tuning, timing: Timing = loadTiming()): Detection {
   const rule = ruleFor(alert.def, tuning);
-  const row = budgetRow(rule, alert.def.sourceDelayS(tuning), timing, harnessRoute(rule));
+  const row = budgetRow(rule, alert.def.sourceDelayS(tuning), timing, harnessRoute(rule), alert.def.singleEvent);
   const windowS = tuning.window ? seconds(tuning.window) : 0;
   const crossFraction = alert.kind === 'latency' ? 0.05 : alert.kind === 'ratio' ? tuning.threshold! : undefined;
   const stepFaultS =
