@@ -20,6 +20,8 @@ interface Notification {
   status: string;
   alerts: Array<{ labels: Record<string, string> }>;
   at: number;
+  /** The URL path it was posted to (the receiver's channel). */
+  path: string;
 }
 
 interface Ctx {
@@ -47,7 +49,7 @@ test.before(async (ctx) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
-      ctx.notifications.push({ ...(JSON.parse(body) as Omit<Notification, 'at'>), at: Date.now() });
+      ctx.notifications.push({ ...(JSON.parse(body) as Omit<Notification, 'at' | 'path'>), at: Date.now(), path: req.url ?? '' });
       res.end('ok');
     });
   });
@@ -89,6 +91,11 @@ const ROUTES: Array<{ labels: Record<string, string>; receivers: string[] }> = [
   { labels: { alertname: 'SlowSignalGeneration', severity: 'medium', service: 'signal-service' }, receivers: ['medium'] },
   { labels: { alertname: 'SomeLowAlert', severity: 'low', service: 'orchestrator' }, receivers: ['low'] },
   { labels: { alertname: 'Watchdog', severity: 'low', service: 'alerting', run_id: 'r1' }, receivers: ['watchdog'] },
+  // The alerting pipeline's own alerts take their own receiver (after production paging), never the severity ones.
+  { labels: { alertname: 'AlertmanagerDown', severity: 'critical', category: 'alerting', service: 'alertmanager' }, receivers: ['pagerduty', 'slack', 'alerting'] },
+  { labels: { alertname: 'AlertmanagerDown', severity: 'critical', category: 'alerting', service: 'alertmanager', run_id: 'r1' }, receivers: ['alerting'] },
+  { labels: { alertname: 'AlertmanagerNotificationsFailing', severity: 'high', category: 'alerting', service: 'alertmanager', run_id: 'r1' }, receivers: ['alerting'] },
+  { labels: { alertname: 'PrometheusRuleEvaluationFailures', severity: 'high', category: 'alerting', service: 'prometheus', run_id: 'r1' }, receivers: ['alerting'] },
 ];
 
 for (const c of ROUTES) {
@@ -148,6 +155,30 @@ test('a service that is down inhibits its own and its dependants\' alerts, withi
   assert.ok(delayS >= 4 && delayS <= 8, `first notification after ${delayS} s; group_wait is 5 s`);
   assert.not.ok(notified().has('ExecutionGatewayDatabaseDisconnected'), 'an inhibited alert was notified');
   assert.not.ok(notified().has('OrchestratorExecutionGatewayUnavailable'), 'an inhibited alert was notified');
+});
+
+test('AlertmanagerDown inhibits Alertmanager\'s own alerts, not Prometheus\'; meta-alerts arrive on the alerting channel', async (ctx) => {
+  const alert = (labels: Record<string, string>): object => ({ labels: { run_id: 'r3', category: 'alerting', ...labels }, annotations: { summary: 'test' } });
+  const post = await fetch(`${ctx.am!.url}/api/v2/alerts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify([
+      alert({ alertname: 'AlertmanagerDown', severity: 'critical', service: 'alertmanager' }),
+      alert({ alertname: 'AlertmanagerConfigReloadFailed', severity: 'high', service: 'alertmanager' }),
+      alert({ alertname: 'PrometheusErrorSendingAlertsToAlertmanager', severity: 'high', service: 'prometheus' }),
+    ]),
+  });
+  assert.is(post.status, 200, await post.text());
+  const alerts = (await (await fetch(`${ctx.am!.url}/api/v2/alerts?filter=run_id%3D%22r3%22`)).json()) as ApiAlert[];
+  const state = (name: string): string => alerts.find((a) => a.labels.alertname === name)?.status.state ?? 'missing';
+  assert.is(state('AlertmanagerDown'), 'active');
+  assert.is(state('AlertmanagerConfigReloadFailed'), 'suppressed');
+  assert.is(state('PrometheusErrorSendingAlertsToAlertmanager'), 'active', 'Prometheus\' own alert is not Alertmanager\'s to inhibit');
+  const deadline = Date.now() + 15_000;
+  const mine = (): Notification[] => ctx.notifications.filter((n) => n.alerts.some((a) => a.labels.run_id === 'r3'));
+  while (mine().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.equal([...new Set(mine().map((n) => `${n.receiver} ${n.path}`))], ['alerting /alertmanager/alerting']);
+  assert.equal(mine().flatMap((n) => n.alerts.map((a) => a.labels.alertname)).sort(), ['AlertmanagerDown', 'PrometheusErrorSendingAlertsToAlertmanager']);
 });
 
 test.run();
