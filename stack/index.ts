@@ -66,7 +66,7 @@ export interface Stack {
   alertmanagerUrl?: string;
   /** Each service's base URL. */
   serviceUrls: Partial<Record<ServiceName, string>>;
-  /** How faults reach each part, by target name (services, postgres, redis). */
+  /** How faults reach each part, by target name (services, postgres, redis, prometheus, alertmanager). */
   targets: Targets;
   /** Processes this stack started, by name, whose unexpected exit is a crash; none when attached. */
   watched(): Record<string, ManagedProcess>;
@@ -163,6 +163,12 @@ function withHostPort(url: string, hp: HostPort): string {
   u.hostname = hp.host;
   u.port = String(hp.port);
   return u.toString();
+}
+
+/** The directory Prometheus loads every *.yml rule file from (a rule_files entry `<dir>/*.yml`), if it has one. */
+function loadedRulesDir(ruleFiles: string[]): string | undefined {
+  const glob = ruleFiles.find((f) => path.basename(f) === '*.yml' && !/[*?[]/.test(path.dirname(f)));
+  return glob === undefined ? undefined : path.dirname(glob);
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<LocalStack> {
@@ -269,6 +275,7 @@ export async function startStack(opts: StackOptions = {}): Promise<LocalStack> {
 
     let prometheus: PrometheusHandle | undefined;
     let alertmanager: AlertmanagerHandle | undefined;
+    let promRulesDir: string | undefined;
     if (opts.prometheus || opts.alertmanager) {
       const configDir = owner.tempDir('config');
       const promPort = await freePort();
@@ -298,6 +305,7 @@ export async function startStack(opts: StackOptions = {}): Promise<LocalStack> {
           alertmanagers: amPort === undefined ? [] : [`127.0.0.1:${amPort}`],
         });
         if (rendered.droppedJobs.length) log(`prometheus: not scraping ${rendered.droppedJobs.join(', ')} (not running in this stack)`);
+        promRulesDir = loadedRulesDir(rendered.ruleFiles);
         const configFile = path.join(configDir, 'prometheus.yml');
         fs.writeFileSync(configFile, rendered.yaml);
         const major = opts.prometheus.major;
@@ -328,6 +336,15 @@ export async function startStack(opts: StackOptions = {}): Promise<LocalStack> {
     };
     for (const h of Object.values(services)) {
       targets[h.name] = { url: h.url, process: handleBinding(h.name, h), ...(h.adminUrl ? { brokerAdmin: h.adminUrl } : {}) };
+    }
+    // Meta-monitoring: the alerting pipeline itself can be killed, stopped, or given a bad config.
+    if (prometheus) {
+      const p = prometheus;
+      targets.prometheus = { url: p.url, process: handleBinding('prometheus', p), config: { file: p.configFile, rulesDir: promRulesDir, reload: () => p.reload() } };
+    }
+    if (alertmanager) {
+      const a = alertmanager;
+      targets.alertmanager = { url: a.url, process: handleBinding('alertmanager', a), config: { file: a.configFile, reload: () => a.reload() } };
     }
     if (faultProxyApi) {
       for (const p of proxies) {

@@ -33,6 +33,8 @@ export interface RenderedPrometheus {
   droppedJobs: string[];
   /** Jobs appended because a target was given for a job the file does not have. */
   addedJobs: string[];
+  /** The rendered rule_files entries: absolute paths or globs. */
+  ruleFiles: string[];
 }
 
 function parse(source: string, what: string): Document {
@@ -94,11 +96,13 @@ export function renderPrometheusConfig(source: string, opts: PrometheusRenderOpt
 
   for (const [label, value] of Object.entries(opts.externalLabels ?? {})) doc.setIn(['global', 'external_labels', label], value);
 
+  const ruleFiles: string[] = [];
   const rules = doc.get('rule_files');
   if (isSeq(rules)) {
     rules.items = rules.items.map((item) => {
       const file = String(isScalar(item) ? item.value : item);
       const rendered = opts.rulesDir ? path.join(path.resolve(opts.rulesDir), path.basename(file)) : path.resolve(opts.baseDir, file);
+      ruleFiles.push(rendered);
       return doc.createNode(rendered);
     });
   }
@@ -115,7 +119,7 @@ export function renderPrometheusConfig(source: string, opts: PrometheusRenderOpt
       doc.setIn(['alerting', 'alertmanagers'], doc.createNode([{ static_configs: [{ targets: opts.alertmanagers }] }]));
     }
   }
-  return { yaml: doc.toString(TO_STRING), droppedJobs, addedJobs };
+  return { yaml: doc.toString(TO_STRING), droppedJobs, addedJobs, ruleFiles };
 }
 
 /**

@@ -48,6 +48,16 @@ export interface ProxyBinding {
   name: string;
 }
 
+/** The config file a daemon runs (Prometheus, Alertmanager) and how it re-reads it: the config driver edits and reloads. */
+export interface ConfigBinding {
+  /** The rendered config the daemon runs. */
+  file: string;
+  /** Prometheus: the directory it loads every *.yml rule file from (its rule_files glob). */
+  rulesDir?: string;
+  /** Re-reads the config (and rule files); rejects with the daemon's own error when they are invalid. */
+  reload(): Promise<void>;
+}
+
 /** Everything one part of the stack offers the fault drivers; a driver needs only its own binding. */
 export interface TargetBindings {
   /** Base URL of its HTTP API (the http driver and the load). */
@@ -59,6 +69,8 @@ export interface TargetBindings {
   brokerAdmin?: string;
   /** Databases on this server by name, for the sql driver. */
   databases?: Record<string, string>;
+  /** The config driver's file and reload (Prometheus and Alertmanager the stack started). */
+  config?: ConfigBinding;
 }
 
 export type Targets = Record<string, TargetBindings>;

@@ -53,14 +53,18 @@ test('changes nothing but ports, rule paths and alertmanager targets', () => {
   assert.is(strip(out.yaml), strip(promSource));
 });
 
-test('makes rule_files absolute against the source directory', () => {
-  const cfg = parse(renderPrometheusConfig(promSource, base).yaml) as PromConfig;
+test('makes rule_files absolute against the source directory, and reports them', () => {
+  const out = renderPrometheusConfig(promSource, base);
+  const cfg = parse(out.yaml) as PromConfig;
   assert.equal(cfg.rule_files, [path.join(fixtures, 'rules', '*.yml')]);
+  assert.equal(out.ruleFiles, cfg.rule_files);
 });
 
 test('points rule_files at a given rules dir when asked', () => {
-  const cfg = parse(renderPrometheusConfig(promSource, { ...base, rulesDir: '/tmp/tuned-rules' }).yaml) as PromConfig;
+  const out = renderPrometheusConfig(promSource, { ...base, rulesDir: '/tmp/tuned-rules' });
+  const cfg = parse(out.yaml) as PromConfig;
   assert.equal(cfg.rule_files, ['/tmp/tuned-rules/*.yml']);
+  assert.equal(out.ruleFiles, ['/tmp/tuned-rules/*.yml']);
 });
 
 test('sets the alertmanager targets, or removes them when there is none', () => {

@@ -9,6 +9,7 @@ const FIELD: Record<keyof TargetBindings, string> = {
   proxy: 'proxy',
   brokerAdmin: 'brokerAdmin',
   databases: 'databases',
+  config: 'config file (only a Prometheus or Alertmanager the harness starts has one; attach files bind none)',
 };
 
 export function binding<K extends keyof TargetBindings>(ctx: FaultContext, target: string, key: K): NonNullable<TargetBindings[K]> {
