@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AlertTimeline } from '../verify/timeline.ts';
 import { labelsFingerprint } from '../verify/fingerprint.ts';
-import { evaluate, parseExpected, type ScenarioWindow } from '../verify/evaluate.ts';
+import { evaluate, judgeHeartbeat, parseExpected, type ScenarioWindow } from '../verify/evaluate.ts';
 import { planWaves } from '../verify/waves.ts';
 import { loadMatrix } from '../verify/matrix.ts';
 import { resolveCount } from '../verify/drivers/http.ts';
@@ -220,6 +220,46 @@ test('detection across runs: median and max per alert and scenario, against the 
   assert.match(both, /\| DatabaseDown \| db-down \| 1\/1 \| 21\.0 s \| 21\.0 s \| 36\.0 s \| 1\/2 \| 31\.0 s \| 37\.0 s \| 36\.0 s \|/);
   assert.match(both, /Prometheus 3\.16\.0: 2 runs, 2 passed, 0 failed; detection median 31\.0 s, max 37\.0 s\./);
   assert.match(renderMarkdown(on('3.16.0', 21)), /- Prometheus 3\.16\.0, Alertmanager 0\.25\.0/);
+});
+
+test('an alert whose fault takes delivery away is judged on firing ("none") or on its notification after recovery', () => {
+  const tl = new AlertTimeline();
+  // Notified at 45 s, 5 s after recovery at 40 s (Prometheus re-sent it to the Alertmanager that came back).
+  life(tl, 'DatabaseDown', 'execution-gateway', 5, 15, 45, 55, 60);
+  const base = { episodes: tl.episodes(), ruleNames: ['DatabaseDown'], ...J };
+  const after = evaluate({ ...base, windows: [window({ delivery: { 'DatabaseDown/execution-gateway': 'after-recovery' } })] }).scenarios[0]!.alerts[0]!;
+  assert.is(after.verdict, 'pass', after.detail);
+  assert.is(after.stages.notifiedAfterRecoveryS, 5);
+  assert.is(after.delivery, 'after-recovery');
+  const none = evaluate({ ...base, windows: [window({ delivery: { 'DatabaseDown/execution-gateway': 'none' } })] }).scenarios[0]!.alerts[0]!;
+  assert.is(none.verdict, 'pass', none.detail);
+  // Judged "during", the same life is late: notified 45 s after the fault but past its 30 s budget.
+  const during = evaluate({ ...base, budgetS: new Map([['DatabaseDown', 30]]), windows: [window()] }).scenarios[0]!.alerts[0]!;
+  assert.is(during.verdict, 'late');
+  // After recovery, a notification beyond the reset budget is late, and none at all is a miss.
+  assert.is(evaluate({ ...base, windows: [window({ resetS: 4, delivery: { 'DatabaseDown/execution-gateway': 'after-recovery' } })] }).scenarios[0]!.alerts[0]!.verdict, 'late');
+  const tl2 = new AlertTimeline();
+  life(tl2, 'DatabaseDown', 'execution-gateway', 5, 15, 35, 55, 60);
+  const missed = evaluate({ episodes: tl2.episodes(), ruleNames: ['DatabaseDown'], ...J, windows: [window({ delivery: { 'DatabaseDown/execution-gateway': 'after-recovery' } })] }).scenarios[0]!.alerts[0]!;
+  assert.is(missed.verdict, 'missed', 'notified before recovery is not the re-send after it');
+});
+
+test('the dead man\'s switch passes a fault it alarmed on in time, and fails a late alarm, a missing one and a false alarm', () => {
+  const w = window({ heartbeatStops: true });
+  const ok = judgeHeartbeat([w], [{ lastBeatAt: at(-2), alarmedAt: at(23), resumedAt: at(48) }], 25);
+  assert.ok(ok.passed);
+  assert.equal(ok.outcomes.map((o) => [o.verdict, o.alarmS, o.resumedAfterRecoveryS]), [['pass', 23, 8]]);
+  assert.is(judgeHeartbeat([w], [{ lastBeatAt: at(30), alarmedAt: at(65), resumedAt: at(70) }], 25).outcomes[0]!.verdict, 'late');
+  assert.is(judgeHeartbeat([w], [], 25).outcomes[0]!.verdict, 'missed');
+  assert.is(judgeHeartbeat([w], [{ lastBeatAt: at(-2), alarmedAt: at(23) }], 25).outcomes[0]!.verdict, 'not_resolved');
+  const noisy = judgeHeartbeat([window()], [{ lastBeatAt: at(10), alarmedAt: at(35), resumedAt: at(37) }], 25);
+  assert.not.ok(noisy.passed);
+  assert.is(noisy.falseAlarms.length, 1, 'an alarm during a fault that does not stop the heartbeat is a false alarm');
+});
+
+test('a fault scenario that runs alone shares its wave with nobody', () => {
+  const mk = (id: string, alone = false) => ({ id, touches: [id], expect: [], mayAlsoFire: [], alone });
+  assert.equal(planWaves([mk('a'), mk('b', true), mk('c'), mk('d')]).map((w) => w.map((s) => s.id)), [['a', 'c', 'd'], ['b']]);
 });
 
 test.run();

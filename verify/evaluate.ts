@@ -1,6 +1,7 @@
 // Turns what was observed (alert episodes, notifications) and what was done (scenario windows) into verdicts:
 // per expected alert, false positives, per-rule pass/fail, and the four alert-quality measures.
-import type { AlertOutcome, FalsePositive, QualityMeasures, RuleVerdict, ScenarioOutcome, Verdict } from './results.ts';
+import type { AlertOutcome, FalsePositive, HeartbeatOutcome, HeartbeatReport, QualityMeasures, RuleVerdict, ScenarioOutcome, Verdict } from './results.ts';
+import type { Delivery } from './scenario.ts';
 import { median } from './results.ts';
 import type { Episode } from './timeline.ts';
 
@@ -27,6 +28,10 @@ export interface ScenarioWindow {
   endedAt: number;
   expect: ExpectedAlert[];
   mayAlsoFire: ExpectedAlert[];
+  /** How each expected alert's delivery is judged, by formatExpected; "during" when absent. */
+  delivery?: Readonly<Record<string, Delivery>>;
+  /** The dead man's switch must alarm during this scenario. */
+  heartbeatStops?: boolean;
   deadlineS: number;
   resetS: number;
   error?: string;
@@ -47,6 +52,13 @@ export interface Evaluation {
 export const matches = (e: ExpectedAlert, ep: Pick<Episode, 'alertname' | 'service'>): boolean => e.alertname === ep.alertname && (e.service === undefined || e.service === ep.service);
 const secs = (from: number, to: number | undefined): number | undefined => (to === undefined ? undefined : Math.round((to - from) / 100) / 10);
 const iso = (t: number): string => new Date(t).toISOString();
+
+/** One stretch without heartbeats that the dead man's switch alarmed on (verify/deadman.ts). */
+export interface HeartbeatGap {
+  lastBeatAt: number;
+  alarmedAt: number;
+  resumedAt?: number;
+}
 
 /** What the judging needs beyond the observations: allowances and budgets (verify/judging.ts derives them). */
 export interface JudgingArgs {
@@ -95,6 +107,8 @@ function outcomeFor(w: ScenarioWindow, exp: ExpectedAlert, episodes: readonly Ep
     resolvedAfterRecoveryS: recovered === undefined ? undefined : secs(recovered, ep.endedAt),
     resolutionNotifiedAfterRecoveryS: recovered === undefined ? undefined : secs(recovered, ep.resolvedNotifiedAt),
   };
+  const delivery = w.delivery?.[formatExpected(exp)] ?? 'during';
+  if (delivery !== 'during') return { ...base, delivery, ...undeliveredVerdict(w, ep, stages, delivery, budgetS), stages };
   let verdict: Verdict = 'pass';
   let detail = `notified ${stages.notifiedS}s after the fault`;
   if (stages.notifiedS === undefined) {
@@ -119,6 +133,52 @@ function outcomeFor(w: ScenarioWindow, exp: ExpectedAlert, episodes: readonly Ep
     }
   }
   return { ...base, verdict, detail, stages };
+}
+
+/**
+ * An alert whose fault takes delivery away: judged on firing against the deadline and its budget (a notification's
+ * worst case bounds its firing too), then, for "after-recovery", on the notification that must arrive once the fault is
+ * undone, and on resolving within the reset budget.
+ */
+function undeliveredVerdict(w: ScenarioWindow, ep: Episode, stages: AlertOutcome['stages'], delivery: Exclude<Delivery, 'during'>, budgetS: number | undefined): { verdict: Verdict; detail: string } {
+  const recovered = w.recoveredAt;
+  if (stages.firingS === undefined) return { verdict: 'missed', detail: `pending at ${stages.pendingS}s but never firing` };
+  if (stages.firingS > w.deadlineS) return { verdict: 'late', detail: `firing ${stages.firingS}s after the fault, deadline ${w.deadlineS}s` };
+  if (budgetS !== undefined && stages.firingS > budgetS) return { verdict: 'late', detail: `firing slower than its budget: ${stages.firingS} s > ${budgetS} s` };
+  if (delivery === 'after-recovery') {
+    const after = recovered === undefined || ep.notifiedAt === undefined || ep.notifiedAt < recovered ? undefined : secs(recovered, ep.notifiedAt);
+    stages.notifiedAfterRecoveryS = after;
+    if (after === undefined) return { verdict: 'missed', detail: `firing at ${stages.firingS}s; not notified after the fault was undone` };
+    if (after > w.resetS) return { verdict: 'late', detail: `notified ${after}s after recovery, budget ${w.resetS}s` };
+  }
+  const resolved = stages.resolvedAfterRecoveryS;
+  if (recovered !== undefined && (resolved === undefined || resolved > w.resetS)) {
+    return { verdict: 'not_resolved', detail: resolved === undefined ? `still active ${w.resetS}s after recovery` : `resolved ${resolved}s after recovery, budget ${w.resetS}s` };
+  }
+  const how = delivery === 'none' ? 'nothing can deliver it during this fault' : `delivered ${stages.notifiedAfterRecoveryS}s after recovery`;
+  return { verdict: 'pass', detail: `firing ${stages.firingS}s after the fault; ${how}` };
+}
+
+/**
+ * The dead man's switch per scenario that stops the heartbeat: alarmed within the deadline of the fault, heartbeat back
+ * within the reset budget of recovery. An alarm no such scenario explains is a false alarm.
+ */
+export function judgeHeartbeat(windows: readonly ScenarioWindow[], gaps: readonly HeartbeatGap[], alarmAfterS: number, since = -Infinity): HeartbeatReport {
+  const outcomes: HeartbeatOutcome[] = windows.filter((w) => w.heartbeatStops).map((w) => {
+    const gap = gaps.find((g) => g.alarmedAt >= w.injectedAt && g.alarmedAt <= w.endedAt);
+    const alarmS = gap ? secs(w.injectedAt, gap.alarmedAt) : undefined;
+    const resumedS = gap?.resumedAt !== undefined && w.recoveredAt !== undefined ? secs(w.recoveredAt, gap.resumedAt) : undefined;
+    const base = { scenario: w.id, deadlineS: w.deadlineS, resetS: w.resetS, alarmS, resumedAfterRecoveryS: resumedS };
+    if (alarmS === undefined) return { ...base, verdict: 'missed' as const, detail: 'the dead man\'s switch never alarmed' };
+    if (alarmS > w.deadlineS) return { ...base, verdict: 'late' as const, detail: `alarmed ${alarmS}s after the fault, deadline ${w.deadlineS}s` };
+    if (resumedS === undefined || resumedS > w.resetS) return { ...base, verdict: 'not_resolved' as const, detail: resumedS === undefined ? 'no heartbeat after recovery' : `heartbeat back ${resumedS}s after recovery, budget ${w.resetS}s` };
+    return { ...base, verdict: 'pass' as const, detail: `alarmed ${alarmS}s after the fault, heartbeat back ${resumedS}s after recovery` };
+  });
+  const falseAlarms = gaps
+    .filter((g) => g.alarmedAt >= since && !windows.some((w) => w.heartbeatStops && g.alarmedAt >= w.injectedAt && g.alarmedAt <= (w.recoveredAt ?? w.endedAt) + w.resetS * 1000))
+    .map((g) => ({ lastBeatAt: iso(g.lastBeatAt), alarmedAt: iso(g.alarmedAt), resumedAt: g.resumedAt === undefined ? undefined : iso(g.resumedAt) }));
+  const passed = outcomes.every((o) => o.verdict === 'pass') && falseAlarms.length === 0;
+  return { alarmAfterS, outcomes, falseAlarms, passed };
 }
 
 function explained(ep: Episode, windows: readonly ScenarioWindow[], skewMs: number): boolean {
@@ -195,7 +255,9 @@ export function evaluate(
     return { alertname: name, passed: reasons.length === 0, reasons };
   });
 
-  const detected = outcomes.filter((o) => o.stages.notifiedS !== undefined && o.stages.notifiedS <= o.deadlineS);
+  // An alert nothing could deliver during its fault counts as detected when it fired in time.
+  const detectedAt = (o: AlertOutcome): number | undefined => (o.delivery ? o.stages.firingS : o.stages.notifiedS);
+  const detected = outcomes.filter((o) => { const at = detectedAt(o); return at !== undefined && at <= o.deadlineS; });
   const detection = outcomes.flatMap((o) => (o.stages.notifiedS === undefined ? [] : [o.stages.notifiedS]));
   const reset = outcomes.flatMap((o) => (o.stages.resolvedAfterRecoveryS === undefined ? [] : [o.stages.resolvedAfterRecoveryS]));
   const quality: QualityMeasures = {

@@ -10,6 +10,8 @@ export interface AlertStages {
   resolvedAfterRecoveryS?: number;
   /** Seconds from recovery to the resolution notification reaching the webhook. */
   resolutionNotifiedAfterRecoveryS?: number;
+  /** For an alert delivered once the fault is undone: seconds from recovery to its firing notification. */
+  notifiedAfterRecoveryS?: number;
 }
 
 export type Verdict = 'pass' | 'late' | 'missed' | 'not_resolved' | 'false_positive' | 'no_scenario' | 'preexisting';
@@ -24,6 +26,8 @@ export interface AlertOutcome {
   faultAt: string;
   recoveredAt?: string;
   stages: AlertStages;
+  /** How delivery was judged when not "during" the fault (verify/scenario.ts Delivery). */
+  delivery?: 'after-recovery' | 'none';
   deadlineS: number;
   /** The alert's own budget: its static worst case (alerts/alerts.json) plus the stated poll allowance. */
   budgetS?: number;
@@ -64,6 +68,28 @@ export interface QualityMeasures {
   resetMaxS?: number;
 }
 
+/** The dead man's switch in one fault scenario that stops the heartbeat. */
+export interface HeartbeatOutcome {
+  scenario: string;
+  verdict: Exclude<Verdict, 'false_positive' | 'no_scenario' | 'preexisting'>;
+  detail: string;
+  /** Seconds from the fault to the alarm. */
+  alarmS?: number;
+  /** Seconds from recovery to the next heartbeat. */
+  resumedAfterRecoveryS?: number;
+  deadlineS: number;
+  resetS: number;
+}
+
+export interface HeartbeatReport {
+  /** The switch alarms after this long without a heartbeat (from the Alertmanager route, verify/heartbeat-policy.ts). */
+  alarmAfterS: number;
+  outcomes: HeartbeatOutcome[];
+  /** Alarms outside every scenario that stops the heartbeat. */
+  falseAlarms: { lastBeatAt: string; alarmedAt: string; resumedAt?: string }[];
+  passed: boolean;
+}
+
 export interface RuleVerdict {
   alertname: string;
   passed: boolean;
@@ -87,6 +113,8 @@ export interface RunReport {
   nearMisses: { alertname: string; service?: string; at: string }[];
   rules: RuleVerdict[];
   quality: QualityMeasures;
+  /** The dead man's switch's verdicts; absent when no heartbeat reached the harness (notifications polled) or in older reports. */
+  heartbeat?: HeartbeatReport;
   load?: unknown;
   /** Every dashboard query run against the loaded stack: parses, and returns data where data is expected. */
   dashboards?: { queries: number; failures: { where: string; promql: string; error: string }[]; notes: string[] };
@@ -94,7 +122,7 @@ export interface RunReport {
   crashes?: { service: string; code: number; at: string; detail: string; tail: string }[];
   /** Rules passed. */
   passed: number;
-  /** Rules failed plus crashes. */
+  /** Rules failed plus crashes, plus one when the dead man's switch failed. */
   failed: number;
 }
 

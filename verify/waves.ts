@@ -12,17 +12,20 @@ export interface Plannable {
   tags?: readonly string[];
   expect: readonly ExpectedAlert[];
   mayAlsoFire: readonly ExpectedAlert[];
+  /** Shares its wave with nobody (it takes Prometheus, Alertmanager or delivery away from every other scenario). */
+  alone?: boolean;
 }
 
 const overlaps = (a: ExpectedAlert, b: ExpectedAlert): boolean =>
   a.alertname === b.alertname && (a.service === undefined || b.service === undefined || a.service === b.service);
 
 /**
- * Two scenarios conflict when they touch a common part, when one excludes what the other touches, or when an alert
+ * Two scenarios conflict when either runs alone, when they touch a common part, when one excludes what the other touches, or when an alert
  * one expects may be fired by the other (its detection could not be attributed). Shared collateral is fine: an
  * alert either fault may cause is explained by both.
  */
 export function conflicts(a: Plannable, b: Plannable): boolean {
+  if (a.alone || b.alone) return true;
   if (a.touches.some((t) => b.touches.includes(t))) return true;
   const excluded = (x: Plannable, y: Plannable): boolean => (x.excludes ?? []).some((t) => y.touches.includes(t) || (y.tags ?? []).includes(t));
   if (excluded(a, b) || excluded(b, a)) return true;

@@ -1,7 +1,7 @@
 // report.html: self-contained (inline CSS and SVG, no scripts or external assets); one timeline per alert
 // with its stages as bars against the 60 s line and the alert's own budget.
 import type { AlertOutcome, RunReport } from '../results.ts';
-import { COLUMNS, alertRow, allAlerts, qualityLines } from './table.ts';
+import { COLUMNS, alertRow, allAlerts, qualityLines, heartbeatLines } from './table.ts';
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -58,6 +58,7 @@ tr.bad td{background:#fff3f3}.summary{font-size:18px}.legend span{margin-right:1
 <h1>verify-alerts run ${esc(report.runId)}</h1>
 <p class="summary"><b>${report.passed} passed, ${report.failed} failed</b> · wall ${report.wallS.toFixed(0)} s · started ${esc(report.startedAt)}</p>
 <ul>${qualityLines(report).map((l) => `<li>${esc(l)}</li>`).join('')}</ul>
+${report.heartbeat ? `<h2>Dead man's switch</h2><ul>${heartbeatLines(report).map((l) => `<li>${esc(l.trim())}</li>`).join('')}</ul>` : ''}
 ${failures ? `<h2>Failures</h2><ul>${failures}</ul>` : ''}
 ${fps ? `<h2>Alerts that fired without their fault</h2><ul>${fps}</ul>` : ''}
 <h2>Alerts</h2>

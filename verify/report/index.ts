@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { RunReport } from '../results.ts';
 import { renderHtml } from './html.ts';
 import { renderMarkdown } from './markdown.ts';
-import { COLUMNS, alertRow, allAlerts, qualityLines, textTable } from './table.ts';
+import { COLUMNS, alertRow, allAlerts, heartbeatLines, qualityLines, textTable } from './table.ts';
 
 export function writeReports(dir: string, report: RunReport): { json: string; md: string; html: string } {
   fs.mkdirSync(dir, { recursive: true });
@@ -16,7 +16,7 @@ export function writeReports(dir: string, report: RunReport): { json: string; md
 }
 
 export function renderStdout(report: RunReport): string {
-  const lines = [textTable(allAlerts(report).map(alertRow), COLUMNS), '', ...qualityLines(report)];
+  const lines = [textTable(allAlerts(report).map(alertRow), COLUMNS), '', ...qualityLines(report), ...heartbeatLines(report)];
   for (const r of report.rules.filter((x) => !x.passed)) lines.push(`FAILED ${r.alertname}: ${r.reasons.join('; ')}`);
   for (const f of report.dashboards?.failures ?? []) lines.push(`FAILED dashboard query ${f.where}: ${f.error}`);
   for (const c of report.crashes ?? []) lines.push(`FAILED ${c.detail}:\n${c.tail.replace(/^/gm, '    ')}`);

@@ -1,6 +1,6 @@
 // report.md: the run summary, the per-alert table, failures and false positives.
 import type { RunReport } from '../results.ts';
-import { COLUMNS, alertRow, allAlerts, qualityLines } from './table.ts';
+import { COLUMNS, alertRow, allAlerts, heartbeatLines, qualityLines } from './table.ts';
 
 const cell = (s: string): string => s.replace(/\|/g, '\\|');
 
@@ -14,6 +14,8 @@ export function renderMarkdown(report: RunReport): string {
   out.push('', `## Control window (${report.control.durationS} s of baseline load, no fault)`, '');
   if (report.control.falsePositives.length === 0) out.push('No alert fired besides the always-firing ones.');
   for (const fp of report.control.falsePositives) out.push(`- FALSE POSITIVE: ${fp.alertname}${fp.service ? ` (${fp.service})` : ''} ${fp.state} at ${fp.at}`);
+  const heartbeat = heartbeatLines(report);
+  if (heartbeat.length) out.push('', '## Dead man\'s switch', '', ...heartbeat.map((l) => `- ${cell(l.trim())}`));
   out.push('', '## Alerts', '');
   out.push(`| ${COLUMNS.join(' | ')} |`, `|${COLUMNS.map(() => '---').join('|')}|`);
   for (const a of allAlerts(report)) out.push(`| ${alertRow(a).map(cell).join(' | ')} |`);

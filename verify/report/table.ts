@@ -14,7 +14,8 @@ export function alertRow(a: AlertOutcome): string[] {
     fmt(a.stages.firstBadSampleS),
     fmt(a.stages.pendingS),
     fmt(a.stages.firingS),
-    fmt(a.stages.notifiedS),
+    // A fault that takes delivery away: nothing notifies during it, or the notification comes after recovery.
+    a.delivery === 'none' ? 'not possible' : a.delivery === 'after-recovery' ? `${fmt(a.stages.notifiedAfterRecoveryS)} after rec.` : fmt(a.stages.notifiedS),
     fmt(a.budgetS),
     fmt(a.deadlineS),
     fmt(a.stages.resolvedAfterRecoveryS),
@@ -38,6 +39,17 @@ export function qualityLines(report: RunReport): string[] {
     `recall ${pct(q.recall)}, precision ${pct(q.precision)}`,
     `detection (fault -> notification): median ${fmt(q.detectionMedianS)}, max ${fmt(q.detectionMaxS)}`,
     `reset (recovery -> resolved): median ${fmt(q.resetMedianS)}, max ${fmt(q.resetMaxS)}`,
+  ];
+}
+
+/** The dead man's switch: one line per fault that stops the heartbeat, and one per alarm no fault explains. */
+export function heartbeatLines(report: RunReport): string[] {
+  const h = report.heartbeat;
+  if (!h) return [];
+  return [
+    `dead man's switch (alarms after ${h.alarmAfterS} s without a heartbeat): ${h.passed ? 'pass' : 'FAILED'}`,
+    ...h.outcomes.map((o) => `  ${o.scenario}: ${o.verdict} (${o.detail})`),
+    ...h.falseAlarms.map((f) => `  FALSE ALARM: no heartbeat from ${f.lastBeatAt}, alarmed at ${f.alarmedAt}${f.resumedAt ? `, back at ${f.resumedAt}` : ''}`),
   ];
 }
 
