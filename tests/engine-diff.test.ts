@@ -99,10 +99,13 @@ engines('compares every alert a case checks, at every step, and each version hol
   const r = ctx.report!;
   assert.equal(r.unchecked, []);
   assert.is(r.alerts.length, loadRules(path.join(ALERTS_DIR, 'rules')).length);
+  // A firing case that needs a stale marker (absent() of a target gone) cannot fire from backfilled input, which
+  // cannot carry one: under both versions the last sample stays visible for the lookback instead.
+  const needsStale = new Set(r.input.casesWithStale);
   for (const a of r.alerts) {
     for (const c of a.cases) {
       assert.ok(c.steps >= 5, `${a.alertname} in ${c.case}: ${c.steps} steps`);
-      if (c.becameTrueS) assert.ok(c.becameTrueS['2'] !== null && c.becameTrueS['3'] !== null, `${a.alertname} not true at ${c.firingCheckS} s in ${c.case}`);
+      if (c.becameTrueS && !needsStale.has(`${c.file}: ${c.case}`)) assert.ok(c.becameTrueS['2'] !== null && c.becameTrueS['3'] !== null, `${a.alertname} not true at ${c.firingCheckS} s in ${c.case}`);
     }
   }
 });
