@@ -9,8 +9,11 @@ import { PORTS } from '../services/kit/platform.ts';
  */
 export const HARNESS_WEBHOOK_PLACEHOLDER = `http://127.0.0.1:${PORTS['harness-webhook']}/alertmanager`;
 
-/** `[a, b]` stays `[a, b]`, as people write it, so a rendered file diffs against its source only in what we changed. */
-const TO_STRING = { flowCollectionPadding: false } as const;
+/**
+ * How rendered files are written. `[a, b]` stays `[a, b]`, as people write it, so a rendered file diffs against its
+ * source only in what we changed; a file written so parses and re-serializes to the same bytes (the config driver's edits).
+ */
+export const RENDER_TO_STRING = { flowCollectionPadding: false } as const;
 
 export interface PrometheusRenderOptions {
   /** Scrape job name -> the "host:port" it scrapes now. Jobs in the file but not here are dropped (nothing runs there). */
@@ -119,7 +122,7 @@ export function renderPrometheusConfig(source: string, opts: PrometheusRenderOpt
       doc.setIn(['alerting', 'alertmanagers'], doc.createNode([{ static_configs: [{ targets: opts.alertmanagers }] }]));
     }
   }
-  return { yaml: doc.toString(TO_STRING), droppedJobs, addedJobs, ruleFiles };
+  return { yaml: doc.toString(RENDER_TO_STRING), droppedJobs, addedJobs, ruleFiles };
 }
 
 /**
@@ -151,7 +154,7 @@ export function renderAlertmanagerConfig(source: string, opts: { webhookUrl: str
       `alertmanager config has no webhook receiver with url ${HARNESS_WEBHOOK_PLACEHOLDER} (or ${HARNESS_WEBHOOK_PLACEHOLDER}/<channel>); add one so the harness receives notifications`,
     );
   }
-  return doc.toString(TO_STRING);
+  return doc.toString(RENDER_TO_STRING);
 }
 
 /** What follows the placeholder in a harness webhook url ('' for the placeholder itself); undefined for any other url. */

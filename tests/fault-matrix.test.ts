@@ -46,11 +46,21 @@ test('an error names the file, the fault scenario and the field', () => {
   bad({ ...base, faults: [{ proxy: { target: 'redis', fault: 'melt' } }] }, /faults\.0\.proxy\.fault: Invalid discriminator value/);
   bad({ ...base, faults: [{ signal: { target: 'redis', send: 'SIGSTOP' }, proxy: { target: 'redis', fault: 'reset' } }] }, /faults\.0: each step names exactly one driver/);
   bad({ ...base, faults: [{ teleport: {} }] }, /faults\.0: Unrecognized key\(s\) in object: 'teleport'/);
-  bad({ ...base, expect: [] }, /fault scenario x-fault: expect: Array must contain at least 1/);
+  bad({ ...base, expect: [] }, /fault scenario x-fault: expect: name at least one alert, or heartbeat: stops/);
   bad({ ...base, touchez: [] }, /Unrecognized key\(s\) in object: 'touchez'/);
   bad({ ...base, id: 'Bad Id' }, /fault scenario Bad Id: id: lower-case words/);
   bad({ ...base, faults: [{ broker: { set: { errorRate: 2 } } }] }, /faults\.0\.broker\.set\.errorRate: Number must be less than or equal to 1/);
   bad({ ...base, faults: [{ http: { target: 'orchestrator', inject: { path: '/runs', count: 3, everyS: 2 } } }] }, /faults\.0\.http\.inject: give count or everyS, not both/);
+  const config = (edit: unknown): Record<string, unknown> => ({ ...base, faults: [{ config: { target: 'prometheus', edit } }] });
+  bad(config({ break: true, removeAlertmanagers: true }), /faults\.0\.config\.edit: name exactly one edit: addRuleGroup, removeScrapeJob, removeAlertmanagers, break/);
+  bad(config({}), /faults\.0\.config\.edit: name exactly one edit/);
+  bad(config({ break: false }), /faults\.0\.config\.edit\.break: Invalid literal value, expected true/);
+  bad(config({ reboot: true }), /faults\.0\.config\.edit: Unrecognized key\(s\) in object: 'reboot'/);
+  bad(config({ addRuleGroup: { name: 'g', rules: [{ expr: 'up' }] } }), /faults\.0\.config\.edit\.addRuleGroup\.rules\.0: give one of record and alert/);
+  bad(config({ addRuleGroup: { name: 'g', rules: [{ record: 'r', expr: 'up', for: '1m' }] } }), /faults\.0\.config\.edit\.addRuleGroup\.rules\.0: for and annotations belong to an alert rule/);
+  bad(config({ addRuleGroup: { name: 'g', interval: 'soon', rules: [{ alert: 'A', expr: 'up' }] } }), /faults\.0\.config\.edit\.addRuleGroup\.interval: a Prometheus duration/);
+  bad(config({ addRuleGroup: { name: 'g', rules: [] } }), /faults\.0\.config\.edit\.addRuleGroup\.rules: Array must contain at least 1/);
+  bad({ ...base, faults: [{ config: { edit: { break: true } } }] }, /faults\.0\.config\.target: Required/);
   assert.throws(() => parseMatrix(YAML.stringify({ scenarios: [base, base] }), 'm.yaml'), /fault scenario x-fault: id: another fault scenario has this id/);
   assert.throws(() => parseMatrix('scenarios: [', 'm.yaml'), /^m\.yaml: /);
 });
@@ -69,12 +79,21 @@ test('the CLI stops on a bad matrix with one line naming the field', async () =>
   }
 });
 
+test('config steps parse into their edits', () => {
+  const rule = { alert: 'FaultProbe', expr: 'up * on() up', for: '10s', labels: { severity: 'high' }, annotations: { summary: 's' } };
+  const edits = [{ addRuleGroup: { name: 'g', interval: '5s', rules: [rule, { record: 'fault:r', expr: '1' }] } }, { removeScrapeJob: 'alertmanager' }, { removeAlertmanagers: true }, { break: true }];
+  const [s] = parseMatrix(one({ ...base, faults: edits.map((edit) => ({ config: { target: 'prometheus', edit } })) }), 'm.yaml');
+  assert.equal(s!.faults, edits.map((edit) => ({ config: { target: 'prometheus', edit } })));
+});
+
 test('a missing binding is named before anything is injected', () => {
   const scenarios = parseMatrix(one({ ...base, faults: [{ proxy: { target: 'redis', fault: 'reset' } }, { signal: { target: 'ghost', send: 'SIGKILL' } }, { load: { pause: ['orders'] } }] }), 'm.yaml');
   assert.equal(bindingProblems(scenarios, { redis: { url: 'http://127.0.0.1:1' } }), [
     'targets.redis.proxy: missing, and fault scenario x-fault, faults.0.proxy needs it',
     'targets.ghost: missing, and fault scenario x-fault, faults.1.signal acts on it',
   ]);
+  const meta = parseMatrix(one({ ...base, faults: [{ config: { target: 'alertmanager', edit: { break: true } } }] }), 'm.yaml');
+  assert.equal(bindingProblems(meta, { alertmanager: { url: 'http://127.0.0.1:1' } }), ['targets.alertmanager.config: missing, and fault scenario x-fault, faults.0.config needs it']);
 });
 
 test('placeholders are filled in strings anywhere in a value, and an unknown one is an error', () => {

@@ -49,12 +49,54 @@ const sqlStep = z.object({ target: target.default('postgres'), database: z.strin
 
 const loadStep = z.object({ pause: z.array(z.string().min(1)).min(1) }).strict();
 
-const DRIVERS = { signal: signalStep, proxy: proxyStep, broker: brokerStep, http: httpStep, sql: sqlStep, load: loadStep } as const;
+/** A Prometheus duration, e.g. 30s, 1m30s. */
+const duration = z.string().regex(/^(\d+(ms|s|m|h|d|w|y))+$/, 'a Prometheus duration, e.g. 30s or 1m30s');
+
+/** One rule as Prometheus' rule files write it: a recording rule (record) or an alerting rule (alert). */
+const ruleSpec = z
+  .object({
+    record: z.string().min(1).optional(),
+    alert: z.string().min(1).optional(),
+    expr: z.string().min(1),
+    for: duration.optional(),
+    labels: z.record(z.string()).optional(),
+    annotations: z.record(z.string()).optional(),
+  })
+  .strict()
+  .refine((r) => (r.record === undefined) !== (r.alert === undefined), 'give one of record and alert')
+  .refine((r) => r.alert !== undefined || (r.for === undefined && r.annotations === undefined), 'for and annotations belong to an alert rule');
+
+/** Exactly one edit of the config a daemon runs (verify/drivers/config.ts). */
+const configEdit = z
+  .object({
+    /** Prometheus: one more rule group in a file of its own in the rules dir. */
+    addRuleGroup: z.object({ name: z.string().min(1), interval: duration.optional(), rules: z.array(ruleSpec).min(1) }).strict().optional(),
+    /** Prometheus: the scrape job of this name leaves the config. */
+    removeScrapeJob: z.string().min(1).optional(),
+    /** Prometheus: alerting.alertmanagers leaves the config (alerts are sent nowhere). */
+    removeAlertmanagers: z.literal(true).optional(),
+    /** Either daemon: the file becomes invalid, and the reload must be refused (the last good config keeps running). */
+    break: z.literal(true).optional(),
+  })
+  .strict()
+  .refine((e) => Object.keys(e).length === 1, 'name exactly one edit: addRuleGroup, removeScrapeJob, removeAlertmanagers, break');
+
+const configStep = z.object({ target, edit: configEdit }).strict();
+
+const DRIVERS = { signal: signalStep, proxy: proxyStep, broker: brokerStep, http: httpStep, sql: sqlStep, load: loadStep, config: configStep } as const;
 export type DriverName = keyof typeof DRIVERS;
 const DRIVER_NAMES = Object.keys(DRIVERS) as DriverName[];
 
 const faultStep = z
-  .object({ signal: signalStep.optional(), proxy: proxyStep.optional(), broker: brokerStep.optional(), http: httpStep.optional(), sql: sqlStep.optional(), load: loadStep.optional() })
+  .object({
+    signal: signalStep.optional(),
+    proxy: proxyStep.optional(),
+    broker: brokerStep.optional(),
+    http: httpStep.optional(),
+    sql: sqlStep.optional(),
+    load: loadStep.optional(),
+    config: configStep.optional(),
+  })
   .strict()
   .refine((s) => Object.keys(s).length === 1, `each step names exactly one driver: ${DRIVER_NAMES.join(', ')}`);
 
@@ -65,8 +107,18 @@ export type HttpStep = z.infer<typeof httpStep>;
 export type HttpCount = z.infer<typeof count>;
 export type SqlStep = z.infer<typeof sqlStep>;
 export type LoadStep = z.infer<typeof loadStep>;
+export type RuleSpec = z.infer<typeof ruleSpec>;
+export type ConfigEdit = z.infer<typeof configEdit>;
+export type ConfigStep = z.infer<typeof configStep>;
 /** One driver and its parameters. */
-export type FaultStep = { signal: SignalStep } | { proxy: ProxyStep } | { broker: BrokerStep } | { http: HttpStep } | { sql: SqlStep } | { load: LoadStep };
+export type FaultStep =
+  | { signal: SignalStep }
+  | { proxy: ProxyStep }
+  | { broker: BrokerStep }
+  | { http: HttpStep }
+  | { sql: SqlStep }
+  | { load: LoadStep }
+  | { config: ConfigStep };
 
 const alertRef = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*(\/[a-z0-9-]+)?$/, 'an alert name, or AlertName/service');
 

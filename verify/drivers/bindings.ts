@@ -21,4 +21,4 @@ export function binding<K extends keyof TargetBindings>(ctx: FaultContext, targe
 }
 
 /** The binding key each driver reads on its target; the planner checks them all before anything is injected. */
-export const BINDING_OF = { signal: 'process', proxy: 'proxy', broker: 'brokerAdmin', http: 'url', sql: 'databases' } as const;
+export const BINDING_OF = { signal: 'process', proxy: 'proxy', broker: 'brokerAdmin', http: 'url', sql: 'databases', config: 'config' } as const;

@@ -2,6 +2,7 @@
 import { stepDriver, type FaultStep } from '../matrix.ts';
 import type { FaultContext } from '../scenario.ts';
 import { injectBroker } from './broker.ts';
+import { injectConfig } from './config.ts';
 import { injectHttp } from './http.ts';
 import { injectLoad } from './load.ts';
 import { injectProxy } from './proxy.ts';
@@ -17,6 +18,7 @@ export function injectStep(step: FaultStep, ctx: FaultContext): Promise<Undo> {
   if ('http' in step) return injectHttp(step.http, ctx);
   if ('sql' in step) return injectSql(step.sql, ctx);
   if ('load' in step) return injectLoad(step.load, ctx);
+  if ('config' in step) return injectConfig(step.config, ctx);
   throw new Error(`a fault step names no driver: ${JSON.stringify(step)}`);
 }
 
