@@ -61,6 +61,9 @@ test('an error names the file, the fault scenario and the field', () => {
   bad(config({ addRuleGroup: { name: 'g', interval: 'soon', rules: [{ alert: 'A', expr: 'up' }] } }), /faults\.0\.config\.edit\.addRuleGroup\.interval: a Prometheus duration/);
   bad(config({ addRuleGroup: { name: 'g', rules: [] } }), /faults\.0\.config\.edit\.addRuleGroup\.rules: Array must contain at least 1/);
   bad({ ...base, faults: [{ config: { edit: { break: true } } }] }, /faults\.0\.config\.target: Required/);
+  bad({ ...base, faults: [{ webhook: { channel: 'pager', status: 500 } }] }, /faults\.0\.webhook\.channel: Invalid enum value\. Expected 'alerts' \| 'alerting' \| 'heartbeat', received 'pager'/);
+  bad({ ...base, faults: [{ webhook: { channel: 'heartbeat', status: 200 } }] }, /faults\.0\.webhook\.status: Number must be greater than or equal to 400/);
+  bad({ ...base, faults: [{ webhook: { channel: 'heartbeat', status: 500, target: 'alertmanager' } }] }, /faults\.0\.webhook: Unrecognized key\(s\) in object: 'target'/);
   assert.throws(() => parseMatrix(YAML.stringify({ scenarios: [base, base] }), 'm.yaml'), /fault scenario x-fault: id: another fault scenario has this id/);
   assert.throws(() => parseMatrix('scenarios: [', 'm.yaml'), /^m\.yaml: /);
 });
@@ -92,7 +95,8 @@ test('a missing binding is named before anything is injected', () => {
     'targets.redis.proxy: missing, and fault scenario x-fault, faults.0.proxy needs it',
     'targets.ghost: missing, and fault scenario x-fault, faults.1.signal acts on it',
   ]);
-  const meta = parseMatrix(one({ ...base, faults: [{ config: { target: 'alertmanager', edit: { break: true } } }] }), 'm.yaml');
+  // The webhook driver acts on the harness's own receiver, no target of the stack: nothing to bind.
+  const meta = parseMatrix(one({ ...base, faults: [{ config: { target: 'alertmanager', edit: { break: true } } }, { webhook: { channel: 'heartbeat', status: 500 } }] }), 'm.yaml');
   assert.equal(bindingProblems(meta, { alertmanager: { url: 'http://127.0.0.1:1' } }), ['targets.alertmanager.config: missing, and fault scenario x-fault, faults.0.config needs it']);
 });
 

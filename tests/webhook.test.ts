@@ -7,6 +7,7 @@ import { startAlertmanager, type AlertmanagerHandle } from '../stack/alertmanage
 import { startWebhookReceiver, WEBHOOK_CHANNEL_PATHS, WEBHOOK_CHANNELS, type Notification, type WebhookReceiver } from '../verify/webhook.ts';
 import { AlertmanagerApi } from '../verify/alertmanager-api.ts';
 import { labelsFingerprint } from '../verify/fingerprint.ts';
+import { injectStep } from '../verify/drivers/index.ts';
 
 interface Ctx {
   owner?: ProcessOwner;
@@ -212,6 +213,27 @@ test('Alertmanager retries a refused notification and delivers it once the chann
   const n = await ctx.hook!.waitFor((x) => x.commonLabels.alertname === name, 15_000);
   assert.is(n.channel, 'alerts');
   console.log(`  refused ${ctx.hook!.refused().alerts} posts with 500; delivered ${n.receivedAt - clearedAt} ms after the channel served again`);
+});
+
+test('the webhook fault driver refuses a channel of the receiver until its undo, and needs the receiver', async () => {
+  const hook = await startWebhookReceiver();
+  const logged: string[] = [];
+  try {
+    const undo = await injectStep({ webhook: { channel: 'heartbeat', status: 502 } }, { targets: {}, webhook: hook, log: (l) => void logged.push(l) });
+    assert.is((await post(`${hook.url}/heartbeat`, payload('Watchdog'))).status, 502);
+    assert.is((await post(hook.url, payload('Ordinary'))).status, 200);
+    await undo();
+    assert.is((await post(`${hook.url}/heartbeat`, payload('Watchdog'))).status, 200);
+    assert.equal(hook.notifications().map((n) => n.channel), ['alerts', 'heartbeat']);
+    assert.equal(logged, ['  harness webhook: the heartbeat channel answers 502', '  harness webhook: the heartbeat channel serves again; it refused 1 posts']);
+  } finally {
+    await hook.close();
+  }
+  const outcome = await injectStep({ webhook: { channel: 'alerting', status: 500 } }, { targets: {}, log: () => undefined }).then(
+    () => 'injected',
+    (err: Error) => err.message,
+  );
+  assert.is(outcome, "answering 500 on the alerting channel: this fault needs the harness's webhook receiver; in attach mode configure notifications.webhook");
 });
 
 test('close rejects pending waiters and stops listening', async () => {

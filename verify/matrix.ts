@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { FAULT_SIGNALS } from '../stack/targets.ts';
 import { brokerFaultsPatch } from './drivers/broker-faults.ts';
 import { DELIVERIES, type FaultScenario } from './scenario.ts';
+import { WEBHOOK_CHANNELS } from './webhook.ts';
 
 export const DEFAULT_MATRIX = path.join(import.meta.dirname, 'matrix.yaml');
 
@@ -83,7 +84,10 @@ const configEdit = z
 
 const configStep = z.object({ target, edit: configEdit }).strict();
 
-const DRIVERS = { signal: signalStep, proxy: proxyStep, broker: brokerStep, http: httpStep, sql: sqlStep, load: loadStep, config: configStep } as const;
+/** The harness's own receiver refuses a channel: the last hop of delivery fails. No target: the harness is not one. */
+const webhookStep = z.object({ channel: z.enum(WEBHOOK_CHANNELS), status: z.number().int().min(400).max(599) }).strict();
+
+const DRIVERS = { signal: signalStep, proxy: proxyStep, broker: brokerStep, http: httpStep, sql: sqlStep, load: loadStep, config: configStep, webhook: webhookStep } as const;
 export type DriverName = keyof typeof DRIVERS;
 const DRIVER_NAMES = Object.keys(DRIVERS) as DriverName[];
 
@@ -96,6 +100,7 @@ const faultStep = z
     sql: sqlStep.optional(),
     load: loadStep.optional(),
     config: configStep.optional(),
+    webhook: webhookStep.optional(),
   })
   .strict()
   .refine((s) => Object.keys(s).length === 1, `each step names exactly one driver: ${DRIVER_NAMES.join(', ')}`);
@@ -110,6 +115,7 @@ export type LoadStep = z.infer<typeof loadStep>;
 export type RuleSpec = z.infer<typeof ruleSpec>;
 export type ConfigEdit = z.infer<typeof configEdit>;
 export type ConfigStep = z.infer<typeof configStep>;
+export type WebhookStep = z.infer<typeof webhookStep>;
 /** One driver and its parameters. */
 export type FaultStep =
   | { signal: SignalStep }
@@ -118,7 +124,8 @@ export type FaultStep =
   | { http: HttpStep }
   | { sql: SqlStep }
   | { load: LoadStep }
-  | { config: ConfigStep };
+  | { config: ConfigStep }
+  | { webhook: WebhookStep };
 
 const alertRef = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*(\/[a-z0-9-]+)?$/, 'an alert name, or AlertName/service');
 

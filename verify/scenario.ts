@@ -1,6 +1,7 @@
 // What a fault scenario is once the matrix (verify/matrix.yaml) is read, and what its drivers get to act on.
 import type { Targets } from '../stack/targets.ts';
 import type { FaultStep } from './matrix.ts';
+import type { WebhookReceiver } from './webhook.ts';
 
 /** What the baseline load offers the fault drivers while it runs underneath the faults. */
 export interface LoadControl {
@@ -13,6 +14,8 @@ export interface LoadControl {
 export interface FaultContext {
   targets: Targets;
   load?: LoadControl;
+  /** The harness's own notification receiver, when notifications come to it (the webhook driver refuses its channels). */
+  webhook?: Pick<WebhookReceiver, 'failWith' | 'refused'>;
   log(line: string): void;
 }
 

@@ -8,6 +8,7 @@ import { injectLoad } from './load.ts';
 import { injectProxy } from './proxy.ts';
 import { injectSignal } from './signal.ts';
 import { injectSql } from './sql.ts';
+import { injectWebhook } from './webhook.ts';
 
 export type Undo = () => Promise<void>;
 
@@ -19,6 +20,7 @@ export function injectStep(step: FaultStep, ctx: FaultContext): Promise<Undo> {
   if ('sql' in step) return injectSql(step.sql, ctx);
   if ('load' in step) return injectLoad(step.load, ctx);
   if ('config' in step) return injectConfig(step.config, ctx);
+  if ('webhook' in step) return injectWebhook(step.webhook, ctx);
   throw new Error(`a fault step names no driver: ${JSON.stringify(step)}`);
 }
 
