@@ -52,7 +52,7 @@ export const PANELS: Record<DashboardKey, Panel[]> = {
     { id: 5, title: 'Prometheus config reload ok', query: 'prometheus_config_last_reload_successful' },
     { id: 6, title: 'Alertmanager config reload ok', query: 'alertmanager_config_last_reload_successful' },
     { id: 7, title: 'Failed notifications by integration', query: 'sum by (integration) (increase(alertmanager_notifications_failed_total[20s]))' },
-    { id: 8, title: 'Scrape targets by job', query: 'count by (job) (up)' },
+    { id: 8, title: 'Discovered targets by scrape job', query: 'max by (config) (prometheus_sd_discovered_targets{name="scrape"})' },
     { id: 9, title: 'Alertmanager up', query: 'up{job="alertmanager"}' },
   ],
   performance: [

@@ -61,6 +61,13 @@ const flat = (name: string, labels: Record<string, string>, value = 0): SeriesIn
 const gauge = (name: string, labels: Record<string, string>, before: number, after: number): SeriesInput => series(name, labels, samples().hold(BEFORE, before).hold(AFTER, after));
 
 const JOBS = scrapeJobs();
+/** Targets Prometheus discovers per scrape config (name="scrape") or Alertmanager config (name="notify"). */
+const DISCOVERED = 'prometheus_sd_discovered_targets';
+
+/** When Prometheus last (re)loaded its config: its own start counts, since a start loads it too. */
+const RELOADED_AT = 'prometheus_config_last_reload_success_timestamp_seconds';
+/** After a (re)load the notifier applies its discovered Alertmanagers within 5 s, and one more scrape shows the drops. */
+const REDISCOVERY_S = 10;
 
 /**
  * increase() over the window of a counter growing 1 per scrape from the fault on, checked that long after the fault:
@@ -154,7 +161,13 @@ export const ALERTING: readonly AlertDef[] = [
     severity: 'high',
     panel: 4,
     thresholdUnit: 'count',
-    expr: (t) => `sum(increase(prometheus_notifications_dropped_total[${windowOf(t, 'PrometheusNotificationsDropped')}])) > ${numberOf(t, 'threshold', 'PrometheusNotificationsDropped')}`,
+    expr: (t) => {
+      const w = windowOf(t, 'PrometheusNotificationsDropped');
+      return [
+        `sum(increase(prometheus_notifications_dropped_total[${w}])) > ${numberOf(t, 'threshold', 'PrometheusNotificationsDropped')}`,
+        `unless on() time() - max(prometheus_config_last_reload_success_timestamp_seconds) < ${seconds(w) + REDISCOVERY_S}`,
+      ].join('\n');
+    },
     sourceDelayS: 5,
     summary: 'Prometheus drops alerts',
     description: 'Prometheus dropped {{ $value }} alerts in the last window: no Alertmanager accepted them, or its queue overflowed.',
@@ -163,9 +176,18 @@ export const ALERTING: readonly AlertDef[] = [
       impact: 'Those alert sends are lost; firing alerts are re-sent every resend delay, but an alert that fired and resolved in between is never seen by anyone.',
       diagnosis: [alertmanagerDiagnosis, '`prometheus_notifications_queue_length` near `prometheus_notifications_queue_capacity` means overflow; PrometheusErrorSendingAlertsToAlertmanager firing as well means the Alertmanagers fail.'],
       mitigation: ['Restore an Alertmanager; for overflow, raise the queue capacity or find the rule that fires thousands of alerts.'],
+      design:
+        'Not within a window (plus rediscovery) of a config (re)load: a reload or a start rebuilds the notifier, and what it sends in the ~5 s before it has rediscovered its Alertmanagers is dropped (measured on every reload). Those alerts still fire and are re-sent 5 s later; a lost link is PrometheusNotConnectedToAlertmanagers\' to report.',
     },
-    healthy: [flat('prometheus_notifications_dropped_total', PROM)],
-    faulty: [flatThenGrowing('prometheus_notifications_dropped_total', PROM)],
+    healthy: [flat('prometheus_notifications_dropped_total', PROM), flat(RELOADED_AT, PROM, 0)],
+    faulty: [flatThenGrowing('prometheus_notifications_dropped_total', PROM), flat(RELOADED_AT, PROM, 0)],
+    quiet: [
+      {
+        name: 'sends dropped right after a reload (the notifier rediscovering its Alertmanagers)',
+        series: [series('prometheus_notifications_dropped_total', PROM, samples().hold(BEFORE, 0).grow(1, 2).hold(AFTER - 2)), flat(RELOADED_AT, PROM, FAULT_S - STEP_S)],
+        evalAtS: [65, 70, 80, 90],
+      },
+    ],
     expect: (t) => ({ labels: {}, value: eventsSeen(t, 'PrometheusNotificationsDropped') }),
     faultName: 'every batch is dropped',
   }),
@@ -244,37 +266,41 @@ export const ALERTING: readonly AlertDef[] = [
     severity: 'high',
     service: 'prometheus',
     panel: { dashboard: 'alerting', id: 8 },
-    expr: () => JOBS.map((job) => `absent(up{job="${job}"})`).join(' or '),
-    // A target that leaves the config is marked stale at the reload; absent() sees it at the next evaluation.
+    expr: () =>
+      [
+        `max by (config) (${DISCOVERED}{name="scrape", config=~"${JOBS.join('|')}"}) < 1`,
+        `or sum by (config) (${JOBS.map((job) => `absent(${DISCOVERED}{name="scrape", config="${job}"})`).join(' or ')})`,
+      ].join('\n'),
+    // Prometheus' own gauge drops (a job emptied) or vanishes (a job removed) at the reload; the next self-scrape shows it.
     sourceDelayS: () => 0,
     summary: 'A scrape job is missing from Prometheus',
-    description: 'Prometheus has no target for job {{ $labels.job }} (value {{ $value }}): nothing about it is scraped, so none of its alerts can fire.',
+    description: 'Prometheus discovers {{ $value }} targets for job {{ $labels.config }}, or has no such job: nothing about it is scraped, so none of its alerts can fire.',
     runbook: {
-      meaning: 'No `up` series exists for a job alertproof\'s alerts rely on: the job was removed from the config, renamed, or its service discovery returns nothing.',
+      meaning: 'A job alertproof\'s alerts rely on has no target in Prometheus: the job was removed from the config or renamed, or its service discovery returns nothing.',
       impact: 'The job\'s Down alert cannot fire (there is no `up == 0`, only no `up` at all), and neither can anything else about that service: it is unmonitored, silently.',
       diagnosis: [
-        'Prometheus > Status > Targets: the job is not listed. Diff the running config (`/api/v1/status/config`) with alerts/prometheus.yml.',
+        'Prometheus > Status > Targets: the job is not listed, or lists no target. Diff the running config (`/api/v1/status/config`) with alerts/prometheus.yml.',
         `The jobs this alert expects are alerts/prometheus.yml's: ${JOBS.join(', ')}.`,
       ],
       mitigation: ['Restore the job (or its discovery) and reload.'],
-      design: 'One absent() per job of alerts/prometheus.yml (the generator reads the jobs from it), because a target that vanishes from discovery is never `up == 0`. `for` rides out Prometheus\' first evaluation after a start, which may come before the first scrape.',
+      design:
+        'Read from Prometheus\' own `prometheus_sd_discovered_targets` per scrape config (the generator takes the jobs from alerts/prometheus.yml), not from `absent(up{job=...})`: a job removed by a reload writes no stale markers for its series (measured on 2.42: its `up` stays visible for the 5 min lookback), so absent(up) would take five minutes, while the discovery gauge vanishes at the next self-scrape. A job whose discovery finds nothing reads 0. `for` rides out Prometheus\' first evaluation after a start, which may come before its first self-scrape.',
     },
     firing: () => {
       const missing = JOBS[JOBS.length - 1]!;
+      const emptied = JOBS[0]!;
+      const discovered = (gone: string, how: 'removed' | 'emptied'): SeriesInput[] =>
+        JOBS.map((job) => series(DISCOVERED, { ...PROM, config: job, name: 'scrape' }, job !== gone ? samples().hold(TOTAL, 1) : how === 'removed' ? samples().hold(BEFORE, 1).gap(AFTER) : samples().hold(BEFORE, 1).hold(AFTER, 0)));
       return [
-        {
-          name: `job ${missing} leaves the config`,
-          series: JOBS.map((job) => series('up', { job, instance: `${job}:1` }, job === missing ? samples().hold(BEFORE, 1).gap(AFTER) : samples().hold(TOTAL, 1))),
-          faultAtS: FAULT_S,
-          expect: [{ labels: { job: missing }, value: 1 }],
-        },
+        { name: `job ${missing} leaves the config`, series: discovered(missing, 'removed'), faultAtS: FAULT_S, expect: [{ labels: { config: missing }, value: 1 }] },
+        { name: `job ${emptied}'s discovery finds no target`, series: discovered(emptied, 'emptied'), faultAtS: FAULT_S, expect: [{ labels: { config: emptied }, value: 0 }] },
       ];
     },
     quiet: () => [
-      { name: 'every job scraped', series: JOBS.map((job) => series('up', { job, instance: `${job}:1` }, samples().hold(TOTAL, 1))), evalAtS: [60, 120, 175] },
+      { name: 'every job has its target', series: JOBS.map((job) => series(DISCOVERED, { ...PROM, config: job, name: 'scrape' }, samples().hold(TOTAL, 1))), evalAtS: [60, 120, 175] },
       {
-        name: 'a job down (up == 0 is its Down alert, not a missing job)',
-        series: JOBS.map((job, i) => series('up', { job, instance: `${job}:1` }, i === 0 ? samples().hold(BEFORE, 1).hold(AFTER, 0) : samples().hold(TOTAL, 1))),
+        name: 'a job with two targets, one gone (its Down alert, not a missing job)',
+        series: JOBS.map((job, i) => series(DISCOVERED, { ...PROM, config: job, name: 'scrape' }, i === 0 ? samples().hold(BEFORE, 2).hold(AFTER, 1) : samples().hold(TOTAL, 1))),
         evalAtS: [80, 120, 175],
       },
     ],

@@ -17,7 +17,7 @@ export function alertingDashboard(): Dashboard {
           alertPanel('alerting', 3, { unit: 'percentunit', legend: '{{alertmanager}}' }),
           alertPanel('alerting', 4, { unit: 'short', legend: 'dropped' }),
           alertPanel('alerting', 5, { status: 'up-is-good', unit: 'bool' }),
-          alertPanel('alerting', 8, { unit: 'short', legend: '{{job}}' }),
+          alertPanel('alerting', 8, { unit: 'short', legend: '{{config}}' }),
         ],
       },
       {
