@@ -17,7 +17,7 @@ import { loadAlertCatalog } from './alert-catalog.ts';
 import { POLL_MS, judgingFor, type Judging } from './judging.ts';
 import { evaluate, formatExpected, matches, parseExpected, type ExpectedAlert, type ScenarioWindow } from './evaluate.ts';
 import { planWaves } from './waves.ts';
-import { DEFAULT_RESET_S, type FaultContext, type FaultScenario } from './scenario.ts';
+import { DEFAULT_RESET_S, type Delivery, type FaultContext, type FaultScenario } from './scenario.ts';
 import { stepDriver } from './matrix.ts';
 import { injectFaults } from './drivers/index.ts';
 import { BINDING_OF } from './drivers/bindings.ts';
@@ -32,6 +32,8 @@ import { sleep } from '../stack/ports.ts';
 import { alertPanelChange, checkDashboards } from './dashboards.ts';
 import type { AlertOutcome } from './results.ts';
 import { describeCrash, watchCrashes, type CrashWatch } from './crash-watch.ts';
+import { watchHeartbeat, type HeartbeatWatch } from './heartbeat-watch.ts';
+import { judgeHeartbeat } from './evaluate.ts';
 
 export interface VerifyOptions {
   scenarios: FaultScenario[];
@@ -97,6 +99,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
   let stack: Stack | undefined;
   let observer: { stop(): void } | undefined;
   let crashWatch: CrashWatch | undefined;
+  let heartbeat: HeartbeatWatch | undefined;
   try {
     if (attach && opts.mutateRules) throw new Error('the mutation check runs on a stack it starts itself; it cannot attach');
     const scope: Scope = {
@@ -164,9 +167,23 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
     observer = observe(prom, timeline, scope, log);
 
     const checks = await preflight(prom, stack, rules, scope);
+    // The dead man's switch needs the heartbeat channel of our own receiver; polling Alertmanager sees no heartbeat.
+    const heartbeatRule = rules.find((r) => judging.alwaysFiring.includes(r.alertname));
+    if (webhook && heartbeatRule && stack.alertmanagerUrl) {
+      heartbeat = await watchHeartbeat({
+        webhook,
+        alertmanagerUrl: stack.alertmanagerUrl,
+        heartbeatLabels: { ...externalLabels(runningConfig), ...heartbeatRule.labels, alertname: heartbeatRule.alertname },
+        alwaysFiring: judging.alwaysFiring,
+        log,
+      });
+    } else {
+      const needing = scenarios.filter((s) => s.heartbeat === 'stops').map((s) => s.id);
+      log(`dead man's switch: not watched (${webhook ? 'no always-firing rule' : 'notifications are polled, no heartbeat reaches the harness'})${needing.length ? `; ${needing.join(', ')} cannot be judged on it` : ''}`);
+    }
     // Stack-level checks block the matrix; an unexposed metric fails only the rules that reference it.
     const preflightOk = checks.every((c) => c.ok);
-    const ctx: FaultContext = { targets: stack.targets, log };
+    const ctx: FaultContext = { targets: stack.targets, log, ...(webhook ? { webhook } : {}) };
     load = await startBaselineLoad(stack, log);
     ctx.load = load.control;
     const exposure = await metricExposureCheck(prom, rules);
@@ -193,7 +210,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
 
       for (let iteration = 1; iteration <= opts.repeat; iteration++) {
         const iterStart = Date.now();
-        const windows = preflightOk && !opts.skipMatrix ? await runMatrix(scenarios, rules, ctx, prom, timeline, judging, scope, opts, iteration) : [];
+        const windows = preflightOk && !opts.skipMatrix ? await runMatrix(scenarios, rules, ctx, prom, timeline, judging, scope, opts, iteration, heartbeat) : [];
         await opts.inspect?.(prom, { control, windows });
         const ev = evaluate({
           windows: [...(alwaysWindow && iteration === 1 ? [alwaysWindow] : []), ...windows],
@@ -216,6 +233,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
         }
         await panelChecks(prom.url, rules, ev.scenarios.flatMap((sc) => sc.alerts), judging.alwaysFiring);
         const controlFps: FalsePositive[] = ev.falsePositives.filter((f) => f.during === 'control');
+        const heartbeatReport = heartbeat ? judgeHeartbeat(windows, heartbeat.gaps(), heartbeat.alarmAfterS, iteration === 1 ? -Infinity : iterStart) : undefined;
         const passed = ev.rules.filter((r) => r.passed).length;
         const loadCrash = load.crash();
         const crashes = [
@@ -233,11 +251,12 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
           preflight: { ok: preflightOk && exposure.ok, checks: checks.map(({ name, ok, detail }) => ({ name, ok, detail })) },
           control: { durationS: controlS, falsePositives: controlFps },
           ...ev,
+          ...(heartbeatReport ? { heartbeat: heartbeatReport } : {}),
           load: load.summary(),
           dashboards,
           crashes,
           passed,
-          failed: ev.rules.length - passed + crashes.length,
+          failed: ev.rules.length - passed + crashes.length + (heartbeatReport && !heartbeatReport.passed ? 1 : 0),
         };
         reports.push(report);
         const dir = opts.repeat > 1 ? path.join(reportDir, `run-${iteration}`) : reportDir;
@@ -253,6 +272,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
     }
     return { reports, reportDir, passed, failed };
   } finally {
+    heartbeat?.stop();
     crashWatch?.stop();
     observer?.stop();
     amPoller?.stop();
@@ -345,9 +365,10 @@ export function bindingProblems(scenarios: readonly FaultScenario[], targets: Ta
   for (const s of scenarios) {
     for (const [i, step] of s.faults.entries()) {
       const driver = stepDriver(step);
-      if (driver === 'load') continue;
+      // load and webhook act on no target of the stack (the baseline load; the harness's own receiver).
+      if (!(driver in BINDING_OF)) continue;
+      const key = BINDING_OF[driver as keyof typeof BINDING_OF];
       const target = (Object.values(step)[0] as { target: string }).target;
-      const key = BINDING_OF[driver];
       const where = `fault scenario ${s.id}, faults.${i}.${driver}`;
       if (!targets[target]) problems.push(`targets.${target}: missing, and ${where} acts on it`);
       else if (targets[target][key] === undefined) problems.push(`targets.${target}.${key === 'process' ? 'signal (or compose)' : key}: missing, and ${where} needs it`);
@@ -359,6 +380,8 @@ export function bindingProblems(scenarios: readonly FaultScenario[], targets: Ta
 function observe(prom: PrometheusApi, timeline: AlertTimeline, scope: Scope, log: (l: string) => void): { stop(): void } {
   let stopped = false;
   const states = new Map<string, string>();
+  // One line when polling starts failing (Prometheus killed by a fault) and one when it works again, not one a second.
+  let failingSince: number | undefined;
   const loop = async (): Promise<void> => {
     while (!stopped) {
       const t = Date.now();
@@ -370,8 +393,11 @@ function observe(prom: PrometheusApi, timeline: AlertTimeline, scope: Scope, log
         for (const k of states.keys()) if (!now.has(k)) log(`  - ${k.replace('|', '/').replace(/\/$/, '')} resolved`);
         states.clear();
         for (const [k, s] of now) states.set(k, s);
+        if (failingSince !== undefined) log(`  (alert poll works again after ${((t - failingSince) / 1000).toFixed(1)} s)`);
+        failingSince = undefined;
       } catch (err) {
-        log(`  (alert poll failed: ${(err as Error).message})`);
+        if (failingSince === undefined) log(`  (alert poll failed: ${(err as Error).message}; retrying every ${POLL_MS} ms)`);
+        failingSince ??= t;
       }
       await sleep(Math.max(0, POLL_MS - (Date.now() - t)));
     }
@@ -387,6 +413,7 @@ export interface PlannedFault {
   tags: string[];
   expect: ExpectedAlert[];
   mayAlsoFire: ExpectedAlert[];
+  alone: boolean;
   scenario: FaultScenario;
 }
 
@@ -410,19 +437,20 @@ export function planMatrix(scenarios: FaultScenario[], rules: RuleInfo[], maxPer
       tags: alertTags(expect, rules),
       expect,
       mayAlsoFire: s.mayAlsoFire.map(parseExpected),
+      alone: s.alone,
       scenario: s,
     };
   });
   return planWaves(planned, maxPerWave);
 }
 
-async function runMatrix(scenarios: FaultScenario[], rules: RuleInfo[], ctx: FaultContext, prom: PrometheusApi, timeline: AlertTimeline, judging: Judging, scope: Scope, opts: VerifyOptions, iteration: number): Promise<ScenarioWindow[]> {
+async function runMatrix(scenarios: FaultScenario[], rules: RuleInfo[], ctx: FaultContext, prom: PrometheusApi, timeline: AlertTimeline, judging: Judging, scope: Scope, opts: VerifyOptions, iteration: number, heartbeat: HeartbeatWatch | undefined): Promise<ScenarioWindow[]> {
   const waves = planMatrix(scenarios, rules, opts.maxPerWave);
   const windows: ScenarioWindow[] = [];
   for (const [i, wave] of waves.entries()) {
     const n = i + 1;
     ctx.log(`\n[run ${iteration}] wave ${n}/${waves.length}: ${wave.map((s) => s.id).join(', ')}`);
-    windows.push(...(await Promise.all(wave.map((p) => runFaultScenario(p, n, ctx, timeline, judging)))));
+    windows.push(...(await Promise.all(wave.map((p) => runFaultScenario(p, n, ctx, timeline, judging, heartbeat)))));
     await settle(prom, judging, scope, ctx.log);
   }
   await resolutionNotifications(timeline, windows, judging, ctx.log);
@@ -430,15 +458,19 @@ async function runMatrix(scenarios: FaultScenario[], rules: RuleInfo[], ctx: Fau
   return windows;
 }
 
-async function runFaultScenario(p: PlannedFault, wave: number, ctx: FaultContext, timeline: AlertTimeline, judging: Judging): Promise<ScenarioWindow> {
+async function runFaultScenario(p: PlannedFault, wave: number, ctx: FaultContext, timeline: AlertTimeline, judging: Judging, heartbeat: HeartbeatWatch | undefined): Promise<ScenarioWindow> {
   const s = p.scenario;
   const deadlineS = s.deadlineS ?? judging.deadlineS;
   const resetS = s.resetS ?? DEFAULT_RESET_S;
-  const window: ScenarioWindow = { id: s.id, description: s.description, wave, injectedAt: Date.now(), endedAt: 0, expect: p.expect, mayAlsoFire: p.mayAlsoFire, deadlineS, resetS };
+  const heartbeatStops = s.heartbeat === 'stops';
+  const window: ScenarioWindow = { id: s.id, description: s.description, wave, injectedAt: Date.now(), endedAt: 0, expect: p.expect, mayAlsoFire: p.mayAlsoFire, delivery: s.delivery, heartbeatStops, deadlineS, resetS };
+  const deliveryOf = (e: ExpectedAlert): Delivery => s.delivery[formatExpected(e)] ?? 'during';
+  // The switch's alarm during this fault, and the heartbeat back after it (true when the switch is not watched).
+  const alarmed = (): boolean => !heartbeatStops || !heartbeat || heartbeat.gaps().some((g) => g.alarmedAt >= window.injectedAt);
+  const heartbeatBack = (): boolean => !heartbeatStops || !heartbeat || heartbeat.gaps().filter((g) => g.alarmedAt >= window.injectedAt).every((g) => g.resumedAt !== undefined);
   const log = (l: string): void => ctx.log(`  [${s.id}] ${l}`);
   const episodesOf = (e: ExpectedAlert): Episode[] =>
     timeline.episodes().filter((ep) => matches(e, ep) && ep.activeAt >= window.injectedAt - judging.skewMs);
-  const all = (pred: (ep: Episode) => boolean): boolean => p.expect.every((e) => episodesOf(e).some(pred));
   let undo: (() => Promise<void>) | undefined;
   try {
     log(`inject: ${s.description}; expect ${s.expect.join(', ')}`);
@@ -447,7 +479,10 @@ async function runFaultScenario(p: PlannedFault, wave: number, ctx: FaultContext
     undo = injected.undo;
     if (injected.error) throw injected.error;
     const deadline = window.injectedAt + (deadlineS + 10) * 1000;
-    while (Date.now() < deadline && !all((ep) => ep.notifiedAt !== undefined)) await sleep(500);
+    // What the fault must show before it is undone: each expected alert notified (or, when the fault takes delivery
+    // away, firing) and the dead man's switch alarmed.
+    const shown = (): boolean => p.expect.every((e) => episodesOf(e).some((ep) => (deliveryOf(e) === 'during' ? ep.notifiedAt !== undefined : ep.firingAt !== undefined))) && alarmed();
+    while (Date.now() < deadline && !shown()) await sleep(500);
     window.recoveredAt = Date.now();
     log(`recover (${((window.recoveredAt - window.injectedAt) / 1000).toFixed(1)} s after inject)`);
     undo = undefined;
@@ -456,7 +491,9 @@ async function runFaultScenario(p: PlannedFault, wave: number, ctx: FaultContext
     // An expected alert that never even went pending is judged missed already: nothing of it can resolve, so only the
     // ones that fired are waited for (a mutation run would otherwise sit out the whole reset budget every wave).
     const resetDeadline = Date.now() + (resetS + 5) * 1000;
-    const resolved = (): boolean => p.expect.every((e) => episodesOf(e).every((ep) => ep.endedAt !== undefined));
+    const recoveredAt = window.recoveredAt;
+    const deliveredAfter = (e: ExpectedAlert): boolean => deliveryOf(e) !== 'after-recovery' || episodesOf(e).some((ep) => ep.notifiedAt !== undefined && ep.notifiedAt >= recoveredAt);
+    const resolved = (): boolean => p.expect.every((e) => deliveredAfter(e) && episodesOf(e).every((ep) => ep.endedAt !== undefined)) && heartbeatBack();
     while (Date.now() < resetDeadline && !resolved()) await sleep(500);
   } catch (err) {
     window.error = (err as Error).message;
