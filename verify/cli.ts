@@ -121,7 +121,8 @@ async function main(): Promise<void> {
       process.stdout.write(`wave ${i + 1}\n`);
       for (const p of wave) {
         const may = p.mayAlsoFire.length ? `; may also fire ${p.mayAlsoFire.map(formatExpected).join(', ')}` : '';
-        process.stdout.write(`  ${p.id}: ${p.scenario.description}\n    expects ${p.expect.map(formatExpected).join(', ')}${may}\n`);
+        const expects = [...p.expect.map(formatExpected), ...(p.scenario.heartbeat === 'stops' ? ["the dead man's switch to alarm"] : [])];
+        process.stdout.write(`  ${p.id}: ${p.scenario.description}${p.alone ? ' (alone)' : ''}\n    expects ${expects.join(', ')}${may}\n`);
       }
     }
     return;
