@@ -158,3 +158,9 @@ export function scrapeJobs(file = path.join(ALERTS_DIR, 'prometheus.yml')): stri
   if (jobs.length === 0 || jobs.some((j) => typeof j !== 'string')) throw new Error(`${file}: scrape_configs must list jobs, each with a job_name`);
   return jobs as string[];
 }
+
+/** The global scrape interval of alerts/prometheus.yml, seconds (Prometheus' default 1 m when unset). */
+export function scrapeIntervalS(file = path.join(ALERTS_DIR, 'prometheus.yml')): number {
+  const doc = parse(fs.readFileSync(file, 'utf8')) as { global?: { scrape_interval?: string } } | null;
+  return seconds(doc?.global?.scrape_interval ?? '1m');
+}

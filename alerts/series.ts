@@ -39,6 +39,13 @@ export class Samples {
     return this;
   }
 
+  /** n slots without a sample and without a stale marker: Prometheus itself was not scraping (down, restarting). */
+  missing(n: number): this {
+    if (n === 1) this.parts.push('_');
+    if (n > 1) this.parts.push(`_x${n}`);
+    return this;
+  }
+
   toString(): string {
     return this.parts.join(' ');
   }

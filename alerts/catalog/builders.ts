@@ -1,6 +1,6 @@
 // The alert builders: one function per shape of alert (a target down, a probe gauge at 0, a bad share of events, a
 // count of events, a slow p95) and the promtool case layout they share; the category files define the alerts with them.
-import { numberOf, windowOf, seconds, type AlertDef, type DashboardKey, type Runbook, type SeriesInput, type Severity } from '../model.ts';
+import { numberOf, scrapeIntervalS, windowOf, seconds, type AlertDef, type DashboardKey, type Runbook, type SeriesInput, type Severity } from '../model.ts';
 import { histogram, samples, series, type HistogramPhase } from '../series.ts';
 import { PORTS } from '../../services/kit/platform.ts';
 
@@ -21,6 +21,17 @@ export const PROM = target('prometheus', PORTS.prometheus);
 export const AM = target('alertmanager', PORTS.alertmanager);
 
 export const upSeries = (labels: Record<string, string>): SeriesInput => series('up', labels, samples().hold(TOTAL, 1));
+
+/**
+ * The gate of an absence alert: the job was scraped throughout the window, and up the whole time. An absence is only
+ * evidence when the window holds a full window of scrapes: after a Prometheus restart (or any gap in scraping) the
+ * counters' first samples would read as "nothing happened", while instant selectors still see the last values from
+ * before the gap. A restart of the job itself empties its counters; its Down alert covers the outage.
+ */
+export function scrapedThroughout(job: string, window: string): string[] {
+  const scrapes = seconds(window) / scrapeIntervalS();
+  return [`and on() min(count_over_time(up{job="${job}"}[${window}])) >= ${scrapes}`, `unless on() min(min_over_time(up{job="${job}"}[${window}])) == 0`];
+}
 
 /** The gauge the gateway exposes for the market clock; absence alerts are gated on it. */
 export const MARKET_OPEN = 'execution_gateway_market_open';

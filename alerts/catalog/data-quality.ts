@@ -1,7 +1,7 @@
 // Data-quality alerts: market data or signals that stop arriving, failing model reloads, stream reconnect storms,
 // unconfirmed subscriptions and failing position syncs.
 import { windowOf, type AlertDef } from '../model.ts';
-import { AFTER, BEFORE, FAULT_S, GW, MARKET_OPEN, MD, SS, TOTAL, counterIncrease, ratioAlert, upSeries } from './builders.ts';
+import { AFTER, BEFORE, FAULT_S, GW, MARKET_OPEN, MD, SS, TOTAL, counterIncrease, ratioAlert, scrapedThroughout, upSeries } from './builders.ts';
 import { samples, series } from '../series.ts';
 
 const MSG = 'market_data_websocket_messages_received_total';
@@ -20,7 +20,7 @@ export const DATA_QUALITY: readonly AlertDef[] = [
         `(sum(increase(${MSG}{message_type=~"q|t"}[${w}])) or on() vector(0)) == 0`,
         `and on() max(market_data_subscribed_symbols_current) > 0`,
         `unless on() max(${MARKET_OPEN}) == 0`,
-        `unless on() min(min_over_time(up{job="market-data"}[${w}])) == 0`,
+        ...scrapedThroughout('market-data', w),
       ].join('\n');
     },
     sourceDelayS: () => 0,
@@ -68,6 +68,17 @@ export const DATA_QUALITY: readonly AlertDef[] = [
         evalAtS: [120, 175],
       },
       {
+        // Instant selectors still see the last values from before the gap; the counters have no samples to increase.
+        name: 'Prometheus not scraping for 40 s (restarted), then scraping again',
+        series: [
+          series(MSG, { ...MD, message_type: 'q' }, samples().grow(25, BEFORE).missing(8).grow(25, AFTER - 8)),
+          series('market_data_subscribed_symbols_current', MD, samples().hold(BEFORE, 5).missing(8).hold(AFTER - 8, 5)),
+          series(MARKET_OPEN, GW, samples().hold(BEFORE, 1).missing(8).hold(AFTER - 8, 1)),
+          series('up', MD, samples().hold(BEFORE, 1).missing(8).hold(AFTER - 8, 1)),
+        ],
+        evalAtS: [85, 95, 100, 105, 115],
+      },
+      {
         name: 'market-data down (MarketDataDown covers it)',
         series: [
           series(MSG, { ...MD, message_type: 'q' }, samples().grow(25, BEFORE).gap(AFTER)),
@@ -91,7 +102,7 @@ export const DATA_QUALITY: readonly AlertDef[] = [
         `(sum(increase(signal_service_signals_generated_total[${w}])) or on() vector(0)) == 0`,
         `and on() sum(increase(signal_service_requests_total{endpoint="signals_generate"}[${w}])) > 0`,
         `and on() max(signal_service_model_loaded_status) == 1`,
-        `unless on() min(min_over_time(up{job="signal-service"}[${w}])) == 0`,
+        ...scrapedThroughout('signal-service', w),
       ].join('\n');
     },
     sourceDelayS: () => 0,

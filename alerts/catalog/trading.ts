@@ -1,7 +1,7 @@
 // Trading alerts: order rejections and failures, broker errors and rate limits, no orders, the circuit breaker, failing
 // orchestration runs and orders stuck unsubmitted.
 import { numberOf, windowOf, type AlertDef } from '../model.ts';
-import { AFTER, BEFORE, FAULT_S, GW, MARKET_OPEN, OR, TOTAL, ratioAlert, upSeries } from './builders.ts';
+import { AFTER, BEFORE, FAULT_S, GW, MARKET_OPEN, OR, TOTAL, ratioAlert, scrapedThroughout, upSeries } from './builders.ts';
 import { samples, series } from '../series.ts';
 
 /** Order requests the gateway received, whatever became of them: the kit's RED counter for POST /orders. */
@@ -121,7 +121,7 @@ export const TRADING: readonly AlertDef[] = [
         `(sum(increase(${ORDER_REQUESTS}[${w}])) or on() vector(0)) == 0`,
         `and on() max(${MARKET_OPEN}) == 1`,
         `and on() sum(increase(orchestrator_runs_total{status=~"completed|partial"}[${w}])) > 0`,
-        `unless on() min(min_over_time(up{job="execution-gateway"}[${w}])) == 0`,
+        ...scrapedThroughout('execution-gateway', w),
         `unless on() max(execution_gateway_database_connection_status) == 0`,
       ].join('\n');
     },
