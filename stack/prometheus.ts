@@ -5,6 +5,12 @@ import { prometheusBuild, prometheusMajor, requirePrometheusTools, type Promethe
 
 export { postReload } from './http-daemon.ts';
 
+/**
+ * --rules.alert.resend-delay: how often Prometheus re-sends what fires. Each alert it sends is valid for
+ * 4 x max(resend delay, evaluation interval), so it also bounds how long Alertmanager heartbeats for a dead Prometheus.
+ */
+export const RESEND_DELAY_S = 5;
+
 export interface PrometheusHandle extends HttpDaemonHandle {
   /** Re-reads the config and rule files; rejects with Prometheus' own error when they are invalid. */
   reload(): Promise<void>;
@@ -39,7 +45,7 @@ export async function startPrometheus(owner: ProcessOwner, opts: PrometheusOptio
       // Alerts reach Alertmanager on the first evaluation they fire, then every resend delay (default 1 m). An alert
       // sent before Prometheus has discovered Alertmanager (its SD applies updates every 5 s) is lost until the resend,
       // which alone would break the one-minute budget; 5 s keeps a lost send within one evaluation.
-      '--rules.alert.resend-delay=5s',
+      `--rules.alert.resend-delay=${RESEND_DELAY_S}s`,
       '--log.level=warn',
     ],
   });

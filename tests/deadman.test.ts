@@ -15,10 +15,9 @@ import { AlertmanagerApi } from '../verify/alertmanager-api.ts';
 import { createDeadmanSwitch, type DeadmanEpisode } from '../verify/deadman.ts';
 import { LATE_S, deadmanDetectionWorstS, heartbeatGapS, heartbeatPolicy } from '../verify/heartbeat-policy.ts';
 import { startWebhookReceiver, type Notification } from '../verify/webhook.ts';
+import { RESEND_DELAY_S } from '../stack/prometheus.ts';
 
 const AM_CONFIG = path.join(ALERTS_DIR, 'alertmanager.yml');
-/** stack/prometheus.ts runs Prometheus with --rules.alert.resend-delay=5s. */
-const RESEND_DELAY_S = 5;
 
 const switches = suite('dead man\'s switch');
 

@@ -20,7 +20,7 @@ import { planWaves } from './waves.ts';
 import { DEFAULT_RESET_S, type Delivery, type FaultContext, type FaultScenario } from './scenario.ts';
 import { stepDriver } from './matrix.ts';
 import { injectFaults } from './drivers/index.ts';
-import { BINDING_OF } from './drivers/bindings.ts';
+import { BINDING_OF, attachable } from './drivers/bindings.ts';
 import { loadRules, type RuleInfo } from './rules.ts';
 import { rulesFromApi } from './rules-api.ts';
 import { labelPredicate, type LabelPredicate } from './scope.ts';
@@ -115,7 +115,12 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
     } else if (attach.rules !== 'api') {
       rulesDir = attach.rules.dir;
     }
-    const scenarios = selectFaultScenarios(opts.scenarios, opts.only?.length ? opts.only : opts.onlyMutated && mutated.length ? mutated : undefined);
+    const selected = selectFaultScenarios(opts.scenarios, opts.only?.length ? opts.only : opts.onlyMutated && mutated.length ? mutated : undefined);
+    // Attached, the config faults would rewrite the operator's own files: they run only on a stack the harness started.
+    const scenarios = attach ? selected.filter(attachable) : selected;
+    const notAttachable = selected.filter((s) => !scenarios.includes(s)).map((s) => s.id);
+    if (notAttachable.length) log(`not run when attached: ${notAttachable.join(', ')} (config faults rewrite the files a daemon runs; only a stack verify-alerts starts has its own copy)`);
+    if (scenarios.length === 0) throw new Error(`every selected fault scenario needs a stack verify-alerts starts (${notAttachable.join(', ')}); run them without --attach`);
 
     const onNotified = (alerts: NotifiedAlert[], at: number): void => {
       const scoped = alerts.filter((a) => scope.alerts(a.labels));
@@ -223,8 +228,9 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
           budgetS: judging.budgetS,
           alwaysFiring: judging.alwaysFiring,
         });
-        // With --only, rules no selected scenario expects are judged on noise alone (a false positive still fails).
-        if (opts.only) ev.rules = ev.rules.filter((r) => windows.some((w) => w.expect.some((e) => e.alertname === r.alertname)) || ev.falsePositives.some((f) => f.alertname === r.alertname));
+        // With --only (or scenarios an attached stack cannot take), rules no selected scenario expects are judged on
+        // noise alone (a false positive still fails).
+        if (opts.only || notAttachable.length) ev.rules = ev.rules.filter((r) => windows.some((w) => w.expect.some((e) => e.alertname === r.alertname)) || ev.falsePositives.some((f) => f.alertname === r.alertname));
         for (const r of ev.rules) {
           if (!preflightOk) r.reasons.unshift('pre-flight failed');
           const missing = rules.filter((x) => x.alertname === r.alertname).flatMap((x) => x.metrics.filter((m) => exposure.missing.includes(m)));

@@ -1,6 +1,7 @@
 // Finds the binding a driver needs on a target, or says which part of the stack description lacks it.
 import type { TargetBindings } from '../../stack/targets.ts';
-import type { FaultContext } from '../scenario.ts';
+import type { FaultContext, FaultScenario } from '../scenario.ts';
+import { stepDriver } from '../matrix.ts';
 
 /** Which attach-file field provides each binding, for error messages. */
 const FIELD: Record<keyof TargetBindings, string> = {
@@ -22,3 +23,14 @@ export function binding<K extends keyof TargetBindings>(ctx: FaultContext, targe
 
 /** The binding key each driver reads on its target; the planner checks them all before anything is injected. */
 export const BINDING_OF = { signal: 'process', proxy: 'proxy', broker: 'brokerAdmin', http: 'url', sql: 'databases', config: 'config' } as const;
+
+/**
+ * Drivers only a stack the harness started can take: a config fault rewrites the file a daemon runs, and only a
+ * started stack runs a copy of its own (an attached one runs the operator's files, e.g. the repository's, mounted).
+ */
+export const STARTED_STACK_ONLY: readonly string[] = ['config'];
+
+/** Whether a fault scenario can run against an attached stack at all. */
+export function attachable(s: FaultScenario): boolean {
+  return !s.faults.some((f) => STARTED_STACK_ONLY.includes(stepDriver(f)));
+}
