@@ -75,6 +75,32 @@ const REDISCOVERY_S = 10;
  */
 const eventsSeen = (t: Tuning, alert: string) => (checkAfterFaultS: number): number => Math.min(seconds(windowOf(t, alert)), checkAfterFaultS + STEP_S) / STEP_S;
 
+/** A daemon's last config reload failed: `<daemon>_config_last_reload_successful` reads 0. */
+function reloadFailed(s: { daemon: 'Prometheus' | 'Alertmanager'; labels: Record<string, string>; panel: number; still: string; meaning: string; impact: string; log: string; check: string }): AlertDef {
+  const job = s.labels.job! as 'prometheus' | 'alertmanager';
+  const metric = `${job}_config_last_reload_successful`;
+  return meta({
+    name: `${s.daemon}ConfigReloadFailed`,
+    service: job,
+    severity: 'high',
+    panel: s.panel,
+    expr: () => `${metric} == 0`,
+    sourceDelayS: 0,
+    summary: `${s.daemon} could not reload its configuration`,
+    description: `The last configuration reload of ${s.daemon} at {{ $labels.instance }} failed (value {{ $value }}): ${s.still}.`,
+    runbook: {
+      meaning: s.meaning,
+      impact: s.impact,
+      diagnosis: [`${s.daemon}${s.daemon.endsWith('s') ? "'" : "'s"} log has ${s.log}; \`${s.check} <file>\` reproduces it.`],
+      mitigation: [`Fix the file (\`${s.check}\`), reload, and check \`${metric}\` is 1.`],
+    },
+    healthy: [flat(metric, s.labels, 1)],
+    faulty: [gauge(metric, s.labels, 1, 0)],
+    expect: () => ({ labels: s.labels, value: 0 }),
+    faultName: 'a reload fails',
+  });
+}
+
 export const ALERTING: readonly AlertDef[] = [
   meta({
     name: 'PrometheusRuleEvaluationFailures',
@@ -191,45 +217,25 @@ export const ALERTING: readonly AlertDef[] = [
     expect: (t) => ({ labels: {}, value: eventsSeen(t, 'PrometheusNotificationsDropped') }),
     faultName: 'every batch is dropped',
   }),
-  meta({
-    name: 'PrometheusConfigReloadFailed',
-    service: 'prometheus',
-    severity: 'high',
+  reloadFailed({
+    daemon: 'Prometheus',
+    labels: PROM,
     panel: 5,
-    expr: () => 'prometheus_config_last_reload_successful == 0',
-    sourceDelayS: 0,
-    summary: 'Prometheus could not reload its configuration',
-    description: 'The last configuration reload of Prometheus at {{ $labels.instance }} failed (value {{ $value }}): it still runs the previous config.',
-    runbook: {
-      meaning: 'A reload (`POST /-/reload` or SIGHUP) found the config or a rule file invalid; Prometheus keeps running the last good one.',
-      impact: 'Nothing breaks now, which is the danger: the change that was meant to land (a new alert, a fixed target) is not running, and the next restart fails to start at all.',
-      diagnosis: ['Prometheus\' log has "Error reloading config" with the parse error; `promtool check config <file>` reproduces it.'],
-      mitigation: ['Fix the file (`promtool check config`), reload, and check `prometheus_config_last_reload_successful` is 1.'],
-    },
-    healthy: [flat('prometheus_config_last_reload_successful', PROM, 1)],
-    faulty: [gauge('prometheus_config_last_reload_successful', PROM, 1, 0)],
-    expect: () => ({ labels: PROM, value: 0 }),
-    faultName: 'a reload fails',
+    still: 'it still runs the previous config',
+    meaning: 'A reload (`POST /-/reload` or SIGHUP) found the config or a rule file invalid; Prometheus keeps running the last good one.',
+    impact: 'Nothing breaks now, which is the danger: the change that was meant to land (a new alert, a fixed target) is not running, and the next restart fails to start at all.',
+    log: '"Error reloading config" with the parse error',
+    check: 'promtool check config',
   }),
-  meta({
-    name: 'AlertmanagerConfigReloadFailed',
-    service: 'alertmanager',
-    severity: 'high',
+  reloadFailed({
+    daemon: 'Alertmanager',
+    labels: AM,
     panel: 6,
-    expr: () => 'alertmanager_config_last_reload_successful == 0',
-    sourceDelayS: 0,
-    summary: 'Alertmanager could not reload its configuration',
-    description: 'The last configuration reload of Alertmanager at {{ $labels.instance }} failed (value {{ $value }}): it still routes with the previous config.',
-    runbook: {
-      meaning: 'A reload (`POST /-/reload` or SIGHUP) found alertmanager.yml or a template invalid; Alertmanager keeps the last good configuration.',
-      impact: 'Routing, receivers and inhibitions are not what was deployed; a restart would fail to start.',
-      diagnosis: ['Alertmanager\'s log has "Loading configuration file failed" with the error; `amtool check-config <file>` reproduces it.'],
-      mitigation: ['Fix the file (`amtool check-config`), reload, and check `alertmanager_config_last_reload_successful` is 1.'],
-    },
-    healthy: [flat('alertmanager_config_last_reload_successful', AM, 1)],
-    faulty: [gauge('alertmanager_config_last_reload_successful', AM, 1, 0)],
-    expect: () => ({ labels: AM, value: 0 }),
-    faultName: 'a reload fails',
+    still: 'it still routes with the previous config',
+    meaning: 'A reload (`POST /-/reload` or SIGHUP) found alertmanager.yml or a template invalid; Alertmanager keeps the last good configuration.',
+    impact: 'Routing, receivers and inhibitions are not what was deployed; a restart would fail to start.',
+    log: '"Loading configuration file failed" with the error',
+    check: 'amtool check-config',
   }),
   meta({
     name: 'AlertmanagerNotificationsFailing',
