@@ -167,6 +167,19 @@ test('records each channel under its own path and tells them apart', async () =>
   }
 });
 
+test('keep: false emits every notification and keeps none (a watch that runs for months)', async () => {
+  const hook = await startWebhookReceiver({ keep: false });
+  try {
+    const seen: string[] = [];
+    hook.on('notification', (n) => seen.push(n.commonLabels.alertname ?? '?'));
+    for (const name of ['One', 'Two']) assert.is((await post(hook.url + WEBHOOK_CHANNEL_PATHS.heartbeat, payload(name))).status, 200);
+    assert.equal(seen, ['One', 'Two']);
+    assert.equal(hook.notifications(), []);
+  } finally {
+    await hook.close();
+  }
+});
+
 test('failWith refuses only that channel, records nothing from it, counts the refusals, and undefined serves it again', async () => {
   const hook = await startWebhookReceiver();
   const emitted: Notification[] = [];

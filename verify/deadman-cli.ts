@@ -90,9 +90,8 @@ async function main(): Promise<void> {
   const keepRunning = values['keep-running'];
   const policy = readPolicy(values.config);
 
-  // The receiver keeps every notification it took, one per heartbeat (5760 a day at 15 s, each about 1 KB of JSON):
-  // fine for a watch of days; a watch of months needs verify/webhook.ts to offer not keeping them.
-  const receiver = await startWebhookReceiver({ host, port, path: values.path }).catch((err: Error) => unusable(err.message));
+  // A watch runs for months: the heartbeats are emitted to the switch, never kept.
+  const receiver = await startWebhookReceiver({ host, port, path: values.path, keep: false }).catch((err: Error) => unusable(err.message));
   let stopped = false;
   const stop = async (code: number): Promise<void> => {
     if (stopped) return;

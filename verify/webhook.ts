@@ -70,7 +70,9 @@ export interface WebhookReceiver {
 
 const BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 
-export async function startWebhookReceiver(opts: { host?: string; port?: number; path?: string } = {}): Promise<WebhookReceiver> {
+/** keep: false for a receiver that runs for months (the dead man's switch): notifications are emitted, never kept. */
+export async function startWebhookReceiver(opts: { host?: string; port?: number; path?: string; keep?: boolean } = {}): Promise<WebhookReceiver> {
+  const keep = opts.keep ?? true;
   const host = opts.host ?? '127.0.0.1';
   const hookPath = opts.path ?? '/alertmanager';
   const received: Notification[] = [];
@@ -115,7 +117,7 @@ export async function startWebhookReceiver(opts: { host?: string; port?: number;
         return reply(400, `not an Alertmanager v4 webhook payload: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
       }
       const n: Notification = { ...parsed.data, receivedAt, channel };
-      received.push(n);
+      if (keep) received.push(n);
       events.emit('notification', n);
       reply(200, 'ok');
     });
