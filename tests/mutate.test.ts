@@ -243,6 +243,10 @@ test('scenarios expecting a rule expect its mutants too, with the same service',
   assert.equal(pg.faults, scenarios.find((s) => s.id === 'postgres-stopped')!.faults);
   const withService = withMutantExpectations([{ ...scenarios[0]!, expect: ['ExecutionGatewayDown/execution-gateway'] }], m)[0]!;
   assert.equal(withService.expect, ['ExecutionGatewayDown/execution-gateway', 'ExecutionGatewayDown__label/execution-gateway', 'ExecutionGatewayDown__for/execution-gateway']);
+  // A mutant of an alert nothing can deliver during its fault is judged the same way as the rule.
+  const am = out.find((s) => s.id === 'alertmanager-killed')!;
+  assert.is(am.delivery['AlertmanagerDown__for'], 'none');
+  assert.is(am.delivery['AlertmanagerDown'], 'none');
 });
 
 // Judging from synthetic reports.

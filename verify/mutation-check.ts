@@ -75,7 +75,7 @@ export interface MutationCheckOptions {
   log: (line: string) => void;
 }
 
-/** Scenarios that expect (or may also fire) an alert now expect (or may also fire) its mutants too. */
+/** Scenarios that expect (or may also fire) an alert now expect (or may also fire) its mutants too, judged on delivery alike. */
 export function withMutantExpectations(scenarios: readonly FaultScenario[], mutants: readonly Mutant[]): FaultScenario[] {
   const byAlert = new Map<string, Mutant[]>();
   for (const m of mutants) byAlert.set(m.alert, [...(byAlert.get(m.alert) ?? []), m]);
@@ -84,7 +84,10 @@ export function withMutantExpectations(scenarios: readonly FaultScenario[], muta
       const e = parseExpected(ref);
       return [ref, ...(byAlert.get(e.alertname) ?? []).map((m) => formatExpected({ alertname: m.name, service: e.service }))];
     });
-  return scenarios.map((s) => ({ ...s, expect: extend(s.expect), mayAlsoFire: extend(s.mayAlsoFire) }));
+  // A mutant is judged on delivery as its rule is (a dead Alertmanager delivers neither).
+  const delivery = (d: FaultScenario['delivery']): FaultScenario['delivery'] =>
+    Object.fromEntries(Object.entries(d).flatMap(([ref, mode]) => extend([ref]).map((r) => [r, mode])));
+  return scenarios.map((s) => ({ ...s, expect: extend(s.expect), mayAlsoFire: extend(s.mayAlsoFire), delivery: delivery(s.delivery) }));
 }
 
 /** What a mutant's measured value is called in a reason. */
