@@ -170,7 +170,9 @@ async function main(): Promise<void> {
     stack = await startStack({
       backend,
       owner,
-      prometheus: hasProm ? { config: promConfig, major } : false,
+      // A local stack has no Slack or PagerDuty secrets: a run_id keeps its alerts off those routes (alerts/alertmanager.yml),
+      // which would otherwise fail every critical and high notification (and rightly fire AlertmanagerNotificationsFailing).
+      prometheus: hasProm ? { config: promConfig, major, externalLabels: { run_id: `npm-run-stack-${new Date().toISOString().replace(/[:.]/g, '-')}` } } : false,
       alertmanager: hasAm && printer ? { config: amConfig, webhookUrl: printer.url, alsoTo: harnessWebhook ? [`http://${harnessWebhook}/alertmanager`] : [] } : false,
       faultProxies: true,
       log: (line) => process.stdout.write(`  ${line}\n`),

@@ -84,7 +84,8 @@ test('a separate harness passes the http, proxy and signal faults, and judges a 
     assert.is(verdict(alert), 'pass', `${alert}:\n${log}`);
   }
   assert.is(verdict('OrchestratorDown'), 'missed', `the fault hit the decoy, not the orchestrator:\n${log}`);
-  assert.equal(report.rules.filter((r) => !r.passed).map((r) => r.alertname), ['OrchestratorDown'], 'nothing else failed');
+  const failed = report.rules.filter((r) => !r.passed);
+  assert.equal(failed.map((r) => r.alertname), ['OrchestratorDown'], `nothing else failed: ${failed.map((r) => `${r.alertname}: ${r.reasons.join('; ')}`).join(' | ')}`);
   assert.not.ok(decoy.running, 'the decoy took the kill');
   assert.ok(ctx.stack!.running, 'the attached stack still runs: the harness stopped nothing of it');
 });
