@@ -53,6 +53,9 @@ export const matches = (e: ExpectedAlert, ep: Pick<Episode, 'alertname' | 'servi
 const secs = (from: number, to: number | undefined): number | undefined => (to === undefined ? undefined : Math.round((to - from) / 100) / 10);
 const iso = (t: number): string => new Date(t).toISOString();
 
+/** How an expected alert's delivery is judged in a scenario ("during" unless the matrix says otherwise). */
+export const deliveryOf = (delivery: Readonly<Record<string, Delivery>> | undefined, exp: ExpectedAlert): Delivery => delivery?.[formatExpected(exp)] ?? 'during';
+
 /** One stretch without heartbeats that the dead man's switch alarmed on (verify/deadman.ts). */
 export interface HeartbeatGap {
   lastBeatAt: number;
@@ -107,7 +110,7 @@ function outcomeFor(w: ScenarioWindow, exp: ExpectedAlert, episodes: readonly Ep
     resolvedAfterRecoveryS: recovered === undefined ? undefined : secs(recovered, ep.endedAt),
     resolutionNotifiedAfterRecoveryS: recovered === undefined ? undefined : secs(recovered, ep.resolvedNotifiedAt),
   };
-  const delivery = w.delivery?.[formatExpected(exp)] ?? 'during';
+  const delivery = deliveryOf(w.delivery, exp);
   if (delivery !== 'during') return { ...base, delivery, ...undeliveredVerdict(w, ep, stages, delivery, budgetS), stages };
   let verdict: Verdict = 'pass';
   let detail = `notified ${stages.notifiedS}s after the fault`;

@@ -15,9 +15,9 @@ import { majorOf, prometheusBuild, type PrometheusMajor } from '../stack/prometh
 import { AlertmanagerApi } from './alertmanager-api.ts';
 import { loadAlertCatalog } from './alert-catalog.ts';
 import { POLL_MS, judgingFor, type Judging } from './judging.ts';
-import { evaluate, formatExpected, matches, parseExpected, type ExpectedAlert, type ScenarioWindow } from './evaluate.ts';
+import { deliveryOf, evaluate, formatExpected, judgeHeartbeat, matches, parseExpected, type ExpectedAlert, type ScenarioWindow } from './evaluate.ts';
 import { planWaves } from './waves.ts';
-import { DEFAULT_RESET_S, type Delivery, type FaultContext, type FaultScenario } from './scenario.ts';
+import { DEFAULT_RESET_S, type FaultContext, type FaultScenario } from './scenario.ts';
 import { stepDriver } from './matrix.ts';
 import { injectFaults } from './drivers/index.ts';
 import { BINDING_OF, attachable } from './drivers/bindings.ts';
@@ -33,7 +33,6 @@ import { alertPanelChange, checkDashboards } from './dashboards.ts';
 import type { AlertOutcome } from './results.ts';
 import { describeCrash, watchCrashes, type CrashWatch } from './crash-watch.ts';
 import { watchHeartbeat, type HeartbeatWatch } from './heartbeat-watch.ts';
-import { judgeHeartbeat } from './evaluate.ts';
 
 export interface VerifyOptions {
   scenarios: FaultScenario[];
@@ -470,7 +469,6 @@ async function runFaultScenario(p: PlannedFault, wave: number, ctx: FaultContext
   const resetS = s.resetS ?? DEFAULT_RESET_S;
   const heartbeatStops = s.heartbeat === 'stops';
   const window: ScenarioWindow = { id: s.id, description: s.description, wave, injectedAt: Date.now(), endedAt: 0, expect: p.expect, mayAlsoFire: p.mayAlsoFire, delivery: s.delivery, heartbeatStops, deadlineS, resetS };
-  const deliveryOf = (e: ExpectedAlert): Delivery => s.delivery[formatExpected(e)] ?? 'during';
   // The switch's alarm during this fault, and the heartbeat back after it (true when the switch is not watched).
   const alarmed = (): boolean => !heartbeatStops || !heartbeat || heartbeat.gaps().some((g) => g.alarmedAt >= window.injectedAt);
   const heartbeatBack = (): boolean => !heartbeatStops || !heartbeat || heartbeat.gaps().filter((g) => g.alarmedAt >= window.injectedAt).every((g) => g.resumedAt !== undefined);
@@ -487,7 +485,7 @@ async function runFaultScenario(p: PlannedFault, wave: number, ctx: FaultContext
     const deadline = window.injectedAt + (deadlineS + 10) * 1000;
     // What the fault must show before it is undone: each expected alert notified (or, when the fault takes delivery
     // away, firing) and the dead man's switch alarmed.
-    const shown = (): boolean => p.expect.every((e) => episodesOf(e).some((ep) => (deliveryOf(e) === 'during' ? ep.notifiedAt !== undefined : ep.firingAt !== undefined))) && alarmed();
+    const shown = (): boolean => p.expect.every((e) => episodesOf(e).some((ep) => (deliveryOf(s.delivery, e) === 'during' ? ep.notifiedAt !== undefined : ep.firingAt !== undefined))) && alarmed();
     while (Date.now() < deadline && !shown()) await sleep(500);
     window.recoveredAt = Date.now();
     log(`recover (${((window.recoveredAt - window.injectedAt) / 1000).toFixed(1)} s after inject)`);
@@ -498,7 +496,7 @@ async function runFaultScenario(p: PlannedFault, wave: number, ctx: FaultContext
     // ones that fired are waited for (a mutation run would otherwise sit out the whole reset budget every wave).
     const resetDeadline = Date.now() + (resetS + 5) * 1000;
     const recoveredAt = window.recoveredAt;
-    const deliveredAfter = (e: ExpectedAlert): boolean => deliveryOf(e) !== 'after-recovery' || episodesOf(e).some((ep) => ep.notifiedAt !== undefined && ep.notifiedAt >= recoveredAt);
+    const deliveredAfter = (e: ExpectedAlert): boolean => deliveryOf(s.delivery, e) !== 'after-recovery' || episodesOf(e).some((ep) => ep.notifiedAt !== undefined && ep.notifiedAt >= recoveredAt);
     const resolved = (): boolean => p.expect.every((e) => deliveredAfter(e) && episodesOf(e).every((ep) => ep.endedAt !== undefined)) && heartbeatBack();
     while (Date.now() < resetDeadline && !resolved()) await sleep(500);
   } catch (err) {
