@@ -34,6 +34,30 @@ export interface AlertOutcome {
   resetS: number;
   /** Whether the dashboard panel the alert links to showed the fault (its value before vs. while firing). */
   panel?: { where: string; changed: boolean; error?: string };
+  /** Why it fired, as data: the rule's compared value around the fault (drawn by the HTML report). */
+  chart?: ExprChart;
+}
+
+/**
+ * One alert's rule expression around an event, as a range query at the evaluation interval recorded while the stack
+ * ran: the value the rule compares (left of its comparison, verify/charts.ts), its threshold, and the stage marks.
+ */
+export interface ExprChart {
+  /** The expression whose value is drawn (the whole rule expression when it has no numeric comparison). */
+  expr: string;
+  /** The comparison the rule makes, when it has one: `value op threshold`. */
+  op?: string;
+  threshold?: number;
+  stepS: number;
+  /** Unix seconds. */
+  from: number;
+  to: number;
+  /** One line per series; points are [unix s, value]. */
+  series: { labels: Record<string, string>; points: [number, number][] }[];
+  /** Unix seconds of each stage that happened inside the chart's range. */
+  marks: Partial<Record<'fault' | 'pending' | 'firing' | 'notified' | 'recovered' | 'resolved', number>>;
+  /** Why the chart has no data (the query failed), when it has none. */
+  error?: string;
 }
 
 export interface FalsePositive {
@@ -43,6 +67,7 @@ export interface FalsePositive {
   during: string;
   at: string;
   state: 'pending' | 'firing';
+  chart?: ExprChart;
 }
 
 export interface ScenarioOutcome {
@@ -110,7 +135,7 @@ export interface RunReport {
   scenarios: ScenarioOutcome[];
   falsePositives: FalsePositive[];
   /** Unexplained alerts that went pending but never fired (absorbed by their `for`); not failures. */
-  nearMisses: { alertname: string; service?: string; at: string }[];
+  nearMisses: { alertname: string; service?: string; at: string; chart?: ExprChart }[];
   rules: RuleVerdict[];
   quality: QualityMeasures;
   /** The dead man's switch's verdicts; absent when no heartbeat reached the harness (notifications polled) or in older reports. */
