@@ -1,5 +1,6 @@
 // PromQL read with the official grammar (@prometheus-io/lezer-promql, the parser of Prometheus' own UI): the metric
-// names an expression selects and its range windows, from the syntax tree instead of from the text.
+// names an expression selects, its range windows and the comparison that decides it, from the syntax tree instead of
+// from the text.
 import { parser } from '@prometheus-io/lezer-promql';
 
 export type SyntaxNode = ReturnType<typeof parser.parse>['topNode'];
@@ -88,4 +89,54 @@ export function anyOf(label: string, values: readonly string[], negate = false):
   const quoted = (s: string): string => JSON.stringify(s);
   if (values.length === 1) return `${label}${negate ? '!=' : '='}${quoted(values[0]!)}`;
   return `${label}${negate ? '!~' : '=~'}${quoted(values.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'))}`;
+}
+
+export type ComparisonOp = '==' | '!=' | '>' | '>=' | '<' | '<=';
+const COMPARISON_NODES: Record<string, ComparisonOp> = { Eql: '==', Neq: '!=', Gtr: '>', Gte: '>=', Lss: '<', Lte: '<=' };
+
+/** The comparison that decides an alert: `lhs op threshold`. */
+export interface Threshold {
+  lhs: string;
+  op: ComparisonOp;
+  threshold: number;
+}
+
+function numberLiteral(expr: string, node: SyntaxNode): number | undefined {
+  if (node.name === 'ParenExpr' && node.firstChild) return numberLiteral(expr, node.firstChild);
+  if (node.name !== 'NumberDurationLiteral') return undefined;
+  const text = expr.slice(node.from, node.to);
+  const inf = /^([+-]?)inf$/i.exec(text);
+  if (inf) return inf[1] === '-' ? -Infinity : Infinity;
+  const v = Number(text);
+  return Number.isNaN(v) ? undefined : v;
+}
+
+/**
+ * The filtering comparison against a number at the top of an alert expression, read from the syntax tree: the
+ * expression itself (`X > 0.5`), or the left operand of `and`/`unless` gates around it (`X > 0.5 and on() G > 0.1`),
+ * parentheses allowed. Undefined when there is none (`vector(1)`, `X > bool 1`, `A or B > 1`).
+ */
+export function thresholdOf(expr: string): Threshold | undefined {
+  let node: SyntaxNode | null = parsePromql(expr).firstChild;
+  while (node) {
+    if (node.name === 'ParenExpr') {
+      node = node.firstChild;
+      continue;
+    }
+    if (node.name !== 'BinaryExpr') return undefined;
+    const lhs = node.firstChild;
+    const opNode = lhs?.nextSibling;
+    if (!lhs || !opNode) return undefined;
+    if (opNode.name === 'And' || opNode.name === 'Unless') {
+      node = lhs;
+      continue;
+    }
+    const op = COMPARISON_NODES[opNode.name];
+    if (!op || node.getChild('BoolModifier')) return undefined;
+    const rhs = node.lastChild;
+    const threshold = rhs ? numberLiteral(expr, rhs) : undefined;
+    if (threshold === undefined) return undefined;
+    return { lhs: expr.slice(lhs.from, lhs.to), op, threshold };
+  }
+  return undefined;
 }

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import { PROMETHEUS_MAJORS, type PrometheusMajor } from '../alerts/engine.ts';
 import { ALERTS_DIR, ROOT_DIR, seconds } from '../alerts/model.ts';
-import { parsePromql, type SyntaxNode } from '../alerts/promql.ts';
+import { thresholdOf, type Threshold } from '../alerts/promql.ts';
 import { expandValues, seriesLabels, type Slot } from '../alerts/promtool-series.ts';
 import { startHttpDaemon } from '../stack/http-daemon.ts';
 import { ProcessOwner } from '../stack/processes.ts';
@@ -15,6 +15,9 @@ import { PROMETHEUS_3_VERSION, ensurePrometheusTools, missingBinaries, prometheu
 import { writeEngineDiffReport, summaryLines } from './engine-diff-report.ts';
 import { PrometheusApi, type Labels, type RangeSeries } from './prometheus-api.ts';
 import { loadRules, type RuleInfo } from './rules.ts';
+
+// tests/engine-diff.test.ts reads the threshold parser from here; it lives in alerts/promql.ts.
+export { thresholdOf, type Threshold };
 
 /** Passed to both engines (it is also both defaults and promtool's): how long an instant selector sees a sample. */
 const LOOKBACK_S = 300;
@@ -86,56 +89,6 @@ export function loadCases(dir: string): EngineCase[] {
   }
   if (out.length === 0) throw new Error(`no promtool test cases in ${dir}`);
   return out;
-}
-
-export type ComparisonOp = '==' | '!=' | '>' | '>=' | '<' | '<=';
-const COMPARISON_NODES: Record<string, ComparisonOp> = { Eql: '==', Neq: '!=', Gtr: '>', Gte: '>=', Lss: '<', Lte: '<=' };
-
-/** The comparison that decides an alert: `lhs op threshold`. */
-export interface Threshold {
-  lhs: string;
-  op: ComparisonOp;
-  threshold: number;
-}
-
-function numberLiteral(expr: string, node: SyntaxNode): number | undefined {
-  if (node.name === 'ParenExpr' && node.firstChild) return numberLiteral(expr, node.firstChild);
-  if (node.name !== 'NumberDurationLiteral') return undefined;
-  const text = expr.slice(node.from, node.to);
-  const inf = /^([+-]?)inf$/i.exec(text);
-  if (inf) return inf[1] === '-' ? -Infinity : Infinity;
-  const v = Number(text);
-  return Number.isNaN(v) ? undefined : v;
-}
-
-/**
- * The filtering comparison against a number at the top of an alert expression, read from the syntax tree: the
- * expression itself (`X > 0.5`), or the left operand of `and`/`unless` gates around it (`X > 0.5 and on() G > 0.1`),
- * parentheses allowed. Undefined when there is none (`vector(1)`, `X > bool 1`, `A or B > 1`).
- */
-export function thresholdOf(expr: string): Threshold | undefined {
-  let node: SyntaxNode | null = parsePromql(expr).firstChild;
-  while (node) {
-    if (node.name === 'ParenExpr') {
-      node = node.firstChild;
-      continue;
-    }
-    if (node.name !== 'BinaryExpr') return undefined;
-    const lhs = node.firstChild;
-    const opNode = lhs?.nextSibling;
-    if (!lhs || !opNode) return undefined;
-    if (opNode.name === 'And' || opNode.name === 'Unless') {
-      node = lhs;
-      continue;
-    }
-    const op = COMPARISON_NODES[opNode.name];
-    if (!op || node.getChild('BoolModifier')) return undefined;
-    const rhs = node.lastChild;
-    const threshold = rhs ? numberLiteral(expr, rhs) : undefined;
-    if (threshold === undefined) return undefined;
-    return { lhs: expr.slice(lhs.from, lhs.to), op, threshold };
-  }
-  return undefined;
 }
 
 export interface PlacedCase {
