@@ -1,9 +1,9 @@
 // report.html: self-contained (inline CSS and SVG, no scripts or external assets); one timeline per alert
-// with its stages as bars against the 60 s line and the alert's own budget.
-import type { AlertOutcome, RunReport } from '../results.ts';
+// with its stages as bars against the 60 s line and the alert's own budget, and one chart per alert, false positive
+// and near miss of why it fired: its rule's compared value against the threshold (svg-chart.ts).
+import type { AlertOutcome, ExprChart, RunReport } from '../results.ts';
+import { renderChart, escapeXml as esc } from './svg-chart.ts';
 import { COLUMNS, alertRow, allAlerts, qualityLines, heartbeatLines } from './table.ts';
-
-const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const STAGE_COLORS = { detect: '#f0ad4e', pending: '#5bc0de', firing: '#d9534f', notify: '#6f42c1', resolve: '#5cb85c' };
 
@@ -36,6 +36,9 @@ ${s.notifiedS !== undefined ? `<text x="${(x(s.notifiedS) + 4).toFixed(1)}" y="2
 </svg>`;
 }
 
+const withService = (alertname: string, service: string | undefined): string => `${alertname}${service ? ` [${service}]` : ''}`;
+const figure = (chart: ExprChart | undefined, title: string): string => (chart ? `<figure class="why">${renderChart(chart, { title })}</figure>` : '');
+
 export function renderHtml(report: RunReport): string {
   const alerts = allAlerts(report);
   const rows = alerts
@@ -44,6 +47,10 @@ export function renderHtml(report: RunReport): string {
   const timelines = alerts.map((a) => `<div class="tl">${timeline(a)}<span class="sc">${esc(a.scenario)}</span></div>`).join('\n');
   const failures = report.rules.filter((r) => !r.passed).map((r) => `<li><b>${esc(r.alertname)}</b>: ${esc(r.reasons.join('; '))}</li>`).join('');
   const fps = report.falsePositives.map((f) => `<li>${esc(f.alertname)}${f.service ? ` (${esc(f.service)})` : ''} ${f.state} at ${esc(f.at)} during ${esc(f.during)}</li>`).join('');
+  const whyAlerts = alerts.map((a) => figure(a.chart, `${withService(a.alertname, a.service)} · ${a.scenario} · ${a.verdict}`)).filter(Boolean).join('\n');
+  const whyFps = report.falsePositives.map((f) => figure(f.chart, `${withService(f.alertname, f.service)} · ${f.state} at ${f.at} during ${f.during} · false positive`)).filter(Boolean).join('\n');
+  const nearMisses = report.nearMisses.map((m) => `<li>${esc(withService(m.alertname, m.service))} pending at ${esc(m.at)}</li>`).join('');
+  const whyNearMisses = report.nearMisses.map((m) => figure(m.chart, `${withService(m.alertname, m.service)} · pending at ${m.at} · near miss`)).filter(Boolean).join('\n');
   const legend = Object.entries({ 'fault → pending': STAGE_COLORS.detect, 'pending → firing': STAGE_COLORS.pending, 'firing → notified': STAGE_COLORS.notify })
     .map(([k, c]) => `<span><i style="background:${c}"></i>${esc(k)}</span>`)
     .join(' ');
@@ -54,19 +61,22 @@ body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}
 table{border-collapse:collapse}td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:middle;white-space:nowrap}
 tr.bad td{background:#fff3f3}.summary{font-size:18px}.legend span{margin-right:14px}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}
 .tl{display:flex;align-items:center;gap:8px}.tl .sc{font-size:11px;color:#666}
+figure.why{margin:12px 0}svg.why-chart{border:1px solid #eee;max-width:100%;height:auto}
 </style></head><body>
 <h1>verify-alerts run ${esc(report.runId)}</h1>
 <p class="summary"><b>${report.passed} passed, ${report.failed} failed</b> · wall ${report.wallS.toFixed(0)} s · started ${esc(report.startedAt)}</p>
 <ul>${qualityLines(report).map((l) => `<li>${esc(l)}</li>`).join('')}</ul>
 ${report.heartbeat ? `<h2>Dead man's switch</h2><ul>${heartbeatLines(report).map((l) => `<li>${esc(l.trim())}</li>`).join('')}</ul>` : ''}
 ${failures ? `<h2>Failures</h2><ul>${failures}</ul>` : ''}
-${fps ? `<h2>Alerts that fired without their fault</h2><ul>${fps}</ul>` : ''}
+${fps ? `<h2>Alerts that fired without their fault</h2><ul>${fps}</ul>\n${whyFps}` : ''}
 <h2>Alerts</h2>
 <table><thead><tr>${COLUMNS.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>
 ${rows}
 </tbody></table>
 <h2>Timelines (seconds after the fault)</h2><p class="legend">${legend} <span>red dashed line: deadline</span></p>
 ${timelines}
+${whyAlerts ? `<h2>Why each alert fired</h2><p class="legend">Each rule's compared value (one point per evaluation) against its threshold (dashed), seconds after the fault; vertical lines: fault, pending, firing, notified, recovered, resolved.</p>\n${whyAlerts}` : ''}
+${nearMisses ? `<h2>Near misses (pending, never fired)</h2><ul>${nearMisses}</ul>\n${whyNearMisses}` : ''}
 <h2>Pre-flight</h2><ul>${report.preflight.checks.map((c) => `<li>${c.ok ? 'ok' : '<b>FAILED</b>'}: ${esc(c.name)} ${esc(c.detail)}</li>`).join('')}</ul>
 </body></html>
 `;
