@@ -261,9 +261,6 @@ export class ProcessOwner {
   private readonly dirs = new Set<string>();
   /** The stop in progress or done (stopAll). */
   private stopping: Promise<void> | undefined;
-  private readonly signalHandler = (sig: NodeJS.Signals): void => {
-    void this.stopAll().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
-  };
   readonly runDir: string;
 
   private readonly onSpawn: ((proc: ManagedProcess) => void) | undefined;
@@ -277,10 +274,8 @@ export class ProcessOwner {
     this.runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'alertproof-'));
     fs.chmodSync(this.runDir, 0o755);
     if (!opts.keepLogs) this.registerDir(this.runDir);
-    if (opts.handleSignals !== false) {
-      process.on('SIGINT', this.signalHandler);
-      process.on('SIGTERM', this.signalHandler);
-    }
+    if (opts.handleSignals !== false) signalled.add(this);
+    installSignalHandlers();
   }
 
   private send(line: string): void {
@@ -319,16 +314,18 @@ export class ProcessOwner {
     return this.reaper.pid;
   }
 
-  /** Stops every process (newest first), removes temp dirs, and lets the reaper exit. Safe to call twice. */
-  /** Stops everything; a second call (a Ctrl-C during a stop) waits for the stop already running. */
+  /**
+   * Stops every process (newest first), removes temp dirs, and lets the reaper exit; a second call (a Ctrl-C during a
+   * stop) waits for the stop already running.
+   */
   stopAll(): Promise<void> {
     this.stopping ??= this.stopEverything();
     return this.stopping;
   }
 
   private async stopEverything(): Promise<void> {
-    process.off('SIGINT', this.signalHandler);
-    process.off('SIGTERM', this.signalHandler);
+    signalled.delete(this);
+    if (signalled.size === 0) uninstallSignalHandlers();
     for (const proc of [...this.processes].reverse()) await proc.stop();
     for (const dir of this.dirs) {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -343,4 +340,24 @@ export class ProcessOwner {
     await Promise.race([reaperGone, sleep(REAPER_EXIT_WAIT_MS, undefined, { signal: waited.signal }).catch(() => undefined)]);
     waited.abort();
   }
+}
+
+/**
+ * Owners that stop on Ctrl-C or SIGTERM. One handler for all of them: several owners live at once (the stacks of a
+ * sharded run), and the process may exit only after every one has stopped, not after the first.
+ */
+const signalled = new Set<ProcessOwner>();
+const onSignal = (sig: NodeJS.Signals): void => {
+  void Promise.allSettled([...signalled].map((o) => o.stopAll())).finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+};
+
+function installSignalHandlers(): void {
+  if (signalled.size === 0 || process.listeners('SIGINT').includes(onSignal)) return;
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+function uninstallSignalHandlers(): void {
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
 }

@@ -1,7 +1,12 @@
 // `npm run verify-alerts [-- options]`: the product's main job. See README for the options.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { planMatrix, runVerifyAlerts, selectFaultScenarios, type VerifyOptions } from './harness.ts';
+import { planMatrix, runVerifyAlerts, selectFaultScenarios, writeWithSummary, type VerifyOptions } from './harness.ts';
+import { runSharded } from './sharded-run.ts';
+import { DEFAULT_SHARDS } from './shard-default.ts';
+import { parseShard, type Shard } from './shard-plan.ts';
+import { MergeError, mergeReports, readShardReports } from './report/merge.ts';
+import { writeReports } from './report/index.ts';
 import { formatExpected } from './evaluate.ts';
 import { DEFAULT_MATRIX, loadMatrix, MatrixError } from './matrix.ts';
 import { AttachFileError, loadAttachFile, type AttachConfig } from '../stack/attach.ts';
@@ -30,6 +35,10 @@ ${MUTATION_KINDS.map((k) => `                              ${k.padEnd(10)}${KIND
   --prometheus 2|3          the Prometheus a started stack runs: 2 = Debian's 2.42 (default), 3 = ${PROMETHEUS_3_VERSION}
                             (built once with Go by scripts/ensure-tools --prometheus 3); env ALERTPROOF_PROMETHEUS
   --max-per-wave <n>        fault scenarios run together at most (default 6)
+  --shards <n>              split the planned waves over n stacks on this machine, run at once, one merged report
+                            (default ${DEFAULT_SHARDS}, measured in docs/benchmarks.md; 1 with --attach, --keep or --repeat)
+  --shard <i>/<n>           run part i of n only, on this machine's own stack (CI matrices); join the parts with --merge
+  --merge <dir>...          join the report folders of every --shard i/n part into one report, verdict and exit code
   --list                    print the fault matrix planned into waves, and exit`;
 
 function fail(msg: string): never {
@@ -53,6 +62,9 @@ async function main(): Promise<void> {
         matrix: { type: 'string' },
         reports: { type: 'string' },
         'max-per-wave': { type: 'string' },
+        shards: { type: 'string' },
+        shard: { type: 'string' },
+        merge: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
         list: { type: 'boolean', default: false },
       },
@@ -74,6 +86,35 @@ async function main(): Promise<void> {
   const kinds = args.values.mutate ? (args.positionals.length ? args.positionals : MUTATION_KINDS) : [];
   for (const k of kinds) if (!MUTATION_KINDS.includes(k as MutationKind)) fail(`unknown mutation kind ${k}`);
 
+  if (args.values.merge) {
+    if (kinds.length || args.values.shard || args.values.shards || args.values.attach) fail('--merge joins finished shard reports; it runs nothing, so it takes only --reports and the report folders');
+    const dirs = args.positionals.flatMap((p) => p.split(',')).filter(Boolean);
+    if (dirs.length === 0) fail('--merge needs the report folders of the shards, e.g. --merge reports/verify-A reports/verify-B');
+    const reportsDir = args.values.reports ? path.resolve(args.values.reports) : path.join(root, 'reports');
+    let merged;
+    try {
+      merged = mergeReports(readShardReports(dirs.map((d) => path.resolve(d))), new Date().toISOString().replace(/[:.]/g, '-'));
+    } catch (err) {
+      if (!(err instanceof MergeError)) throw err;
+      process.stderr.write(`verify-alerts --merge: ${err.message}\n`);
+      process.exit(2);
+    }
+    await writeWithSummary((l) => process.stdout.write(`${l}\n`))(merged, path.join(reportsDir, `verify-${merged.runId}`));
+    process.stdout.write(`\n${merged.passed} passed, ${merged.failed} failed\n`);
+    process.exit(merged.failed > 0 || (merged.dashboards?.failures.length ?? 0) > 0 ? 1 : 0);
+  }
+  if (!kinds.length && args.positionals.length) fail(`unexpected argument ${args.positionals[0]}`);
+  let shard: Shard | undefined;
+  try {
+    shard = args.values.shard === undefined ? undefined : parseShard(args.values.shard);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const explicitShards = args.values.shards === undefined ? undefined : Number(args.values.shards);
+  if (explicitShards !== undefined && !(Number.isInteger(explicitShards) && explicitShards >= 1)) fail(`--shards must be a positive integer, got ${args.values.shards}`);
+  if (shard && explicitShards !== undefined) fail('--shard i/n runs one part; --shards n runs all n parts here: give one of them');
+  if (explicitShards && explicitShards > 1 && (args.values.attach || args.values.keep)) fail('--shards starts a stack per shard: it cannot be combined with --attach or --keep');
+  if (shard && (args.values.attach || args.values.keep)) fail('--shard runs its part on a stack of its own: it cannot be combined with --attach or --keep');
   if (args.values.attach && kinds.length) fail('--mutate runs on a stack it starts itself; it cannot be combined with --attach');
   if (args.values.attach && args.values.backend) fail('--backend chooses how a started stack runs; with --attach nothing is started');
   if (args.values.attach && args.values.prometheus) fail('--prometheus chooses the Prometheus a started stack runs; with --attach the running one is judged (its version is in the report)');
@@ -128,8 +169,18 @@ async function main(): Promise<void> {
     return;
   }
 
+  // One stack when a run must be one (attached, kept for inspection, repeated on one stack), else the measured default,
+  // never more shards than the matrix has waves.
+  const wanted = explicitShards ?? (attach || base.keep || repeat > 1 ? 1 : DEFAULT_SHARDS);
   if (kinds.length === 0) {
-    const res = await runVerifyAlerts(base);
+    const waves = planMatrix(selectFaultScenarios(base.scenarios, base.only), loadRules(base.rulesDir), base.maxPerWave).length;
+    const shards = Math.min(wanted, waves);
+    if (shards < wanted) base.log(`${waves} waves planned: running ${shards} shards, not ${wanted}`);
+    const res = shard
+      ? await runVerifyAlerts({ ...base, shard })
+      : shards > 1
+        ? await runSharded({ ...base, shards, shardReport: async (report, dir) => void writeReports(dir, report) })
+        : await runVerifyAlerts(base);
     // Dashboard queries that fail on the loaded stack fail the run too; the count line stays over alert rules.
     const dashboardFailures = res.reports.reduce((n, r) => n + (r.dashboards?.failures.length ?? 0), 0);
     if (dashboardFailures) process.stdout.write(`\n${dashboardFailures} dashboard queries failed (see the report)`);
@@ -138,7 +189,8 @@ async function main(): Promise<void> {
   }
 
   // Mutation check: passed = mutants caught; failed = mutants that survived (equivalent ones, with their reason, neither).
-  const mutation = await runMutationCheck({ base, kinds: kinds as MutationKind[], controlS, log: base.log });
+  if (shard) fail('--mutate runs every part itself; use --shards to choose how many stacks it uses');
+  const mutation = await runMutationCheck({ base, kinds: kinds as MutationKind[], controlS, shards: wanted, log: base.log });
   const files = writeMutationReport(base.reportsDir, mutation);
   process.stdout.write(`${renderMutationSummary(mutation)}\nmutation report: ${files.md}, ${files.json}\n`);
   process.stdout.write(`\n${mutation.passed} passed, ${mutation.failed} failed\n`);

@@ -192,12 +192,41 @@ function explained(ep: Episode, windows: readonly ScenarioWindow[], skewMs: numb
   });
 }
 
+/** The reason of a rule no scenario of the matrix expects. */
+export const NO_SCENARIO = 'no scenario expects this alert (coverage)';
+
+/**
+ * The four alert-quality measures over expected-alert outcomes and the fired episodes (always-firing excluded), of which
+ * falsePositives were unexplained. One place for evaluate and for merging shards' reports.
+ */
+export function qualityOf(outcomes: readonly AlertOutcome[], fired: number, falsePositives: number): QualityMeasures {
+  // An alert nothing could deliver during its fault counts as detected when it fired in time.
+  const detectedAt = (o: AlertOutcome): number | undefined => (o.delivery ? o.stages.firingS : o.stages.notifiedS);
+  const detected = outcomes.filter((o) => {
+    const at = detectedAt(o);
+    return at !== undefined && at <= o.deadlineS;
+  });
+  const detection = outcomes.flatMap((o) => (o.stages.notifiedS === undefined ? [] : [o.stages.notifiedS]));
+  const reset = outcomes.flatMap((o) => (o.stages.resolvedAfterRecoveryS === undefined ? [] : [o.stages.resolvedAfterRecoveryS]));
+  return {
+    recall: outcomes.length ? detected.length / outcomes.length : 0,
+    precision: fired ? (fired - falsePositives) / fired : 1,
+    detectionMedianS: median(detection),
+    detectionMaxS: detection.length ? Math.max(...detection) : undefined,
+    resetMedianS: median(reset),
+    resetMaxS: reset.length ? Math.max(...reset) : undefined,
+    fired,
+  };
+}
+
 export function evaluate(
   args: JudgingArgs & {
     windows: readonly ScenarioWindow[];
     episodes: readonly Episode[];
     control?: { start: number; end: number };
     ruleNames: readonly string[];
+    /** Rules a scenario of another run expects (another shard, or a run without --only): no coverage gap here. */
+    coveredElsewhere?: ReadonlySet<string>;
     /** Episodes over before this time (ms) are start-up transients, not judged. */
     since?: number;
   },
@@ -252,24 +281,12 @@ export function evaluate(
   const rules: RuleVerdict[] = args.ruleNames.map((name) => {
     const mine = outcomes.filter((o) => o.alertname === name);
     const reasons: string[] = [];
-    if (mine.length === 0) reasons.push('no scenario expects this alert (coverage)');
+    if (mine.length === 0 && !args.coveredElsewhere?.has(name)) reasons.push(NO_SCENARIO);
     for (const o of mine) if (o.verdict !== 'pass') reasons.push(`${o.scenario}${o.service ? ` [${o.service}]` : ''}: ${o.verdict} (${o.detail})`);
     for (const fp of falsePositives) if (fp.alertname === name) reasons.push(`fired without its fault (${fp.state} at ${fp.at}, ${fp.during})`);
     return { alertname: name, passed: reasons.length === 0, reasons };
   });
 
-  // An alert nothing could deliver during its fault counts as detected when it fired in time.
-  const detectedAt = (o: AlertOutcome): number | undefined => (o.delivery ? o.stages.firingS : o.stages.notifiedS);
-  const detected = outcomes.filter((o) => { const at = detectedAt(o); return at !== undefined && at <= o.deadlineS; });
-  const detection = outcomes.flatMap((o) => (o.stages.notifiedS === undefined ? [] : [o.stages.notifiedS]));
-  const reset = outcomes.flatMap((o) => (o.stages.resolvedAfterRecoveryS === undefined ? [] : [o.stages.resolvedAfterRecoveryS]));
-  const quality: QualityMeasures = {
-    recall: outcomes.length ? detected.length / outcomes.length : 0,
-    precision: counted.length ? (counted.length - falsePositives.length) / counted.length : 1,
-    detectionMedianS: median(detection),
-    detectionMaxS: detection.length ? Math.max(...detection) : undefined,
-    resetMedianS: median(reset),
-    resetMaxS: reset.length ? Math.max(...reset) : undefined,
-  };
+  const quality = qualityOf(outcomes, counted.length, falsePositives.length);
   return { scenarios, falsePositives, nearMisses, rules, quality };
 }

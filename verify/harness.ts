@@ -25,17 +25,24 @@ import { loadRules, type RuleInfo } from './rules.ts';
 import { rulesFromApi } from './rules-api.ts';
 import { labelPredicate, type LabelPredicate } from './scope.ts';
 import { AM_POLL_CAVEAT, pollAlertmanager } from './alertmanager-poll.ts';
-import type { FalsePositive, RunReport } from './results.ts';
+import type { RunReport } from './results.ts';
 import { renderStdout, writeReports } from './report/index.ts';
 import { startBaselineLoad, type BaselineLoad } from './load.ts';
 import { sleep } from '../stack/ports.ts';
 import { alertPanelChange, checkDashboards } from './dashboards.ts';
 import type { AlertOutcome } from './results.ts';
 import { describeCrash, watchCrashes, type CrashWatch } from './crash-watch.ts';
+import { collectCharts } from './charts.ts';
+import { StageRunner } from './stages.ts';
+import { assignWaves, describeSplit, planHash, type Shard, type WaveCost } from './shard-plan.ts';
 import { watchHeartbeat, type HeartbeatWatch } from './heartbeat-watch.ts';
 
 export interface VerifyOptions {
   scenarios: FaultScenario[];
+  /** The run's id (its report folder, the run_id external label); default the start time. */
+  runId?: string;
+  /** Run one part of the planned matrix (verify/shard-plan.ts) on this run's own stack. */
+  shard?: Shard;
   /** Judge a running stack described by an attach file instead of starting one (stack/attach.ts). */
   attach?: AttachConfig;
   /** Run only scenarios whose id, or whose expected alerts, match one of these. */
@@ -61,6 +68,8 @@ export interface VerifyOptions {
   onlyMutated?: boolean;
   /** Stop after pre-flight and the control window (the metric mutation is caught there; no fault needs injecting). */
   skipMatrix?: boolean;
+  /** Writes a finished run's report into dir (the reporters); default: report.{json,md,html} and the summary on the log. */
+  report?: (report: RunReport, dir: string) => Promise<void>;
   /** Runs on the live stack after the matrix (or the control window), before teardown: the mutation check measures there. */
   inspect?: (prom: PrometheusApi, run: { control: { start: number; end: number }; windows: readonly ScenarioWindow[] }) => Promise<void>;
   log: (line: string) => void;
@@ -88,19 +97,19 @@ export function controlWindowS(rules: RuleInfo[]): number {
 export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult> {
   const log = opts.log;
   const started = Date.now();
-  const runId = new Date(started).toISOString().replace(/[:.]/g, '-');
+  const runId = opts.runId ?? new Date(started).toISOString().replace(/[:.]/g, '-');
   const reportDir = path.join(opts.reportsDir, `verify-${runId}`);
-  const owner = new ProcessOwner({ keepLogs: opts.keep });
   const attach = opts.attach;
-  let webhook: WebhookReceiver | undefined;
-  let amPoller: { stop(): void } | undefined;
-  let load: BaselineLoad | undefined;
-  let stack: Stack | undefined;
-  let observer: { stop(): void } | undefined;
-  let crashWatch: CrashWatch | undefined;
-  let heartbeat: HeartbeatWatch | undefined;
+  const shard = opts.shard;
+  // Shard 1 (or an unsharded run) holds what is judged once per run: the control window, the dashboards, the
+  // always-firing alerts and the rules no scenario covers.
+  const primary = !shard || shard.index === 1;
+  const stages = new StageRunner(started, log);
+  const owner = new ProcessOwner({ keepLogs: opts.keep });
+  stages.defer('processes', () => owner.stopAll());
   try {
     if (attach && opts.mutateRules) throw new Error('the mutation check runs on a stack it starts itself; it cannot attach');
+    if (attach && shard) throw new Error('shards each start a stack of their own; an attached stack is one stack, so --attach cannot be sharded');
     const scope: Scope = {
       alerts: labelPredicate(attach?.scope.alerts, `${attach?.file}: scope.alerts`),
       targets: labelPredicate(attach?.scope.targets, `${attach?.file}: scope.targets`),
@@ -121,115 +130,194 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
     if (notAttachable.length) log(`not run when attached: ${notAttachable.join(', ')} (config faults rewrite the files a daemon runs; only a stack verify-alerts starts has its own copy)`);
     if (scenarios.length === 0) throw new Error(`every selected fault scenario needs a stack verify-alerts starts (${notAttachable.join(', ')}); run them without --attach`);
 
-    const onNotified = (alerts: NotifiedAlert[], at: number): void => {
-      const scoped = alerts.filter((a) => scope.alerts(a.labels));
-      timeline.notify(scoped, at);
-      for (const a of scoped) log(`  ${a.status === 'firing' ? '!' : '~'} notified ${a.status}: ${formatExpected({ alertname: a.labels.alertname ?? '?', service: a.labels.service })}`);
-    };
+    let webhook: WebhookReceiver | undefined;
     let notifications = 'webhook';
-    if (attach) {
-      stack = attachStack(attach);
-      log(`attached to ${attach.file}: Prometheus ${stack.prometheusUrl}, Alertmanager ${stack.alertmanagerUrl}`);
-      const hook = webhookListen(attach);
-      if (hook) {
-        webhook = await startWebhookReceiver({ host: hook.host, port: hook.port, path: hook.path });
-        log(`notifications: webhook at ${webhook.url}; route Alertmanager to it (docs/verify-alerts.md, "Attach mode")`);
-      } else {
-        notifications = 'alertmanager-api';
-        log(`notifications: ${AM_POLL_CAVEAT}`);
-      }
-    } else {
-      webhook = await startWebhookReceiver();
-      stack = await startStack({
-        backend: opts.backend,
-        owner,
-        prometheus: { config: opts.prometheusConfig, rulesDir, externalLabels: { run_id: runId }, major: opts.prometheusMajor },
-        alertmanager: { config: opts.alertmanagerConfig, webhookUrl: webhook.url },
-        faultProxies: true,
-        log: (l) => log(`  stack: ${l}`),
-      });
-    }
-    const missingBindings = bindingProblems(scenarios, stack.targets);
-    if (missingBindings.length) throw new Error(`${attach ? `${attach.file}: ` : ''}${missingBindings[0]}${missingBindings.length > 1 ? ` (and ${missingBindings.length - 1} more)` : ''}`);
-    crashWatch = watchCrashes(stack.watched(), log);
-    const prom = new PrometheusApi(stack.prometheusUrl!);
-    const rules = attach && attach.rules === 'api' ? rulesFromApi(await prom.rules(), `${stack.prometheusUrl}/api/v1/rules`) : loadRules(rulesDir);
-    const ruleNames = [...new Set(rules.map((r) => r.alertname))];
-    log(`verify-alerts ${runId}: ${ruleNames.length} alert rules, ${scenarios.length} fault scenarios${mutated.length ? `, ${mutated.length} rules mutated` : ''}`);
-    // The versions judged (every report records them); each alert's own budget follows the Prometheus version's range
-    // semantics (alerts/engine.ts), 2.x's (the larger) for a version alertproof does not model.
-    const versions = await runningVersions(stack);
-    const major = majorOf(versions.prometheus);
-    log(`prometheus ${versions.prometheus}, alertmanager ${versions.alertmanager ?? 'unknown'}${major ? '' : `; ${versions.prometheus} is not a version alertproof models, so alerts are held to 2.x's worst cases`}`);
-    // Allowances and episode identity come from the config Prometheus actually runs, not from this repo's source file.
-    const runningConfig = await prom.config();
-    const judging = judgingFor(parseTiming(runningConfig), loadAlertCatalog(opts.alertCatalog, major ?? '2'));
-    const timeline = new AlertTimeline(externalLabels(runningConfig));
-    webhook?.on('notification', (n) => onNotified(n.alerts, n.receivedAt));
-    if (!webhook) amPoller = pollAlertmanager(stack.alertmanagerUrl!, { inScope: scope.alerts, pollMs: POLL_MS, onAlerts: onNotified, log });
-    // Observe from the start: an always-firing alert (and any start-up alert) notifies within seconds of the rules loading.
-    observer = observe(prom, timeline, scope, log);
+    await stages.stage(
+      'webhook',
+      async () => {
+        if (!attach) {
+          webhook = await startWebhookReceiver();
+          return;
+        }
+        const hook = webhookListen(attach);
+        if (hook) {
+          webhook = await startWebhookReceiver({ host: hook.host, port: hook.port, path: hook.path });
+          log(`notifications: webhook at ${webhook.url}; route Alertmanager to it (docs/verify-alerts.md, "Attach mode")`);
+        } else {
+          notifications = 'alertmanager-api';
+          log(`notifications: ${AM_POLL_CAVEAT}`);
+        }
+      },
+      () => webhook?.close(),
+    );
 
-    const checks = await preflight(prom, stack, rules, scope);
-    // The dead man's switch needs the heartbeat channel of our own receiver; polling Alertmanager sees no heartbeat.
-    const heartbeatRule = rules.find((r) => judging.alwaysFiring.includes(r.alertname));
-    if (webhook && heartbeatRule && stack.alertmanagerUrl) {
-      heartbeat = await watchHeartbeat({
-        webhook,
-        alertmanagerUrl: stack.alertmanagerUrl,
-        heartbeatLabels: { ...externalLabels(runningConfig), ...heartbeatRule.labels, alertname: heartbeatRule.alertname },
-        alwaysFiring: judging.alwaysFiring,
-        log,
-      });
-    } else {
-      const needing = scenarios.filter((s) => s.heartbeat === 'stops').map((s) => s.id);
-      log(`dead man's switch: not watched (${webhook ? 'no always-firing rule' : 'notifications are polled, no heartbeat reaches the harness'})${needing.length ? `; ${needing.join(', ')} cannot be judged on it` : ''}`);
-    }
+    let stack: Stack | undefined;
+    let crashWatch: CrashWatch | undefined;
+    await stages.stage(
+      'stack',
+      async () => {
+        if (attach) {
+          stack = attachStack(attach);
+          log(`attached to ${attach.file}: Prometheus ${stack.prometheusUrl}, Alertmanager ${stack.alertmanagerUrl}`);
+        } else {
+          stack = await startStack({
+            backend: opts.backend,
+            owner,
+            prometheus: { config: opts.prometheusConfig, rulesDir, externalLabels: { run_id: runId }, major: opts.prometheusMajor },
+            alertmanager: { config: opts.alertmanagerConfig, webhookUrl: webhook!.url },
+            faultProxies: true,
+            log: (l) => log(`  stack: ${l}`),
+          });
+        }
+        const missingBindings = bindingProblems(scenarios, stack.targets);
+        if (missingBindings.length) throw new Error(`${attach ? `${attach.file}: ` : ''}${missingBindings[0]}${missingBindings.length > 1 ? ` (and ${missingBindings.length - 1} more)` : ''}`);
+        crashWatch = watchCrashes(stack.watched(), log);
+      },
+      async () => {
+        crashWatch?.stop();
+        await stack?.stop();
+      },
+    );
+    const live = stack!;
+
+    const prom = new PrometheusApi(live.prometheusUrl!);
+    let observer: { stop(): void } | undefined;
+    let amPoller: { stop(): void } | undefined;
+    let heartbeat: HeartbeatWatch | undefined;
+    const observed = await stages.stage(
+      'observer',
+      async () => {
+        const rules = attach && attach.rules === 'api' ? rulesFromApi(await prom.rules(), `${live.prometheusUrl}/api/v1/rules`) : loadRules(rulesDir);
+        const ruleNames = [...new Set(rules.map((r) => r.alertname))];
+        log(`verify-alerts ${runId}: ${ruleNames.length} alert rules, ${scenarios.length} fault scenarios${mutated.length ? `, ${mutated.length} rules mutated` : ''}`);
+        // The versions judged (every report records them); each alert's own budget follows the Prometheus version's
+        // range semantics (alerts/engine.ts), 2.x's (the larger) for a version alertproof does not model.
+        const versions = await runningVersions(live);
+        const major = majorOf(versions.prometheus);
+        log(`prometheus ${versions.prometheus}, alertmanager ${versions.alertmanager ?? 'unknown'}${major ? '' : `; ${versions.prometheus} is not a version alertproof models, so alerts are held to 2.x's worst cases`}`);
+        // Allowances and episode identity come from the config Prometheus actually runs, not from this repo's source file.
+        const runningConfig = await prom.config();
+        const judging = judgingFor(parseTiming(runningConfig), loadAlertCatalog(opts.alertCatalog, major ?? '2'));
+        const timeline = new AlertTimeline(externalLabels(runningConfig));
+        const onNotified = (alerts: NotifiedAlert[], at: number): void => {
+          const scoped = alerts.filter((a) => scope.alerts(a.labels));
+          timeline.notify(scoped, at);
+          for (const a of scoped) log(`  ${a.status === 'firing' ? '!' : '~'} notified ${a.status}: ${formatExpected({ alertname: a.labels.alertname ?? '?', service: a.labels.service })}`);
+        };
+        webhook?.on('notification', (n) => onNotified(n.alerts, n.receivedAt));
+        if (!webhook) amPoller = pollAlertmanager(live.alertmanagerUrl!, { inScope: scope.alerts, pollMs: POLL_MS, onAlerts: onNotified, log });
+        // Observe from the start: an always-firing alert (and any start-up alert) notifies within seconds of the rules loading.
+        observer = observe(prom, timeline, scope, log);
+        // The dead man's switch needs the heartbeat channel of our own receiver; polling Alertmanager sees no heartbeat.
+        const heartbeatRule = rules.find((r) => judging.alwaysFiring.includes(r.alertname));
+        if (webhook && heartbeatRule && live.alertmanagerUrl) {
+          heartbeat = await watchHeartbeat({
+            webhook,
+            alertmanagerUrl: live.alertmanagerUrl,
+            heartbeatLabels: { ...externalLabels(runningConfig), ...heartbeatRule.labels, alertname: heartbeatRule.alertname },
+            alwaysFiring: judging.alwaysFiring,
+            log,
+          });
+        } else {
+          const needing = scenarios.filter((s) => s.heartbeat === 'stops').map((s) => s.id);
+          log(`dead man's switch: not watched (${webhook ? 'no always-firing rule' : 'notifications are polled, no heartbeat reaches the harness'})${needing.length ? `; ${needing.join(', ')} cannot be judged on it` : ''}`);
+        }
+        return { rules, ruleNames, versions, runningConfig, judging, timeline };
+      },
+      () => {
+        heartbeat?.stop();
+        observer?.stop();
+        amPoller?.stop();
+      },
+    );
+    const { rules, ruleNames, versions, runningConfig, judging, timeline } = observed;
+
+    let load: BaselineLoad | undefined;
+    await stages.stage(
+      'load',
+      async () => {
+        load = await startBaselineLoad(live, log);
+      },
+      () => load?.stop(),
+    );
+    const baseline = load!;
+    const ctx: FaultContext = { targets: live.targets, log, load: baseline.control, ...(webhook ? { webhook } : {}) };
+
+    const { checks, exposure } = await stages.stage('pre-flight', async () => {
+      const stackChecks = await preflight(prom, live, rules, scope);
+      // After the load started: a metric a service creates on its first request is not exposed before it.
+      const metrics = await metricExposureCheck(prom, rules);
+      for (const c of [...stackChecks, metrics]) log(`preflight ${c.ok ? 'ok' : 'FAILED'}: ${c.name}${c.detail ? ` (${c.detail})` : ''}`);
+      return { checks: stackChecks, exposure: metrics };
+    });
     // Stack-level checks block the matrix; an unexposed metric fails only the rules that reference it.
     const preflightOk = checks.every((c) => c.ok);
-    const ctx: FaultContext = { targets: stack.targets, log, ...(webhook ? { webhook } : {}) };
-    load = await startBaselineLoad(stack, log);
-    ctx.load = load.control;
-    const exposure = await metricExposureCheck(prom, rules);
-    checks.push(exposure);
-    for (const c of checks) log(`preflight ${c.ok ? 'ok' : 'FAILED'}: ${c.name}${c.detail ? ` (${c.detail})` : ''}`);
 
-    const reports: RunReport[] = [];
-    {
-      await warmUp(prom, judging, scope, log, Math.max(...rules.map((r) => r.longestRangeS)));
-      const controlS = opts.controlS ?? controlWindowS(rules);
-      const controlStart = Date.now();
+    // The matrix as planned for the whole run, and this shard's part of it.
+    const allWaves = planMatrix(scenarios, rules, opts.maxPerWave);
+    const controlS = opts.controlS ?? controlWindowS(rules);
+    const split = shard ? splitMatrix(allWaves, shard.total, judging, controlS) : undefined;
+    const myWaves = split ? split.parts[shard!.index - 1]!.map((n) => ({ wave: n, scenarios: allWaves[n - 1]! })) : allWaves.map((w, i) => ({ wave: i + 1, scenarios: w }));
+    if (split) for (const line of split.lines) log(line);
+
+    await stages.stage('warm-up', () => warmUp(prom, judging, scope, log, Math.max(...rules.map((r) => r.longestRangeS))));
+    const { control, dashboards } = await stages.stage('control', async () => {
+      if (!primary) {
+        log(`control window: on shard 1/${shard!.total}`);
+        return { control: undefined, dashboards: undefined };
+      }
+      const start = Date.now();
       log(`control window: ${controlS} s of baseline load with no fault`);
       await sleep(controlS * 1000);
-      const control = { start: controlStart, end: Date.now() };
-      const dashboards = await dashboardCheck(prom.url, log);
-      const always = ruleNames.filter((n) => judging.alwaysFiring.includes(n));
-      // Attached, an always-firing alert began before the harness was there to time it: it is not judged (its
-      // heartbeat is the dead man's switch's to watch).
-      if (attach && always.length) log(`not judged when attached: ${always.join(', ')} (always firing since before the harness attached)`);
-      const judgeAlways = attach === undefined;
-      const alwaysWindow: ScenarioWindow | undefined = always.length && judgeAlways
-        ? { id: 'always-firing', description: 'always firing dead man\'s switch, from rule load', wave: 0, injectedAt: checks.rulesLoadedAt, endedAt: Date.now(), expect: always.map((alertname) => ({ alertname })), mayAlsoFire: [], deadlineS: judging.deadlineS, resetS: DEFAULT_RESET_S }
-        : undefined;
+      const window = { start, end: Date.now() };
+      return { control: window, dashboards: await dashboardCheck(prom.url, log) };
+    });
+    const matrixStart = Date.now();
 
-      for (let iteration = 1; iteration <= opts.repeat; iteration++) {
-        const iterStart = Date.now();
-        const windows = preflightOk && !opts.skipMatrix ? await runMatrix(scenarios, rules, ctx, prom, timeline, judging, scope, opts, iteration, heartbeat) : [];
-        await opts.inspect?.(prom, { control, windows });
+    const always = ruleNames.filter((n) => judging.alwaysFiring.includes(n));
+    // Attached, an always-firing alert began before the harness was there to time it: it is not judged (its
+    // heartbeat is the dead man's switch's to watch).
+    if (attach && always.length) log(`not judged when attached: ${always.join(', ')} (always firing since before the harness attached)`);
+    const judgeAlways = attach === undefined && primary;
+    const alwaysWindow: ScenarioWindow | undefined = always.length && judgeAlways
+      ? { id: 'always-firing', description: 'always firing dead man\'s switch, from rule load', wave: 0, injectedAt: checks.rulesLoadedAt, endedAt: Date.now(), expect: always.map((alertname) => ({ alertname })), mayAlsoFire: [], deadlineS: judging.deadlineS, resetS: DEFAULT_RESET_S }
+      : undefined;
+    // Rules some scenario of the whole matrix expects: where this run does not run that scenario, another shard (or a
+    // run without --only) covers the rule.
+    const partial = Boolean(opts.only || notAttachable.length || shard);
+    const coveredElsewhere = new Set(partial ? opts.scenarios.flatMap((s) => s.expect.map((e) => parseExpected(e).alertname)) : []);
+
+    const reports: RunReport[] = [];
+    for (let iteration = 1; iteration <= opts.repeat; iteration++) {
+      const iterStart = iteration === 1 ? matrixStart : Date.now();
+      const tag = opts.repeat > 1 ? ` ${iteration}` : '';
+      const windows = await stages.stage(`matrix${tag}`, async () => {
+        const w = preflightOk && !opts.skipMatrix ? await runMatrix(myWaves, allWaves.length, ctx, prom, timeline, judging, scope, iteration, heartbeat, stages) : [];
+        await opts.inspect?.(prom, { control: control ?? { start: matrixStart, end: matrixStart }, windows: w });
+        return w;
+      });
+      const report = await stages.stage(`judging${tag}`, async () => {
         const ev = evaluate({
           windows: [...(alwaysWindow && iteration === 1 ? [alwaysWindow] : []), ...windows],
           episodes: timeline.episodes(),
           control: iteration === 1 ? control : undefined,
-          since: iteration === 1 ? control.start : iterStart,
+          since: iteration === 1 ? (control?.start ?? matrixStart) : iterStart,
           // An always-firing alert's one episode spans every repeat; it is judged once, from the rules loading.
           ruleNames: iteration === 1 && judgeAlways ? ruleNames : ruleNames.filter((n) => !judging.alwaysFiring.includes(n)),
+          coveredElsewhere,
           skewMs: judging.skewMs,
           budgetS: judging.budgetS,
           alwaysFiring: judging.alwaysFiring,
         });
-        // With --only (or scenarios an attached stack cannot take), rules no selected scenario expects are judged on
-        // noise alone (a false positive still fails).
-        if (opts.only || notAttachable.length) ev.rules = ev.rules.filter((r) => windows.some((w) => w.expect.some((e) => e.alertname === r.alertname)) || ev.falsePositives.some((f) => f.alertname === r.alertname));
+        // A partial run (--only, scenarios an attached stack cannot take, one shard) judges the rules its scenarios
+        // expect and any that fired without a fault; shard 1 also judges the rules the whole matrix leaves uncovered.
+        if (partial) {
+          const judgedHere = (name: string): boolean =>
+            windows.some((w) => w.expect.some((e) => e.alertname === name)) ||
+            ev.falsePositives.some((f) => f.alertname === name) ||
+            (primary && !opts.only && (judging.alwaysFiring.includes(name) || !coveredElsewhere.has(name)));
+          ev.rules = ev.rules.filter((r) => judgedHere(r.alertname));
+        }
         for (const r of ev.rules) {
           if (!preflightOk) r.reasons.unshift('pre-flight failed');
           const missing = rules.filter((x) => x.alertname === r.alertname).flatMap((x) => x.metrics.filter((m) => exposure.missing.includes(m)));
@@ -237,55 +325,76 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
           r.passed = r.reasons.length === 0;
         }
         await panelChecks(prom.url, rules, ev.scenarios.flatMap((sc) => sc.alerts), judging.alwaysFiring);
-        const controlFps: FalsePositive[] = ev.falsePositives.filter((f) => f.during === 'control');
+        await collectCharts(prom, ev, rules.map((r) => ({ name: r.alertname, query: r.expr })), parseTiming(runningConfig).evalS);
         const heartbeatReport = heartbeat ? judgeHeartbeat(windows, heartbeat.gaps(), heartbeat.alarmAfterS, iteration === 1 ? -Infinity : iterStart) : undefined;
         const passed = ev.rules.filter((r) => r.passed).length;
-        const loadCrash = load.crash();
+        const loadCrash = baseline.crash();
         const crashes = [
-          ...crashWatch.crashes(iteration === 1 ? 0 : iterStart).map((c) => ({ service: c.service, code: c.code, at: new Date(c.at).toISOString(), detail: describeCrash(c, started), tail: c.tail })),
+          ...crashWatch!.crashes(iteration === 1 ? 0 : iterStart).map((c) => ({ service: c.service, code: c.code, at: new Date(c.at).toISOString(), detail: describeCrash(c, started), tail: c.tail })),
           ...(loadCrash ? [{ service: 'baseline load', code: loadCrash.code, at: new Date(loadCrash.at).toISOString(), detail: `the baseline load run ended on its own with exit ${loadCrash.code}`, tail: loadCrash.tail.join('\n') }] : []),
         ];
-        const report: RunReport = {
+        const r: RunReport = {
           runId: opts.repeat > 1 ? `${runId}#${iteration}` : runId,
           startedAt: new Date(started).toISOString(),
           finishedAt: new Date().toISOString(),
           wallS: (Date.now() - started) / 1000,
           repeat: iteration,
-          options: { only: opts.only ?? null, repeat: opts.repeat, mutated, backend: stack.backend, ...(attach ? { attach: attach.file } : {}), notifications },
+          options: { only: opts.only ?? null, repeat: opts.repeat, mutated, backend: live.backend, ...(attach ? { attach: attach.file } : {}), notifications },
           versions,
-          preflight: { ok: preflightOk && exposure.ok, checks: checks.map(({ name, ok, detail }) => ({ name, ok, detail })) },
-          control: { durationS: controlS, falsePositives: controlFps },
+          ...(split ? { shard: { index: shard!.index, total: shard!.total, plan: split.hash, waves: split.parts[shard!.index - 1]! } } : {}),
+          preflight: { ok: preflightOk && exposure.ok, checks: [...checks, exposure].map(({ name, ok, detail }) => ({ name, ok, detail })) },
+          control: { durationS: control ? controlS : 0, falsePositives: ev.falsePositives.filter((f) => f.during === 'control') },
           ...ev,
           ...(heartbeatReport ? { heartbeat: heartbeatReport } : {}),
-          load: load.summary(),
-          dashboards,
+          load: baseline.summary(),
+          ...(dashboards ? { dashboards } : {}),
           crashes,
           passed,
           failed: ev.rules.length - passed + crashes.length + (heartbeatReport && !heartbeatReport.passed ? 1 : 0),
         };
-        reports.push(report);
+        return r;
+      });
+      await stages.stage(`reports${tag}`, async () => {
         const dir = opts.repeat > 1 ? path.join(reportDir, `run-${iteration}`) : reportDir;
-        const files = writeReports(dir, report);
-        log(`\n${renderStdout(report)}\nreports: ${files.md}, ${files.html}, ${files.json}`);
-      }
+        // The stages so far, this one excepted: its own time is the writing, measured by whoever reads the files.
+        report.stages = stages.timings().filter((t) => t.name !== `reports${tag}`);
+        report.wallS = (Date.now() - started) / 1000;
+        await (opts.report ?? writeWithSummary(log))(report, dir);
+      });
+      reports.push(report);
     }
     const passed = reports.reduce((a, r) => a + r.passed, 0);
     const failed = reports.reduce((a, r) => a + r.failed, 0);
     if (opts.keep) {
-      log(`--keep: stack left running; Prometheus ${stack.prometheusUrl}, Alertmanager ${stack.alertmanagerUrl}. Ctrl-C to stop.`);
+      log(`--keep: stack left running; Prometheus ${live.prometheusUrl}, Alertmanager ${live.alertmanagerUrl}. Ctrl-C to stop.`);
       await new Promise<void>(() => undefined);
     }
     return { reports, reportDir, passed, failed };
   } finally {
-    heartbeat?.stop();
-    crashWatch?.stop();
-    observer?.stop();
-    amPoller?.stop();
-    await load?.stop().catch(() => undefined);
-    await webhook?.close().catch(() => undefined);
-    await stack?.stop().catch(() => undefined);
-    await owner.stopAll();
+    await stages.teardown();
   }
+}
+
+/** The default reporting: the report files, and the summary table and their paths on the log. */
+export const writeWithSummary = (log: (line: string) => void) => async (report: RunReport, dir: string): Promise<void> => {
+  const files = writeReports(dir, report);
+  log(`\n${renderStdout(report)}\nreports: ${files.md}, ${files.html}, ${files.json}`);
+};
+
+/** This run's split of the planned waves over the shards, with each wave's estimated wall time. */
+function splitMatrix(waves: PlannedFault[][], total: number, judging: Judging, controlS: number): { parts: number[][]; hash: string; lines: string[] } {
+  if (total > waves.length) throw new Error(`${total} shards for ${waves.length} waves: a shard needs at least one wave; use --shards ${waves.length} or fewer`);
+  const costs: WaveCost[] = waves.map((w, i) => ({ wave: i + 1, ids: w.map((p) => p.id), costS: waveCostS(w, judging) }));
+  const parts = assignWaves(costs, total, controlS);
+  return { parts, hash: planHash(costs, total), lines: describeSplit(costs, parts, controlS) };
+}
+
+/**
+ * A wave's estimated wall time, from the matrix and the budgets alone (so every machine splits alike): its slowest
+ * scenario's slowest expected alert at its budget, then the scenario's reset budget.
+ */
+export function waveCostS(wave: readonly PlannedFault[], judging: Pick<Judging, 'budgetS' | 'deadlineS'>): number {
+  return Math.max(...wave.map((p) => Math.max(0, ...p.expect.map((e) => judging.budgetS.get(e.alertname) ?? judging.deadlineS)) + (p.scenario.resetS ?? DEFAULT_RESET_S)));
 }
 
 interface PreflightCheck {
@@ -449,14 +558,15 @@ export function planMatrix(scenarios: FaultScenario[], rules: RuleInfo[], maxPer
   return planWaves(planned, maxPerWave);
 }
 
-async function runMatrix(scenarios: FaultScenario[], rules: RuleInfo[], ctx: FaultContext, prom: PrometheusApi, timeline: AlertTimeline, judging: Judging, scope: Scope, opts: VerifyOptions, iteration: number, heartbeat: HeartbeatWatch | undefined): Promise<ScenarioWindow[]> {
-  const waves = planMatrix(scenarios, rules, opts.maxPerWave);
+/** Runs the given waves (numbered as in the whole matrix), then waits for the last resolutions and first bad samples. */
+async function runMatrix(waves: readonly { wave: number; scenarios: PlannedFault[] }[], totalWaves: number, ctx: FaultContext, prom: PrometheusApi, timeline: AlertTimeline, judging: Judging, scope: Scope, iteration: number, heartbeat: HeartbeatWatch | undefined, stages: StageRunner): Promise<ScenarioWindow[]> {
   const windows: ScenarioWindow[] = [];
-  for (const [i, wave] of waves.entries()) {
-    const n = i + 1;
-    ctx.log(`\n[run ${iteration}] wave ${n}/${waves.length}: ${wave.map((s) => s.id).join(', ')}`);
-    windows.push(...(await Promise.all(wave.map((p) => runFaultScenario(p, n, ctx, timeline, judging, heartbeat)))));
-    await settle(prom, judging, scope, ctx.log);
+  for (const { wave, scenarios } of waves) {
+    ctx.log(`\n[run ${iteration}] wave ${wave}/${totalWaves}: ${scenarios.map((s) => s.id).join(', ')}`);
+    await stages.timed(`wave ${wave}`, async () => {
+      windows.push(...(await Promise.all(scenarios.map((p) => runFaultScenario(p, wave, ctx, timeline, judging, heartbeat)))));
+      await settle(prom, judging, scope, ctx.log);
+    });
   }
   await resolutionNotifications(timeline, windows, judging, ctx.log);
   for (const w of windows) w.firstBadSample = await firstBadSamples(prom, w);

@@ -4,7 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadTiming } from '../alerts/budget.ts';
 import { formatExpected, parseExpected, type ScenarioWindow } from './evaluate.ts';
-import { runVerifyAlerts, type VerifyOptions } from './harness.ts';
+import { planMatrix, runVerifyAlerts, selectFaultScenarios, type VerifyOptions } from './harness.ts';
+import { runSharded } from './sharded-run.ts';
+import { writeReports } from './report/index.ts';
+import { loadRules } from './rules.ts';
 import { KIND_DESCRIPTIONS, MUTATION_KINDS, STAGE_OF, addMutants, planMutants, type Mutant, type MutationKind, type NotMutated, type Stage } from './mutate.ts';
 import type { PrometheusApi } from './prometheus-api.ts';
 import type { AlertOutcome, RunReport } from './results.ts';
@@ -17,6 +20,8 @@ import type { FaultScenario } from './scenario.ts';
  * window, keeps the whole check near half an hour.
  */
 export const BASELINE_CONTROL_S = 600;
+/** Stacks the baseline stage runs on at once, each for its share of BASELINE_CONTROL_S. */
+export const BASELINE_STACKS = 2;
 /** The matrix stage catches nothing in its control window; it only has to be quiet enough to start from. */
 export const MATRIX_CONTROL_S = 20;
 /** A ratio at or above this has every event bad: the fault cannot tell one in-range threshold from another. */
@@ -43,6 +48,8 @@ export interface MutantResult {
 
 export interface MutationRun {
   stage: Stage;
+  /** The stacks the run was sharded over, when more than one. */
+  shards?: number;
   kinds: MutationKind[];
   mutants: number;
   controlS: number;
@@ -70,8 +77,10 @@ export interface MutationReport {
 export interface MutationCheckOptions {
   base: VerifyOptions;
   kinds: MutationKind[];
-  /** Overrides the control window of both stages (--control). */
+  /** Overrides the control window of both stages (--control); the baseline stage's is shared by its stacks. */
   controlS?: number;
+  /** Stacks the matrix stage is sharded over at most (verify/sharded-run.ts). */
+  shards: number;
   log: (line: string) => void;
 }
 
@@ -155,6 +164,29 @@ export function judgeBaselineMutant(m: Mutant, report: RunReport, peak: number |
   return { ...base, verdict: 'equivalent', reason: `on this load: never held; ${peakText}` };
 }
 
+interface StageResult {
+  run: MutationRun;
+  report: RunReport;
+  results: MutantResult[];
+}
+
+/** How strongly a verdict says the harness fails a broken rule: caught beats an unexplained survivor, which beats the rest. */
+const STRENGTH = (r: MutantResult): number => (r.verdict === 'caught' ? 0 : r.verdict === 'survived' && !r.explained ? 1 : r.verdict === 'survived' ? 2 : 3);
+
+/** One verdict per mutant over runs that each judged it (the baseline's stacks): the strongest, naming its run when several. */
+export function strongestVerdicts(perRun: readonly MutantResult[][]): MutantResult[] {
+  if (perRun.length === 1) return [...perRun[0]!];
+  const best = new Map<string, MutantResult>();
+  perRun.forEach((results, i) => {
+    for (const r of results) {
+      const tagged = { ...r, reason: `stack ${i + 1}/${perRun.length}: ${r.reason}` };
+      const held = best.get(r.name);
+      if (!held || STRENGTH(tagged) < STRENGTH(held)) best.set(r.name, tagged);
+    }
+  });
+  return [...best.values()];
+}
+
 /** Peak of each expression over [from, to] at the evaluation step; undefined where it has no value (no events, NaN). */
 async function peakOf(prom: PrometheusApi, expr: string, from: number, to: number, stepS: number): Promise<number | undefined> {
   const rangeS = Math.max(stepS, Math.ceil((to - from) / 1000));
@@ -173,45 +205,67 @@ export async function runMutationCheck(opts: MutationCheckOptions): Promise<Muta
   let versions: RunReport['versions'];
   const stepS = loadTiming(opts.base.prometheusConfig).evalS;
 
-  for (const stage of ['matrix', 'baseline'] as Stage[]) {
-    const mine = mutants.filter((m) => STAGE_OF[m.kind] === stage && !m.equivalent);
-    if (mine.length === 0) continue;
-    const stageKinds = kinds.filter((k) => STAGE_OF[k] === stage);
-    const controlS = opts.controlS ?? (stage === 'baseline' ? BASELINE_CONTROL_S : MATRIX_CONTROL_S);
-    opts.log(`\nmutation ${stageKinds.join(', ')}: ${mine.length} mutants beside the rules, ${stage === 'matrix' ? 'caught in the fault matrix' : `caught on the healthy baseline (pre-flight, ${controlS} s control window)`}`);
-    const peaks = new Map<string, Map<string, number | undefined>>();
-    let control = { start: 0, end: 0 };
-    const t0 = Date.now();
-    const res = await runVerifyAlerts({
-      ...opts.base,
-      scenarios: stage === 'matrix' ? withMutantExpectations(opts.base.scenarios, mine) : opts.base.scenarios,
-      repeat: 1,
-      keep: false,
-      controlS,
-      mutateRules: (dir) => addMutants(dir, mine),
-      onlyMutated: stage === 'matrix',
-      skipMatrix: stage === 'baseline',
-      inspect: async (prom, run) => {
-        control = run.control;
-        for (const m of mine.filter((x) => x.quantity && (x.kind === 'threshold' || x.kind === 'noise'))) {
-          const byWindow = new Map<string, number | undefined>();
-          const windows: Pick<ScenarioWindow, 'id' | 'injectedAt' | 'recoveredAt' | 'endedAt'>[] =
-            m.kind === 'noise' ? [{ id: 'control', injectedAt: run.control.start, endedAt: run.control.end }] : run.windows.filter((w) => w.expect.some((e) => e.alertname === m.alert));
-          for (const w of windows) byWindow.set(w.id, await peakOf(prom, m.quantity!.expr, w.injectedAt, w.recoveredAt ?? w.endedAt, stepS).catch(() => undefined));
-          peaks.set(m.name, byWindow);
-        }
-      },
-    });
-    const report = res.reports[0];
-    if (!report) throw new Error(`the ${stage} run of the mutation check produced no report (see ${res.reportDir})`);
-    runs.push({ stage, kinds: stageKinds, mutants: mine.length, controlS, wallS: Math.round((Date.now() - t0) / 1000), reportDir: res.reportDir });
-    versions ??= report.versions;
-    for (const m of mine) {
-      const p = peaks.get(m.name) ?? new Map<string, number | undefined>();
-      // With --only, a mutant whose rule no selected scenario expects is not tested: neither caught nor survived.
-      const r = stage === 'matrix' ? judgeMatrixMutant(m, report, p) : judgeBaselineMutant(m, report, p.get('control'), control);
-      if (r) results.push(r);
-    }
+  // Both stages at once, each on stacks of its own: the matrix stage sharded, the baseline split over
+  // BASELINE_STACKS stacks that share its control window (the noise a mutant must show is rare excursions of the
+  // baseline, so what counts is the stack-seconds of baseline observed, not one stack's uninterrupted stretch).
+  const stageRuns = await Promise.all(
+    (['matrix', 'baseline'] as Stage[]).map(async (stage) => {
+      const mine = mutants.filter((m) => STAGE_OF[m.kind] === stage && !m.equivalent);
+      if (mine.length === 0) return [];
+      const stageKinds = kinds.filter((k) => STAGE_OF[k] === stage);
+      const totalControlS = opts.controlS ?? (stage === 'baseline' ? BASELINE_CONTROL_S : MATRIX_CONTROL_S);
+      const stacks = stage === 'baseline' ? BASELINE_STACKS : 1;
+      const controlS = Math.ceil(totalControlS / stacks);
+      opts.log(`\nmutation ${stageKinds.join(', ')}: ${mine.length} mutants beside the rules, ${stage === 'matrix' ? 'caught in the fault matrix' : `caught on the healthy baseline (pre-flight, ${stacks} stacks x ${controlS} s control window)`}`);
+      const runOne = async (tag: string): Promise<StageResult> => {
+        const peaks = new Map<string, Map<string, number | undefined>>();
+        let control = { start: 0, end: 0 };
+        const t0 = Date.now();
+        const log = (l: string): void => opts.log(l.replace(/^/gm, `[${tag}] `));
+        const scenarios = stage === 'matrix' ? withMutantExpectations(opts.base.scenarios, mine) : opts.base.scenarios;
+        const run: VerifyOptions = {
+          ...opts.base,
+          scenarios,
+          repeat: 1,
+          keep: false,
+          controlS,
+          log,
+          mutateRules: (dir) => addMutants(dir, mine),
+          onlyMutated: stage === 'matrix',
+          skipMatrix: stage === 'baseline',
+          inspect: async (prom, live) => {
+            control = live.control;
+            for (const m of mine.filter((x) => x.quantity && (x.kind === 'threshold' || x.kind === 'noise'))) {
+              // Shards inspect their own windows of one map each.
+              const byWindow = peaks.get(m.name) ?? new Map<string, number | undefined>();
+              peaks.set(m.name, byWindow);
+              const windows: Pick<ScenarioWindow, 'id' | 'injectedAt' | 'recoveredAt' | 'endedAt'>[] =
+                m.kind === 'noise' ? [{ id: 'control', injectedAt: live.control.start, endedAt: live.control.end }] : live.windows.filter((w) => w.expect.some((e) => e.alertname === m.alert));
+              for (const w of windows) byWindow.set(w.id, await peakOf(prom, m.quantity!.expr, w.injectedAt, w.recoveredAt ?? w.endedAt, stepS).catch(() => undefined));
+            }
+          },
+        };
+        const waves = stage === 'matrix' ? planMatrix(selectFaultScenarios(scenarios, opts.base.only?.length ? opts.base.only : mine.map((m) => m.name)), loadRules(opts.base.rulesDir), opts.base.maxPerWave).length : 1;
+        const shards = Math.min(opts.shards, waves);
+        const res = shards > 1 ? await runSharded({ ...run, shards, shardReport: async (r, dir) => void writeReports(dir, r) }) : await runVerifyAlerts(run);
+        const report = res.reports[0];
+        if (!report) throw new Error(`the ${tag} run of the mutation check produced no report (see ${res.reportDir})`);
+        const info: MutationRun = { stage, kinds: stageKinds, mutants: mine.length, controlS, wallS: Math.round((Date.now() - t0) / 1000), reportDir: res.reportDir, ...(shards > 1 ? { shards } : {}) };
+        const judged = mine.flatMap((m) => {
+          const p = peaks.get(m.name) ?? new Map<string, number | undefined>();
+          // With --only, a mutant whose rule no selected scenario expects is not tested: neither caught nor survived.
+          const r = stage === 'matrix' ? judgeMatrixMutant(m, report, p) : judgeBaselineMutant(m, report, p.get('control'), control);
+          return r ? [r] : [];
+        });
+        return { run: info, report, results: judged };
+      };
+      return Promise.all(Array.from({ length: stacks }, (_, i) => runOne(stacks > 1 ? `${stage} ${i + 1}/${stacks}` : stage)));
+    }),
+  );
+  for (const parts of stageRuns) {
+    for (const p of parts) runs.push(p.run);
+    versions ??= parts[0]?.report.versions;
+    results.push(...strongestVerdicts(parts.map((p) => p.results)));
   }
 
   const totals: MutationReport['totals'] = {};

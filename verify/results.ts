@@ -1,4 +1,5 @@
 // The shape of one verify-alerts run: per-alert stage times, per-scenario outcomes, and the derived quality measures.
+import type { StageTiming } from './stages.ts';
 
 /** Seconds since the fault was injected for each stage an alert went through (undefined = never reached). */
 export interface AlertStages {
@@ -91,6 +92,8 @@ export interface QualityMeasures {
   detectionMaxS?: number;
   resetMedianS?: number;
   resetMaxS?: number;
+  /** Alert episodes that fired (always-firing alerts excluded): what precision is a share of, kept so shards can be merged. */
+  fired?: number;
 }
 
 /** The dead man's switch in one fault scenario that stops the heartbeat. */
@@ -145,6 +148,12 @@ export interface RunReport {
   dashboards?: { queries: number; failures: { where: string; promql: string; error: string }[]; notes: string[] };
   /** Services that exited on their own during the run (verify/crash-watch.ts); each one counts as a failure. */
   crashes?: { service: string; code: number; at: string; detail: string; tail: string }[];
+  /** Wall time of each stage of the run, in order (verify/stages.ts); absent in older reports. */
+  stages?: StageTiming[];
+  /** This run was one part of a sharded matrix (verify/shard-plan.ts): which part, of which plan. */
+  shard?: { index: number; total: number; plan: string; waves: number[] };
+  /** A merged report (verify/report/merge.ts): each shard's run. */
+  shards?: { index: number; runId: string; wallS: number; waves: number[]; stages: StageTiming[] }[];
   /** Rules passed. */
   passed: number;
   /** Rules failed plus crashes, plus one when the dead man's switch failed. */

@@ -1,0 +1,52 @@
+// `verify-alerts --shards N`: N isolated stacks on this machine, each running its part of the planned matrix at once,
+// then one merged report, verdict and exit code, as if one stack had run it all.
+import path from 'node:path';
+import { runVerifyAlerts, writeWithSummary, type VerifyOptions, type VerifyResult } from './harness.ts';
+import { mergeReports } from './report/merge.ts';
+import type { RunReport } from './results.ts';
+import { StageRunner } from './stages.ts';
+
+export interface ShardedOptions extends VerifyOptions {
+  shards: number;
+  /** What each shard does with its own report, in its folder under shards/ (opts.report gets the merged one). */
+  shardReport: NonNullable<VerifyOptions['report']>;
+}
+
+const prefixed = (tag: string, log: (l: string) => void) => (line: string): void => log(line.replace(/^/gm, tag));
+
+export async function runSharded(opts: ShardedOptions): Promise<VerifyResult> {
+  const { shards: total } = opts;
+  if (!Number.isInteger(total) || total < 1) throw new Error(`--shards must be a positive integer, got ${total}`);
+  if (opts.keep) throw new Error('--keep leaves one stack running for inspection; run it without --shards');
+  const started = Date.now();
+  const runId = opts.runId ?? new Date(started).toISOString().replace(/[:.]/g, '-');
+  const reportDir = path.join(opts.reportsDir, `verify-${runId}`);
+  const stages = new StageRunner(started, opts.log);
+  opts.log(`verify-alerts ${runId}: ${total} shards, each on a stack of its own; their lines are marked [i/${total}]`);
+  const settled = await stages.stage('shards', () =>
+    Promise.allSettled(
+      Array.from({ length: total }, (_, i) =>
+        runVerifyAlerts({
+          ...opts,
+          report: opts.shardReport,
+          shard: { index: i + 1, total },
+          runId: `${runId}-shard-${i + 1}-of-${total}`,
+          reportsDir: path.join(reportDir, 'shards'),
+          log: prefixed(`[${i + 1}/${total}] `, opts.log),
+        }),
+      ),
+    ),
+  );
+  const failures = settled.flatMap((s, i) => (s.status === 'rejected' ? [`shard ${i + 1}/${total} failed: ${(s.reason as Error).message}`] : []));
+  if (failures.length) throw new Error(`${failures.join('; ')} (the other shards' reports are in ${path.join(reportDir, 'shards')})`);
+  const results = settled.map((s) => (s as PromiseFulfilledResult<VerifyResult>).value);
+  const reports: RunReport[] = [];
+  for (let k = 0; k < opts.repeat; k++) {
+    const merged = await stages.stage(`merge${opts.repeat > 1 ? ` ${k + 1}` : ''}`, async () => mergeReports(results.map((r) => r.reports[k]!), opts.repeat > 1 ? `${runId}#${k + 1}` : runId));
+    merged.stages = stages.timings();
+    const dir = opts.repeat > 1 ? path.join(reportDir, `run-${k + 1}`) : reportDir;
+    await stages.stage(`reports${opts.repeat > 1 ? ` ${k + 1}` : ''}`, () => (opts.report ?? writeWithSummary(opts.log))(merged, dir));
+    reports.push(merged);
+  }
+  return { reports, reportDir, passed: reports.reduce((a, r) => a + r.passed, 0), failed: reports.reduce((a, r) => a + r.failed, 0) };
+}
