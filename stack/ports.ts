@@ -1,7 +1,27 @@
 // Free loopback ports chosen at run time.
 import net from 'node:net';
 
+/**
+ * Ports handed out by this process, and when. A port is free when chosen and taken only when its daemon binds it, so
+ * the kernel may hand it out again in between; the stacks of a sharded run start at once in one process, and must not
+ * be given one port twice.
+ */
+const handedOut = new Map<number, number>();
+const REUSE_AFTER_MS = 10 * 60_000;
+
 export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await kernelFreePort(host);
+    const now = Date.now();
+    for (const [p, at] of handedOut) if (now - at > REUSE_AFTER_MS) handedOut.delete(p);
+    if (!handedOut.has(port) || attempt >= 50) {
+      handedOut.set(port, now);
+      return port;
+    }
+  }
+}
+
+function kernelFreePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();

@@ -33,7 +33,7 @@ import { alertPanelChange, checkDashboards } from './dashboards.ts';
 import type { AlertOutcome } from './results.ts';
 import { describeCrash, watchCrashes, type CrashWatch } from './crash-watch.ts';
 import { collectCharts } from './charts.ts';
-import { StageRunner } from './stages.ts';
+import { StageRunner, type StageTiming } from './stages.ts';
 import { assignWaves, describeSplit, planHash, type Shard, type WaveCost } from './shard-plan.ts';
 import { watchHeartbeat, type HeartbeatWatch } from './heartbeat-watch.ts';
 
@@ -80,6 +80,10 @@ export interface VerifyResult {
   reportDir: string;
   passed: number;
   failed: number;
+  /** Every stage's wall time, the reports' writing included (a report holds the stages before its own writing). */
+  stages: StageTiming[];
+  /** A sharded run: each shard's stages. */
+  shards?: { index: number; stages: StageTiming[] }[];
 }
 
 export function selectFaultScenarios(all: FaultScenario[], only: string[] | undefined): FaultScenario[] {
@@ -258,7 +262,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
     const controlS = opts.controlS ?? controlWindowS(rules);
     const split = shard ? splitMatrix(allWaves, shard.total, judging, controlS) : undefined;
     const myWaves = split ? split.parts[shard!.index - 1]!.map((n) => ({ wave: n, scenarios: allWaves[n - 1]! })) : allWaves.map((w, i) => ({ wave: i + 1, scenarios: w }));
-    if (split) for (const line of split.lines) log(line);
+    if (split) log(`${split.lines[shard!.index - 1]}; plan ${split.hash}`);
 
     await stages.stage('warm-up', () => warmUp(prom, judging, scope, log, Math.max(...rules.map((r) => r.longestRangeS))));
     const { control, dashboards } = await stages.stage('control', async () => {
@@ -369,7 +373,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
       log(`--keep: stack left running; Prometheus ${live.prometheusUrl}, Alertmanager ${live.alertmanagerUrl}. Ctrl-C to stop.`);
       await new Promise<void>(() => undefined);
     }
-    return { reports, reportDir, passed, failed };
+    return { reports, reportDir, passed, failed, stages: stages.timings() };
   } finally {
     await stages.teardown();
   }
@@ -562,6 +566,9 @@ export function planMatrix(scenarios: FaultScenario[], rules: RuleInfo[], maxPer
 async function runMatrix(waves: readonly { wave: number; scenarios: PlannedFault[] }[], totalWaves: number, ctx: FaultContext, prom: PrometheusApi, timeline: AlertTimeline, judging: Judging, scope: Scope, iteration: number, heartbeat: HeartbeatWatch | undefined, stages: StageRunner): Promise<ScenarioWindow[]> {
   const windows: ScenarioWindow[] = [];
   for (const { wave, scenarios } of waves) {
+    // A scenario that runs alone takes Prometheus, Alertmanager or delivery away: the resolution notifications earlier
+    // waves still wait for must arrive first (a killed Alertmanager forgets the ones it held).
+    if (scenarios.some((p) => p.alone)) await resolutionNotifications(timeline, windows, judging, ctx.log);
     ctx.log(`\n[run ${iteration}] wave ${wave}/${totalWaves}: ${scenarios.map((s) => s.id).join(', ')}`);
     await stages.timed(`wave ${wave}`, async () => {
       windows.push(...(await Promise.all(scenarios.map((p) => runFaultScenario(p, wave, ctx, timeline, judging, heartbeat)))));
