@@ -1,23 +1,41 @@
 // Free loopback ports chosen at run time.
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 
 /**
- * Ports handed out by this process, and when. A port is free when chosen and taken only when its daemon binds it, so
- * the kernel may hand it out again in between; the stacks of a sharded run start at once in one process, and must not
- * be given one port twice.
+ * A port is free when chosen but taken only when its daemon binds it, and the kernel may hand it out again in between:
+ * to the other stacks of a sharded run starting at the same moment, or to another verify-alerts or test process. So
+ * every port handed out is claimed with an exclusive file in a directory all alertproof processes share, for as long
+ * as a daemon takes to bind it, and a claimed port is not handed out again before the claim expires.
  */
-const handedOut = new Map<number, number>();
-const REUSE_AFTER_MS = 10 * 60_000;
+const CLAIMS_DIR = path.join(os.tmpdir(), 'alertproof-port-claims');
+const CLAIM_MS = 10 * 60_000;
+
+function claim(port: number): boolean {
+  const file = path.join(CLAIMS_DIR, String(port));
+  try {
+    fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  try {
+    if (Date.now() - fs.statSync(file).mtimeMs < CLAIM_MS) return false;
+    // An expired claim: take it over (two takers at once would both pass here only within the same millisecond).
+    fs.writeFileSync(file, `${process.pid}\n`);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {
+  fs.mkdirSync(CLAIMS_DIR, { recursive: true });
   for (let attempt = 0; ; attempt++) {
     const port = await kernelFreePort(host);
-    const now = Date.now();
-    for (const [p, at] of handedOut) if (now - at > REUSE_AFTER_MS) handedOut.delete(p);
-    if (!handedOut.has(port) || attempt >= 50) {
-      handedOut.set(port, now);
-      return port;
-    }
+    if (claim(port) || attempt >= 100) return port;
   }
 }
 
