@@ -48,5 +48,12 @@ export async function runSharded(opts: ShardedOptions): Promise<VerifyResult> {
     await stages.stage(`reports${opts.repeat > 1 ? ` ${k + 1}` : ''}`, () => (opts.report ?? writeWithSummary(opts.log))(merged, dir));
     reports.push(merged);
   }
-  return { reports, reportDir, passed: reports.reduce((a, r) => a + r.passed, 0), failed: reports.reduce((a, r) => a + r.failed, 0) };
+  return {
+    reports,
+    reportDir,
+    passed: reports.reduce((a, r) => a + r.passed, 0),
+    failed: reports.reduce((a, r) => a + r.failed, 0),
+    stages: stages.timings(),
+    shards: results.map((r, i) => ({ index: i + 1, stages: r.stages })),
+  };
 }
