@@ -1,7 +1,10 @@
 // `npm run verify-alerts [-- options]`: the product's main job. See README for the options.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { planMatrix, runVerifyAlerts, selectFaultScenarios, writeWithSummary, type VerifyOptions } from './harness.ts';
+import { controlWindowS, planMatrix, runVerifyAlerts, selectFaultScenarios, splitMatrix, writeWithSummary, type VerifyOptions } from './harness.ts';
+import { judgingFor } from './judging.ts';
+import { loadTiming } from '../alerts/budget.ts';
+import { loadAlertCatalog } from './alert-catalog.ts';
 import { runSharded } from './sharded-run.ts';
 import { DEFAULT_SHARDS } from './shard-default.ts';
 import { parseShard, type Shard } from './shard-plan.ts';
@@ -157,15 +160,22 @@ async function main(): Promise<void> {
   };
 
   if (args.values.list) {
-    const waves = planMatrix(selectFaultScenarios(base.scenarios, base.only), loadRules(base.rulesDir), base.maxPerWave);
+    const rules = loadRules(base.rulesDir);
+    const waves = planMatrix(selectFaultScenarios(base.scenarios, base.only), rules, base.maxPerWave);
+    // The split every shard computes (from the source config here; a started stack runs it rendered, the same timing).
+    const total = shard?.total ?? Math.min(explicitShards ?? (attach ? 1 : DEFAULT_SHARDS), waves.length);
+    const judging = judgingFor(loadTiming(base.prometheusConfig), loadAlertCatalog(base.alertCatalog, prometheusMajor ?? '2'));
+    const split = total > 1 ? splitMatrix(waves, total, judging, base.controlS ?? controlWindowS(rules)) : undefined;
     for (const [i, wave] of waves.entries()) {
-      process.stdout.write(`wave ${i + 1}\n`);
+      const part = split?.parts.findIndex((p) => p.includes(i + 1));
+      process.stdout.write(`wave ${i + 1}${split ? ` (shard ${part! + 1}/${total})` : ''}\n`);
       for (const p of wave) {
         const may = p.mayAlsoFire.length ? `; may also fire ${p.mayAlsoFire.map(formatExpected).join(', ')}` : '';
         const expects = [...p.expect.map(formatExpected), ...(p.scenario.heartbeat === 'stops' ? ["the dead man's switch to alarm"] : [])];
         process.stdout.write(`  ${p.id}: ${p.scenario.description}${p.alone ? ' (alone)' : ''}\n    expects ${expects.join(', ')}${may}\n`);
       }
     }
+    if (split) process.stdout.write(`\n${split.lines.join('\n')}\nplan ${split.hash}\n`);
     return;
   }
 

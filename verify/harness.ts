@@ -386,7 +386,7 @@ export const writeWithSummary = (log: (line: string) => void) => async (report: 
 };
 
 /** This run's split of the planned waves over the shards, with each wave's estimated wall time. */
-function splitMatrix(waves: PlannedFault[][], total: number, judging: Judging, controlS: number): { parts: number[][]; hash: string; lines: string[] } {
+export function splitMatrix(waves: PlannedFault[][], total: number, judging: Pick<Judging, 'budgetS' | 'deadlineS'>, controlS: number): { parts: number[][]; hash: string; lines: string[] } {
   if (total > waves.length) throw new Error(`${total} shards for ${waves.length} waves: a shard needs at least one wave; use --shards ${waves.length} or fewer`);
   const costs: WaveCost[] = waves.map((w, i) => ({ wave: i + 1, ids: w.map((p) => p.id), costS: waveCostS(w, judging) }));
   const parts = assignWaves(costs, total, controlS);
