@@ -17,11 +17,11 @@ import type { FaultScenario } from './scenario.ts';
  * Control window of the baseline stage, where noise mutants must show on the healthy loaded stack. The baseline
  * crosses a tenth of a threshold only in rare excursions: in a 600 s measuring run the two noise mutants it triggered
  * first fired 99 s and 302 s into the window (300 s would have missed one). 600 s, twenty times the longest rule
- * window, keeps the whole check near half an hour.
+ * window, observed as BASELINE_STACKS stacks at once, each for its share.
  */
 export const BASELINE_CONTROL_S = 600;
 /** Stacks the baseline stage runs on at once, each for its share of BASELINE_CONTROL_S. */
-export const BASELINE_STACKS = 2;
+export const BASELINE_STACKS = 3;
 /** The matrix stage catches nothing in its control window; it only has to be quiet enough to start from. */
 export const MATRIX_CONTROL_S = 20;
 /** A ratio at or above this has every event bad: the fault cannot tell one in-range threshold from another. */
@@ -42,6 +42,8 @@ export interface MutantResult {
    * fail the check.
    */
   explained?: boolean;
+  /** The run could not judge it: the unmutated rule fired on the baseline too (an unexplained survivor unless another stack judged it). */
+  inconclusive?: boolean;
   /** Seconds into the control window at which a noise mutant first fired (negative: already during warm-up). */
   firedAtS?: number;
 }
@@ -156,7 +158,7 @@ export function judgeBaselineMutant(m: Mutant, report: RunReport, peak: number |
     const firedAtS = Math.round((Date.parse(fp.at) - control.start) / 100) / 10;
     return { ...base, verdict: 'caught', reason: `fired without a fault ${firedAtS >= 0 ? `${firedAtS} s into the control window` : `during warm-up, ${-firedAtS} s before the control window`}, still active in it`, firedAtS };
   }
-  if (fp) return { ...base, verdict: 'survived', reason: `inconclusive: the unmutated rule fired on the baseline too (${originalFp!.at})` };
+  if (fp) return { ...base, verdict: 'survived', inconclusive: true, reason: `inconclusive: the unmutated rule fired on the baseline too (${originalFp!.at})` };
   const peakText = `${quantityWords(m)} peaked at ${fmt(peak)} in ${controlS} s of baseline, mutant threshold ${m.quantity?.threshold}`;
   const near = report.nearMisses.find((n) => n.alertname === m.name);
   if (near) return { ...base, verdict: 'survived', explained: true, reason: `pending at ${near.at} but cleared within its for (${m.for}): the baseline reached it, too briefly to page; ${peakText}` };
@@ -170,8 +172,11 @@ interface StageResult {
   results: MutantResult[];
 }
 
-/** How strongly a verdict says the harness fails a broken rule: caught beats an unexplained survivor, which beats the rest. */
-const STRENGTH = (r: MutantResult): number => (r.verdict === 'caught' ? 0 : r.verdict === 'survived' && !r.explained ? 1 : r.verdict === 'survived' ? 2 : 3);
+/**
+ * How strongly a verdict says the harness fails a broken rule: caught beats an unexplained survivor, which beats the
+ * rest; a stack where the unmutated rule fired too could judge nothing, so any other stack's verdict beats it.
+ */
+const STRENGTH = (r: MutantResult): number => (r.inconclusive ? 4 : r.verdict === 'caught' ? 0 : r.verdict === 'survived' && !r.explained ? 1 : r.verdict === 'survived' ? 2 : 3);
 
 /** One verdict per mutant over runs that each judged it (the baseline's stacks): the strongest, naming its run when several. */
 export function strongestVerdicts(perRun: readonly MutantResult[][]): MutantResult[] {
@@ -205,64 +210,65 @@ export async function runMutationCheck(opts: MutationCheckOptions): Promise<Muta
   let versions: RunReport['versions'];
   const stepS = loadTiming(opts.base.prometheusConfig).evalS;
 
-  // Both stages at once, each on stacks of its own: the matrix stage sharded, the baseline split over
-  // BASELINE_STACKS stacks that share its control window (the noise a mutant must show is rare excursions of the
-  // baseline, so what counts is the stack-seconds of baseline observed, not one stack's uninterrupted stretch).
-  const stageRuns = await Promise.all(
-    (['matrix', 'baseline'] as Stage[]).map(async (stage) => {
-      const mine = mutants.filter((m) => STAGE_OF[m.kind] === stage && !m.equivalent);
-      if (mine.length === 0) return [];
-      const stageKinds = kinds.filter((k) => STAGE_OF[k] === stage);
-      const totalControlS = opts.controlS ?? (stage === 'baseline' ? BASELINE_CONTROL_S : MATRIX_CONTROL_S);
-      const stacks = stage === 'baseline' ? BASELINE_STACKS : 1;
-      const controlS = Math.ceil(totalControlS / stacks);
-      opts.log(`\nmutation ${stageKinds.join(', ')}: ${mine.length} mutants beside the rules, ${stage === 'matrix' ? 'caught in the fault matrix' : `caught on the healthy baseline (pre-flight, ${stacks} stacks x ${controlS} s control window)`}`);
-      const runOne = async (tag: string): Promise<StageResult> => {
-        const peaks = new Map<string, Map<string, number | undefined>>();
-        let control = { start: 0, end: 0 };
-        const t0 = Date.now();
-        const log = (l: string): void => opts.log(l.replace(/^/gm, `[${tag}] `));
-        const scenarios = stage === 'matrix' ? withMutantExpectations(opts.base.scenarios, mine) : opts.base.scenarios;
-        const run: VerifyOptions = {
-          ...opts.base,
-          scenarios,
-          repeat: 1,
-          keep: false,
-          controlS,
-          log,
-          mutateRules: (dir) => addMutants(dir, mine),
-          onlyMutated: stage === 'matrix',
-          skipMatrix: stage === 'baseline',
-          inspect: async (prom, live) => {
-            control = live.control;
-            for (const m of mine.filter((x) => x.quantity && (x.kind === 'threshold' || x.kind === 'noise'))) {
-              // Shards inspect their own windows of one map each.
-              const byWindow = peaks.get(m.name) ?? new Map<string, number | undefined>();
-              peaks.set(m.name, byWindow);
-              const windows: Pick<ScenarioWindow, 'id' | 'injectedAt' | 'recoveredAt' | 'endedAt'>[] =
-                m.kind === 'noise' ? [{ id: 'control', injectedAt: live.control.start, endedAt: live.control.end }] : live.windows.filter((w) => w.expect.some((e) => e.alertname === m.alert));
-              for (const w of windows) byWindow.set(w.id, await peakOf(prom, m.quantity!.expr, w.injectedAt, w.recoveredAt ?? w.endedAt, stepS).catch(() => undefined));
-            }
-          },
-        };
-        const waves = stage === 'matrix' ? planMatrix(selectFaultScenarios(scenarios, opts.base.only?.length ? opts.base.only : mine.map((m) => m.name)), loadRules(opts.base.rulesDir), opts.base.maxPerWave).length : 1;
-        const shards = Math.min(opts.shards, waves);
-        const res = shards > 1 ? await runSharded({ ...run, shards, shardReport: async (r, dir) => void writeReports(dir, r) }) : await runVerifyAlerts(run);
-        const report = res.reports[0];
-        if (!report) throw new Error(`the ${tag} run of the mutation check produced no report (see ${res.reportDir})`);
-        const info: MutationRun = { stage, kinds: stageKinds, mutants: mine.length, controlS, wallS: Math.round((Date.now() - t0) / 1000), reportDir: res.reportDir, ...(shards > 1 ? { shards } : {}) };
-        const judged = mine.flatMap((m) => {
-          const p = peaks.get(m.name) ?? new Map<string, number | undefined>();
-          // With --only, a mutant whose rule no selected scenario expects is not tested: neither caught nor survived.
-          const r = stage === 'matrix' ? judgeMatrixMutant(m, report, p) : judgeBaselineMutant(m, report, p.get('control'), control);
-          return r ? [r] : [];
-        });
-        return { run: info, report, results: judged };
+  // One stage after the other: the baseline stage judges noise on healthy stacks, and a matrix stack beside them is
+  // not noise-free (measured: one shard's restart of five services at once made the unmutated SlowOrderPlacement fire
+  // on both baseline stacks, 1 s apart). The matrix stage is sharded; the baseline stage runs on BASELINE_STACKS stacks
+  // at once that share its control window (the noise a mutant must show is rare excursions of the baseline, so what
+  // counts is the stack-seconds of baseline observed, not one stack's uninterrupted stretch).
+  const runStage = async (stage: Stage): Promise<StageResult[]> => {
+    const mine = mutants.filter((m) => STAGE_OF[m.kind] === stage && !m.equivalent);
+    if (mine.length === 0) return [];
+    const stageKinds = kinds.filter((k) => STAGE_OF[k] === stage);
+    const totalControlS = opts.controlS ?? (stage === 'baseline' ? BASELINE_CONTROL_S : MATRIX_CONTROL_S);
+    const stacks = stage === 'baseline' ? BASELINE_STACKS : 1;
+    const controlS = Math.ceil(totalControlS / stacks);
+    opts.log(`\nmutation ${stageKinds.join(', ')}: ${mine.length} mutants beside the rules, ${stage === 'matrix' ? 'caught in the fault matrix' : `caught on the healthy baseline (pre-flight, ${stacks} stacks x ${controlS} s control window)`}`);
+    const runOne = async (tag: string): Promise<StageResult> => {
+      const peaks = new Map<string, Map<string, number | undefined>>();
+      let control = { start: 0, end: 0 };
+      const t0 = Date.now();
+      const log = (l: string): void => opts.log(l.replace(/^/gm, `[${tag}] `));
+      const scenarios = stage === 'matrix' ? withMutantExpectations(opts.base.scenarios, mine) : opts.base.scenarios;
+      const run: VerifyOptions = {
+        ...opts.base,
+        scenarios,
+        repeat: 1,
+        keep: false,
+        controlS,
+        log,
+        mutateRules: (dir) => addMutants(dir, mine),
+        onlyMutated: stage === 'matrix',
+        skipMatrix: stage === 'baseline',
+        inspect: async (prom, live) => {
+          control = live.control;
+          for (const m of mine.filter((x) => x.quantity && (x.kind === 'threshold' || x.kind === 'noise'))) {
+            // Shards inspect their own windows of one map each.
+            const byWindow = peaks.get(m.name) ?? new Map<string, number | undefined>();
+            peaks.set(m.name, byWindow);
+            const windows: Pick<ScenarioWindow, 'id' | 'injectedAt' | 'recoveredAt' | 'endedAt'>[] =
+              m.kind === 'noise' ? [{ id: 'control', injectedAt: live.control.start, endedAt: live.control.end }] : live.windows.filter((w) => w.expect.some((e) => e.alertname === m.alert));
+            for (const w of windows) byWindow.set(w.id, await peakOf(prom, m.quantity!.expr, w.injectedAt, w.recoveredAt ?? w.endedAt, stepS).catch(() => undefined));
+          }
+        },
       };
-      return Promise.all(Array.from({ length: stacks }, (_, i) => runOne(stacks > 1 ? `${stage} ${i + 1}/${stacks}` : stage)));
-    }),
-  );
-  for (const parts of stageRuns) {
+      const waves = stage === 'matrix' ? planMatrix(selectFaultScenarios(scenarios, opts.base.only?.length ? opts.base.only : mine.map((m) => m.name)), loadRules(opts.base.rulesDir), opts.base.maxPerWave).length : 1;
+      const shards = Math.min(opts.shards, waves);
+      const res = shards > 1 ? await runSharded({ ...run, shards, shardReport: async (r, dir) => void writeReports(dir, r) }) : await runVerifyAlerts(run);
+      const report = res.reports[0];
+      if (!report) throw new Error(`the ${tag} run of the mutation check produced no report (see ${res.reportDir})`);
+      const info: MutationRun = { stage, kinds: stageKinds, mutants: mine.length, controlS, wallS: Math.round((Date.now() - t0) / 1000), reportDir: res.reportDir, ...(shards > 1 ? { shards } : {}) };
+      const judged = mine.flatMap((m) => {
+        const p = peaks.get(m.name) ?? new Map<string, number | undefined>();
+        // With --only, a mutant whose rule no selected scenario expects is not tested: neither caught nor survived.
+        const r = stage === 'matrix' ? judgeMatrixMutant(m, report, p) : judgeBaselineMutant(m, report, p.get('control'), control);
+        return r ? [r] : [];
+      });
+      return { run: info, report, results: judged };
+    };
+    return Promise.all(Array.from({ length: stacks }, (_, i) => runOne(stacks > 1 ? `${stage} ${i + 1}/${stacks}` : stage)));
+  };
+  for (const stage of ['matrix', 'baseline'] as Stage[]) {
+    const parts = await runStage(stage);
     for (const p of parts) runs.push(p.run);
     versions ??= parts[0]?.report.versions;
     results.push(...strongestVerdicts(parts.map((p) => p.results)));
