@@ -6,7 +6,7 @@ import { judgingFor } from './judging.ts';
 import { loadTiming } from '../alerts/budget.ts';
 import { loadAlertCatalog } from './alert-catalog.ts';
 import { runSharded } from './sharded-run.ts';
-import { DEFAULT_SHARDS } from './shard-default.ts';
+import { DEFAULT_MUTATION_SHARDS, DEFAULT_SHARDS } from './shard-default.ts';
 import { parseShard, type Shard } from './shard-plan.ts';
 import { MergeError, mergeReports, readShardReports } from './report/merge.ts';
 import { writeReports } from './report/index.ts';
@@ -39,7 +39,8 @@ ${MUTATION_KINDS.map((k) => `                              ${k.padEnd(10)}${KIND
                             (built once with Go by scripts/ensure-tools --prometheus 3); env ALERTPROOF_PROMETHEUS
   --max-per-wave <n>        fault scenarios run together at most (default 6)
   --shards <n>              split the planned waves over n stacks on this machine, run at once, one merged report
-                            (default ${DEFAULT_SHARDS}, measured in docs/benchmarks.md; 1 with --attach, --keep or --repeat)
+                            (default ${DEFAULT_SHARDS}, --mutate ${DEFAULT_MUTATION_SHARDS}, measured in docs/benchmarks.md;
+                            1 with --attach, --keep or --repeat)
   --shard <i>/<n>           run part i of n only, on this machine's own stack (CI matrices); join the parts with --merge
   --merge <dir>...          join the report folders of every --shard i/n part into one report, verdict and exit code
   --list                    print the fault matrix planned into waves, and exit`;
@@ -200,7 +201,7 @@ async function main(): Promise<void> {
 
   // Mutation check: passed = mutants caught; failed = mutants that survived (equivalent ones, with their reason, neither).
   if (shard) fail('--mutate runs every part itself; use --shards to choose how many stacks it uses');
-  const mutation = await runMutationCheck({ base, kinds: kinds as MutationKind[], controlS, shards: wanted, log: base.log });
+  const mutation = await runMutationCheck({ base, kinds: kinds as MutationKind[], controlS, shards: explicitShards ?? DEFAULT_MUTATION_SHARDS, log: base.log });
   const files = writeMutationReport(base.reportsDir, mutation);
   process.stdout.write(`${renderMutationSummary(mutation)}\nmutation report: ${files.md}, ${files.json}\n`);
   process.stdout.write(`\n${mutation.passed} passed, ${mutation.failed} failed\n`);

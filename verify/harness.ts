@@ -264,7 +264,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
     const myWaves = split ? split.parts[shard!.index - 1]!.map((n) => ({ wave: n, scenarios: allWaves[n - 1]! })) : allWaves.map((w, i) => ({ wave: i + 1, scenarios: w }));
     if (split) log(`${split.lines[shard!.index - 1]}; plan ${split.hash}`);
 
-    await stages.stage('warm-up', () => warmUp(prom, judging, scope, log, Math.max(...rules.map((r) => r.longestRangeS))));
+    await stages.stage('warm-up', () => warmUp(prom, judging, scope, log, Math.max(...rules.map((r) => r.longestRangeS)), mutated));
     const { control, dashboards } = await stages.stage('control', async () => {
       if (!primary) {
         log(`control window: on shard 1/${shard!.total}`);
@@ -634,11 +634,12 @@ async function runFaultScenario(p: PlannedFault, wave: number, ctx: FaultContext
  * loaded stack has been quiet for a whole evaluation; an alert that never clears is not hidden by this: it stays
  * active into the control window and counts as a false positive.
  */
-async function warmUp(prom: PrometheusApi, judging: Judging, scope: Scope, log: (l: string) => void, longestWindowS: number, maxS = 90): Promise<void> {
+async function warmUp(prom: PrometheusApi, judging: Judging, scope: Scope, log: (l: string) => void, longestWindowS: number, mutants: readonly string[], maxS = 90): Promise<void> {
   const t0 = Date.now();
   log(`warm-up: at least ${longestWindowS} s (the longest rule window) of load, then quiet (at most ${maxS} s)`);
   await sleep(longestWindowS * 1000);
-  if (await quiet(prom, judging, scope, (maxS - longestWindowS) * 1000)) log(`warm-up done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  // A mutant that fires on the healthy stack is what the mutation check measures, not a start-up transient to wait out.
+  if (await quiet(prom, judging, scope, (maxS - longestWindowS) * 1000, mutants)) log(`warm-up done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   else log(`warm-up: alerts still active after ${maxS} s; the control window will judge them`);
 }
 
@@ -647,8 +648,8 @@ async function settle(prom: PrometheusApi, judging: Judging, scope: Scope, log: 
   if (!(await quiet(prom, judging, scope, 90_000))) log('  (settle: alerts still active after 90 s; starting next wave anyway)');
 }
 
-/** True once checks spanning judging.quietStreakMs all find no alert but the always-firing ones and every target up. */
-async function quiet(prom: PrometheusApi, judging: Judging, scope: Scope, timeoutMs: number): Promise<boolean> {
+/** True once checks spanning judging.quietStreakMs all find no alert but the always-firing (and ignored) ones and every target up. */
+async function quiet(prom: PrometheusApi, judging: Judging, scope: Scope, timeoutMs: number, ignored: readonly string[] = []): Promise<boolean> {
   const streakMs = judging.quietStreakMs;
   const deadline = Date.now() + timeoutMs;
   let quietSince: number | undefined;
@@ -656,7 +657,7 @@ async function quiet(prom: PrometheusApi, judging: Judging, scope: Scope, timeou
     const ok = await Promise.all([prom.alerts(), prom.targets()])
       .then(
         ([alerts, targets]) =>
-          alerts.every((a) => !scope.alerts(a.labels) || judging.alwaysFiring.includes(a.labels.alertname ?? '')) &&
+          alerts.every((a) => !scope.alerts(a.labels) || judging.alwaysFiring.includes(a.labels.alertname ?? '') || ignored.includes(a.labels.alertname ?? '')) &&
           targets.every((t) => !scope.targets(t.labels) || t.health === 'up'),
       )
       .catch(() => false);
