@@ -1,24 +1,11 @@
-// Writes report.json, report.md and report.html into a run folder and renders the stdout table.
-import fs from 'node:fs';
-import path from 'node:path';
+// The run reports: writeReports writes every report file of a run into its folder; the reporters (reporter.ts) do the
+// writing, chosen by name, and renderStdout is the terminal summary.
 import type { RunReport } from '../results.ts';
-import { renderHtml } from './html.ts';
-import { renderMarkdown } from './markdown.ts';
-import { COLUMNS, alertRow, allAlerts, heartbeatLines, qualityLines, textTable } from './table.ts';
+import { FILE_REPORTER_NAMES, writeReportFile, type FileReporterName } from './reporter.ts';
 
-export function writeReports(dir: string, report: RunReport): { json: string; md: string; html: string } {
-  fs.mkdirSync(dir, { recursive: true });
-  const files = { json: path.join(dir, 'report.json'), md: path.join(dir, 'report.md'), html: path.join(dir, 'report.html') };
-  fs.writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`);
-  fs.writeFileSync(files.md, renderMarkdown(report));
-  fs.writeFileSync(files.html, renderHtml(report));
-  return files;
-}
+export { renderStdout, createReporters, multiplexReporters, parseReporters, REPORTER_NAMES, type Reporter, type ReporterName, type Reporters } from './reporter.ts';
 
-export function renderStdout(report: RunReport): string {
-  const lines = [textTable(allAlerts(report).map(alertRow), COLUMNS), '', ...qualityLines(report), ...heartbeatLines(report)];
-  for (const r of report.rules.filter((x) => !x.passed)) lines.push(`FAILED ${r.alertname}: ${r.reasons.join('; ')}`);
-  for (const f of report.dashboards?.failures ?? []) lines.push(`FAILED dashboard query ${f.where}: ${f.error}`);
-  for (const c of report.crashes ?? []) lines.push(`FAILED ${c.detail}:\n${c.tail.replace(/^/gm, '    ')}`);
-  return lines.join('\n');
+/** Every file reporter's file (report.json, report.md, report.html, junit.xml) in dir, by reporter name. */
+export function writeReports(dir: string, report: RunReport): Record<FileReporterName, string> {
+  return Object.fromEntries(FILE_REPORTER_NAMES.map((name) => [name, writeReportFile(name, report, dir)])) as Record<FileReporterName, string>;
 }
