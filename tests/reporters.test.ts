@@ -5,7 +5,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeReports } from '../verify/report/index.ts';
 import { REPORTER_NAMES, RUN_LOG, createReporters, multiplexReporters, parseReporters, renderStdout } from '../verify/report/reporter.ts';
 import { runReport } from './fixtures/junit/run-reports.ts';
 
@@ -131,16 +130,6 @@ mux('a reporter that throws on a log line does not keep the line from the others
   assert.equal((await reporters.report(runReport(), os.tmpdir())).failures, [], 'told once');
 });
 
-const write = suite('writeReports');
-
-write('writes every file reporter\'s file and returns them by name', inTempDir((dir) => {
-  const files = writeReports(dir, runReport());
-  assert.equal(files, { json: path.join(dir, 'report.json'), md: path.join(dir, 'report.md'), html: path.join(dir, 'report.html'), junit: path.join(dir, 'junit.xml') });
-  assert.equal(listing(dir), ['junit.xml', 'report.html', 'report.json', 'report.md']);
-  assert.match(fs.readFileSync(files.junit, 'utf8'), /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="verify-alerts run-20250601-1200"/);
-}));
-
 parse.run();
 create.run();
 mux.run();
-write.run();

@@ -1,7 +1,7 @@
 // `npm run verify-alerts [-- options]`: the product's main job. See README for the options.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { controlWindowS, planMatrix, runVerifyAlerts, selectFaultScenarios, splitMatrix, writeWithSummary, type VerifyOptions } from './harness.ts';
+import { controlWindowS, planMatrix, runVerifyAlerts, selectFaultScenarios, splitMatrix, type VerifyOptions } from './harness.ts';
 import { judgingFor } from './judging.ts';
 import { loadTiming } from '../alerts/budget.ts';
 import { loadAlertCatalog } from './alert-catalog.ts';
@@ -9,7 +9,7 @@ import { runSharded } from './sharded-run.ts';
 import { DEFAULT_MUTATION_SHARDS, DEFAULT_SHARDS } from './shard-default.ts';
 import { parseShard, type Shard } from './shard-plan.ts';
 import { MergeError, mergeReports, readShardReports } from './report/merge.ts';
-import { writeReports } from './report/index.ts';
+import { createReporters, parseReporters, REPORTER_NAMES, type ReporterName } from './report/reporter.ts';
 import { formatExpected } from './evaluate.ts';
 import { DEFAULT_MATRIX, loadMatrix, MatrixError } from './matrix.ts';
 import { AttachFileError, loadAttachFile, type AttachConfig } from '../stack/attach.ts';
@@ -43,6 +43,8 @@ ${MUTATION_KINDS.map((k) => `                              ${k.padEnd(10)}${KIND
                             1 with --attach, --keep or --repeat)
   --shard <i>/<n>           run part i of n only, on this machine's own stack (CI matrices); join the parts with --merge
   --merge <dir>...          join the report folders of every --shard i/n part into one report, verdict and exit code
+  --reporter <name>[,...]   the reports to write: ${REPORTER_NAMES.join(', ')} (default all; log is the live log on
+                            stdout, the summary and run.log; junit writes junit.xml)
   --list                    print the fault matrix planned into waves, and exit`;
 
 function fail(msg: string): never {
@@ -66,6 +68,7 @@ async function main(): Promise<void> {
         matrix: { type: 'string' },
         reports: { type: 'string' },
         'max-per-wave': { type: 'string' },
+        reporter: { type: 'string' },
         shards: { type: 'string' },
         shard: { type: 'string' },
         merge: { type: 'boolean', default: false },
@@ -90,6 +93,14 @@ async function main(): Promise<void> {
   const kinds = args.values.mutate ? (args.positionals.length ? args.positionals : MUTATION_KINDS) : [];
   for (const k of kinds) if (!MUTATION_KINDS.includes(k as MutationKind)) fail(`unknown mutation kind ${k}`);
 
+  let reporterNames: ReporterName[] = [...REPORTER_NAMES];
+  try {
+    reporterNames = parseReporters(args.values.reporter);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  // The live log and the final summary only with the log reporter: --reporter junit alone prints the last line only.
+  const reporters = createReporters(reporterNames, { write: (l) => process.stdout.write(`${l}\n`) });
   if (args.values.merge) {
     if (kinds.length || args.values.shard || args.values.shards || args.values.attach) fail('--merge joins finished shard reports; it runs nothing, so it takes only --reports and the report folders');
     const dirs = args.positionals.flatMap((p) => p.split(',')).filter(Boolean);
@@ -103,7 +114,7 @@ async function main(): Promise<void> {
       process.stderr.write(`verify-alerts --merge: ${err.message}\n`);
       process.exit(2);
     }
-    await writeWithSummary((l) => process.stdout.write(`${l}\n`))(merged, path.join(reportsDir, `verify-${merged.runId}`));
+    await reporters.report(merged, path.join(reportsDir, `verify-${merged.runId}`));
     process.stdout.write(`\n${merged.passed} passed, ${merged.failed} failed\n`);
     process.exit(merged.failed > 0 || (merged.dashboards?.failures.length ?? 0) > 0 ? 1 : 0);
   }
@@ -157,7 +168,8 @@ async function main(): Promise<void> {
     reportsDir: args.values.reports ? path.resolve(args.values.reports) : path.join(root, 'reports'),
     controlS,
     maxPerWave: args.values['max-per-wave'] ? Number(args.values['max-per-wave']) : undefined,
-    log: (l) => process.stdout.write(`${l}\n`),
+    reporters,
+    log: (l) => reporters.log(l),
   };
 
   if (args.values.list) {
@@ -190,7 +202,7 @@ async function main(): Promise<void> {
     const res = shard
       ? await runVerifyAlerts({ ...base, shard })
       : shards > 1
-        ? await runSharded({ ...base, shards, shardReport: async (report, dir) => void writeReports(dir, report) })
+        ? await runSharded({ ...base, shards, shardReporters: reporterNames })
         : await runVerifyAlerts(base);
     // Dashboard queries that fail on the loaded stack fail the run too; the count line stays over alert rules.
     const dashboardFailures = res.reports.reduce((n, r) => n + (r.dashboards?.failures.length ?? 0), 0);

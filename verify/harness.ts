@@ -25,8 +25,8 @@ import { loadRules, type RuleInfo } from './rules.ts';
 import { rulesFromApi } from './rules-api.ts';
 import { labelPredicate, type LabelPredicate } from './scope.ts';
 import { AM_POLL_CAVEAT, pollAlertmanager } from './alertmanager-poll.ts';
-import type { RunReport } from './results.ts';
-import { renderStdout, writeReports } from './report/index.ts';
+import { failedOf, type RunReport } from './results.ts';
+import { createReporters, REPORTER_NAMES, type Reporters } from './report/reporter.ts';
 import { startBaselineLoad, type BaselineLoad } from './load.ts';
 import { sleep } from '../stack/ports.ts';
 import { alertPanelChange, checkDashboards } from './dashboards.ts';
@@ -68,10 +68,14 @@ export interface VerifyOptions {
   onlyMutated?: boolean;
   /** Stop after pre-flight and the control window (the metric mutation is caught there; no fault needs injecting). */
   skipMatrix?: boolean;
-  /** Writes a finished run's report into dir (the reporters); default: report.{json,md,html} and the summary on the log. */
-  report?: (report: RunReport, dir: string) => Promise<void>;
+  /**
+   * Where the run's events go: its live log lines and its finished reports (verify/report/reporter.ts). Default: every
+   * reporter, writing through `log`.
+   */
+  reporters?: Reporters;
   /** Runs on the live stack after the matrix (or the control window), before teardown: the mutation check measures there. */
   inspect?: (prom: PrometheusApi, run: { control: { start: number; end: number }; windows: readonly ScenarioWindow[] }) => Promise<void>;
+  /** Where the default reporters write (ignored when reporters is given). */
   log: (line: string) => void;
 }
 
@@ -99,7 +103,8 @@ export function controlWindowS(rules: RuleInfo[]): number {
 }
 
 export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult> {
-  const log = opts.log;
+  const reporters = opts.reporters ?? createReporters(REPORTER_NAMES, { write: opts.log });
+  const log = (line: string): void => reporters.log(line);
   const started = Date.now();
   const runId = opts.runId ?? new Date(started).toISOString().replace(/[:.]/g, '-');
   const reportDir = path.join(opts.reportsDir, `verify-${runId}`);
@@ -354,7 +359,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
           ...(dashboards ? { dashboards } : {}),
           crashes,
           passed,
-          failed: ev.rules.length - passed + crashes.length + (heartbeatReport && !heartbeatReport.passed ? 1 : 0),
+          failed: failedOf({ ...ev, crashes, heartbeat: heartbeatReport }),
         };
         return r;
       });
@@ -363,7 +368,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
         // The stages so far, this one excepted: its own time is the writing, measured by whoever reads the files.
         report.stages = stages.timings().filter((t) => t.name !== `reports${tag}`);
         report.wallS = (Date.now() - started) / 1000;
-        await (opts.report ?? writeWithSummary(log))(report, dir);
+        await reporters.report(report, dir);
       });
       reports.push(report);
     }
@@ -378,12 +383,6 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
     await stages.teardown();
   }
 }
-
-/** The default reporting: the report files, and the summary table and their paths on the log. */
-export const writeWithSummary = (log: (line: string) => void) => async (report: RunReport, dir: string): Promise<void> => {
-  const files = writeReports(dir, report);
-  log(`\n${renderStdout(report)}\nreports: ${files.md}, ${files.html}, ${files.json}`);
-};
 
 /** This run's split of the planned waves over the shards, with each wave's estimated wall time. */
 export function splitMatrix(waves: PlannedFault[][], total: number, judging: Pick<Judging, 'budgetS' | 'deadlineS'>, controlS: number): { parts: number[][]; hash: string; lines: string[] } {

@@ -6,7 +6,7 @@ import { loadTiming } from '../alerts/budget.ts';
 import { formatExpected, parseExpected, type ScenarioWindow } from './evaluate.ts';
 import { planMatrix, runVerifyAlerts, selectFaultScenarios, type VerifyOptions } from './harness.ts';
 import { runSharded } from './sharded-run.ts';
-import { writeReports } from './report/index.ts';
+import { createReporters, REPORTER_NAMES } from './report/reporter.ts';
 import { loadRules } from './rules.ts';
 import { KIND_DESCRIPTIONS, MUTATION_KINDS, STAGE_OF, addMutants, planMutants, type Mutant, type MutationKind, type NotMutated, type Stage } from './mutate.ts';
 import type { PrometheusApi } from './prometheus-api.ts';
@@ -236,6 +236,8 @@ export async function runMutationCheck(opts: MutationCheckOptions): Promise<Muta
         keep: false,
         controlS,
         log,
+        // Each run's lines marked with its stage, through the check's own log.
+        reporters: createReporters(REPORTER_NAMES, { write: log }),
         mutateRules: (dir) => addMutants(dir, mine),
         onlyMutated: stage === 'matrix',
         skipMatrix: stage === 'baseline',
@@ -253,7 +255,7 @@ export async function runMutationCheck(opts: MutationCheckOptions): Promise<Muta
       };
       const waves = stage === 'matrix' ? planMatrix(selectFaultScenarios(scenarios, opts.base.only?.length ? opts.base.only : mine.map((m) => m.name)), loadRules(opts.base.rulesDir), opts.base.maxPerWave).length : 1;
       const shards = Math.min(opts.shards, waves);
-      const res = shards > 1 ? await runSharded({ ...run, shards, shardReport: async (r, dir) => void writeReports(dir, r) }) : await runVerifyAlerts(run);
+      const res = shards > 1 ? await runSharded({ ...run, shards }) : await runVerifyAlerts(run);
       const report = res.reports[0];
       if (!report) throw new Error(`the ${tag} run of the mutation check produced no report (see ${res.reportDir})`);
       const info: MutationRun = { stage, kinds: stageKinds, mutants: mine.length, controlS, wallS: Math.round((Date.now() - t0) / 1000), reportDir: res.reportDir, ...(shards > 1 ? { shards } : {}) };

@@ -156,8 +156,13 @@ export interface RunReport {
   shards?: { index: number; runId: string; wallS: number; waves: number[]; stages: StageTiming[] }[];
   /** Rules passed. */
   passed: number;
-  /** Rules failed plus crashes, plus one when the dead man's switch failed. */
+  /** Rules failed plus crashes and scenarios that errored, plus one when the dead man's switch failed (failedOf). */
   failed: number;
+}
+
+/** What fails a run: each failed rule, each crash, each fault scenario that errored, and a failed dead man's switch. */
+export function failedOf(r: Pick<RunReport, 'rules' | 'crashes' | 'scenarios' | 'heartbeat'>): number {
+  return r.rules.filter((x) => !x.passed).length + (r.crashes?.length ?? 0) + r.scenarios.filter((s) => s.error).length + (r.heartbeat && !r.heartbeat.passed ? 1 : 0);
 }
 
 export function median(xs: number[]): number | undefined {

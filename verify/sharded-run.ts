@@ -1,18 +1,18 @@
 // `verify-alerts --shards N`: N isolated stacks on this machine, each running its part of the planned matrix at once,
 // then one merged report, verdict and exit code, as if one stack had run it all.
 import path from 'node:path';
-import { runVerifyAlerts, writeWithSummary, type VerifyOptions, type VerifyResult } from './harness.ts';
+import { runVerifyAlerts, type VerifyOptions, type VerifyResult } from './harness.ts';
+import { createReporters, REPORTER_NAMES, type ReporterName } from './report/reporter.ts';
 import { mergeReports } from './report/merge.ts';
 import type { RunReport } from './results.ts';
 import { StageRunner } from './stages.ts';
 
 export interface ShardedOptions extends VerifyOptions {
   shards: number;
-  /** What each shard does with its own report, in its folder under shards/ (opts.report gets the merged one). */
-  shardReport: NonNullable<VerifyOptions['report']>;
+  /** The reports each shard writes into its folder under shards/ (opts.reporters get the merged one); default all. */
+  shardReporters?: readonly ReporterName[];
 }
 
-const prefixed = (tag: string, log: (l: string) => void) => (line: string): void => log(line.replace(/^/gm, tag));
 
 export async function runSharded(opts: ShardedOptions): Promise<VerifyResult> {
   const { shards: total } = opts;
@@ -21,18 +21,20 @@ export async function runSharded(opts: ShardedOptions): Promise<VerifyResult> {
   const started = Date.now();
   const runId = opts.runId ?? new Date(started).toISOString().replace(/[:.]/g, '-');
   const reportDir = path.join(opts.reportsDir, `verify-${runId}`);
-  const stages = new StageRunner(started, opts.log);
-  opts.log(`verify-alerts ${runId}: ${total} shards, each on a stack of its own; their lines are marked [i/${total}]`);
+  const reporters = opts.reporters ?? createReporters(REPORTER_NAMES, { write: opts.log });
+  const log = (line: string): void => reporters.log(line);
+  const stages = new StageRunner(started, log);
+  log(`verify-alerts ${runId}: ${total} shards, each on a stack of its own; their lines are marked [i/${total}]`);
   const settled = await stages.stage('shards', () =>
     Promise.allSettled(
       Array.from({ length: total }, (_, i) =>
         runVerifyAlerts({
           ...opts,
-          report: opts.shardReport,
           shard: { index: i + 1, total },
           runId: `${runId}-shard-${i + 1}-of-${total}`,
           reportsDir: path.join(reportDir, 'shards'),
-          log: prefixed(`[${i + 1}/${total}] `, opts.log),
+          // A shard's lines go to the run's log marked with the shard, and to its own run.log; its summary is the merged one's.
+          reporters: createReporters(opts.shardReporters ?? REPORTER_NAMES, { write: (line) => log(line.replace(/^/gm, `[${i + 1}/${total}] `)), summary: false }),
         }),
       ),
     ),
@@ -45,7 +47,7 @@ export async function runSharded(opts: ShardedOptions): Promise<VerifyResult> {
     const merged = await stages.stage(`merge${opts.repeat > 1 ? ` ${k + 1}` : ''}`, async () => mergeReports(results.map((r) => r.reports[k]!), opts.repeat > 1 ? `${runId}#${k + 1}` : runId));
     merged.stages = stages.timings();
     const dir = opts.repeat > 1 ? path.join(reportDir, `run-${k + 1}`) : reportDir;
-    await stages.stage(`reports${opts.repeat > 1 ? ` ${k + 1}` : ''}`, () => (opts.report ?? writeWithSummary(opts.log))(merged, dir));
+    await stages.stage(`reports${opts.repeat > 1 ? ` ${k + 1}` : ''}`, () => reporters.report(merged, dir));
     reports.push(merged);
   }
   return {

@@ -2,16 +2,13 @@
 // scenario with a testcase per expected alert, then suites for false positives, coverage, rules, the dead man's switch,
 // pre-flight, crashes and dashboards, so that every failure of the run is a failed testcase.
 //
-// The inside of the document satisfies the strict Ant schema (tests/fixtures/junit/JUnit.xsd: a suite's properties,
-// system-out and system-err are required, a testcase holds neither, timestamps carry no timezone); the totals on
-// <testsuites> are those Jenkins' schema (junit-10.xsd) and the CI readers know. A testcase cannot hold properties
+// The inside of the document satisfies the strict Ant schema (JUnit.xsd, tests/fixtures/junit/README.md: a suite's
+// properties, system-out and system-err are required, a testcase holds neither, timestamps carry no timezone); the
+// totals on <testsuites> are those Jenkins' schema (jenkins-junit.xsd) and the CI readers know. A testcase cannot hold properties
 // there, so each alert's stage times are its suite's properties, named "<testcase>.<stage>", and its suite's
 // system-out lines; a failed one repeats them in its failure's body.
 import type { AlertOutcome, AlertStages, RunReport, ScenarioOutcome } from '../results.ts';
-import { formatExpected } from '../evaluate.ts';
-
-/** The reason verify/evaluate.ts gives a rule that no scenario expects. */
-export const COVERAGE_REASON = 'no scenario expects this alert (coverage)';
+import { NO_SCENARIO, formatExpected } from '../evaluate.ts';
 
 const PACKAGE = 'verify-alerts';
 // The report does not record the machine it ran on; the Ant schema names 'localhost' for a host that cannot be told.
@@ -136,8 +133,8 @@ function falsePositiveSuite(report: RunReport, at: string): TestSuite {
 
 function coverageSuite(report: RunReport, at: string): TestSuite {
   const classname = `${PACKAGE}.coverage`;
-  const gaps = report.rules.filter((r) => r.reasons.includes(COVERAGE_REASON));
-  const cases = gaps.map((r): TestCase => ({ name: r.alertname, classname, timeS: 0, failure: { type: 'no_scenario', message: `no_scenario: ${COVERAGE_REASON}`, body: r.reasons.join('\n') } }));
+  const gaps = report.rules.filter((r) => r.reasons.includes(NO_SCENARIO));
+  const cases = gaps.map((r): TestCase => ({ name: r.alertname, classname, timeS: 0, failure: { type: 'no_scenario', message: `no_scenario: ${NO_SCENARIO}`, body: r.reasons.join('\n') } }));
   if (cases.length === 0) cases.push({ name: 'every rule has a scenario', classname, timeS: 0 });
   return { name: 'coverage', timestamp: at, timeS: 0, properties: [], cases, out: [] };
 }
@@ -244,11 +241,13 @@ const count = (cases: readonly TestCase[]) => ({
   errors: cases.filter((c) => c.error).length,
 });
 
-function renderSuite(s: TestSuite, id: number): string {
+/** Every suite names its run first: Jenkins' schema wants at least one property where Ant's wants the element. */
+function renderSuite(s: TestSuite, id: number, runId: string): string {
   const n = count(s.cases);
+  const properties: [string, string][] = [['run_id', runId], ...s.properties];
   return [
-    `  <testsuite name="${attr(s.name)}" package="${PACKAGE}" id="${id}" hostname="${HOSTNAME}" timestamp="${s.timestamp}" tests="${n.tests}" failures="${n.failures}" errors="${n.errors}" skipped="0" time="${seconds(s.timeS)}">`,
-    s.properties.length ? `    <properties>\n${s.properties.map(([k, v]) => `      <property name="${attr(k)}" value="${attr(v)}"/>`).join('\n')}\n    </properties>` : '    <properties/>',
+    `  <testsuite name="${attr(s.name)}" package="${PACKAGE}" id="${id}" hostname="${HOSTNAME}" timestamp="${s.timestamp}" tests="${n.tests}" failures="${n.failures}" errors="${n.errors}" time="${seconds(s.timeS)}">`,
+    `    <properties>\n${properties.map(([k, v]) => `      <property name="${attr(k)}" value="${attr(v)}"/>`).join('\n')}\n    </properties>`,
     ...s.cases.map((c) => `    ${renderCase(c)}`),
     s.out.length ? `    <system-out>${text(s.out.join('\n'))}</system-out>` : '    <system-out/>',
     '    <system-err/>',
@@ -262,7 +261,7 @@ export function renderJunit(report: RunReport): string {
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="${attr(`verify-alerts ${report.runId}`)}" tests="${n.tests}" failures="${n.failures}" errors="${n.errors}" time="${seconds(report.wallS)}">`,
-    ...suites.map(renderSuite),
+    ...suites.map((s, i) => renderSuite(s, i, report.runId)),
     '</testsuites>',
     '',
   ].join('\n');

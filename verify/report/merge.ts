@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { qualityOf } from '../evaluate.ts';
-import type { RuleVerdict, RunReport } from '../results.ts';
+import { failedOf, type RuleVerdict, type RunReport } from '../results.ts';
 
 export class MergeError extends Error {}
 
@@ -86,7 +86,7 @@ export function mergeReports(parts: readonly RunReport[], runId: string): RunRep
     crashes,
     shards: reports.map((r) => ({ index: r.shard!.index, runId: r.runId, wallS: r.wallS, waves: r.shard!.waves, stages: r.stages ?? [] })),
     passed,
-    failed: rules.length - passed + crashes.length + (heartbeat && !heartbeat.passed ? 1 : 0),
+    failed: failedOf({ rules, crashes, scenarios, heartbeat }),
   };
 }
 

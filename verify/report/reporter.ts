@@ -26,6 +26,12 @@ export interface Reporters {
 
 export type FileReporterName = Exclude<ReporterName, 'log'>;
 
+/** Where the live log and failures go; summary: false keeps the log reporter's per-report summary off (a shard's). */
+export interface ReporterIo {
+  write: (line: string) => void;
+  summary?: boolean;
+}
+
 /** The reporters that write one file per run report: its name in the run folder and how the report becomes its text. */
 const FILES: Record<FileReporterName, { file: string; render: (report: RunReport) => string }> = {
   json: { file: 'report.json', render: (report) => `${JSON.stringify(report, null, 2)}\n` },
@@ -55,6 +61,7 @@ export function renderStdout(report: RunReport): string {
   for (const r of report.rules.filter((x) => !x.passed)) lines.push(`FAILED ${r.alertname}: ${r.reasons.join('; ')}`);
   for (const f of report.dashboards?.failures ?? []) lines.push(`FAILED dashboard query ${f.where}: ${f.error}`);
   for (const c of report.crashes ?? []) lines.push(`FAILED ${c.detail}:\n${c.tail.replace(/^/gm, '    ')}`);
+  for (const sc of report.scenarios.filter((x) => x.error)) lines.push(`FAILED fault scenario ${sc.id}: ${sc.error}`);
   return lines.join('\n');
 }
 
@@ -90,7 +97,7 @@ function fileReporter(name: FileReporterName, written: string[] | undefined): Re
  * report to run.log in its folder, then prints the summary and the files written (the file reporters run before it
  * and put theirs in `written`).
  */
-function logReporter(io: { write: (line: string) => void }, written: string[]): Reporter {
+function logReporter(io: ReporterIo, written: string[]): Reporter {
   let lines: string[] = [];
   return {
     name: 'log',
@@ -105,7 +112,7 @@ function logReporter(io: { write: (line: string) => void }, written: string[]): 
       lines = [];
       fs.mkdirSync(dir, { recursive: true });
       fs.writeFileSync(file, body);
-      io.write(`\n${renderStdout(report)}\nreports: ${[...files, file].join(', ')}`);
+      if (io.summary !== false) io.write(`\n${renderStdout(report)}\nreports: ${[...files, file].join(', ')}`);
       return [file];
     },
   };
@@ -114,7 +121,7 @@ function logReporter(io: { write: (line: string) => void }, written: string[]): 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** The chosen reporters behind one log and one report call; the log reporter runs last so its summary names every file. */
-export function createReporters(names: readonly ReporterName[], io: { write: (line: string) => void }): Reporters {
+export function createReporters(names: readonly ReporterName[], io: ReporterIo): Reporters {
   const chosen = [...new Set(names)];
   const written: string[] | undefined = chosen.includes('log') ? [] : undefined;
   const files = chosen.filter((n): n is FileReporterName => n !== 'log').map((n) => fileReporter(n, written));
