@@ -9,7 +9,6 @@ import { runVerifyAlerts, type VerifyOptions, type VerifyResult } from '../../ve
 import { runSharded } from '../../verify/sharded-run.ts';
 import { DEFAULT_SHARDS } from '../../verify/shard-default.ts';
 import { DEFAULT_MATRIX, loadMatrix } from '../../verify/matrix.ts';
-import { writeReports } from '../../verify/report/index.ts';
 import type { RunReport } from '../../verify/results.ts';
 import type { StageTiming } from '../../verify/stages.ts';
 import { DEFAULT_REPORT_DIR, fmt, machineInfo, markdownTable, writeReport } from './report.ts';
@@ -83,7 +82,7 @@ function detections(report: RunReport): Record<string, number> {
 async function measure(shards: number, base: VerifyOptions): Promise<VerifyMeasure> {
   const cpu0 = cpuSeconds();
   const t0 = Date.now();
-  const res = shards > 1 ? await runSharded({ ...base, shards, shardReport: async (r, dir) => void writeReports(dir, r) }) : await runVerifyAlerts(base);
+  const res = shards > 1 ? await runSharded({ ...base, shards }) : await runVerifyAlerts(base);
   const wallS = round((Date.now() - t0) / 1000);
   const cpu1 = cpuSeconds();
   const report = res.reports[0]!;
