@@ -1,4 +1,7 @@
 import { suite } from 'uvu';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import * as assert from 'uvu/assert';
 import { AlertTimeline } from '../verify/timeline.ts';
 import { labelsFingerprint } from '../verify/fingerprint.ts';
@@ -255,6 +258,30 @@ test('the dead man\'s switch passes a fault it alarmed on in time, and fails a l
   const noisy = judgeHeartbeat([window()], [{ lastBeatAt: at(10), alarmedAt: at(35), resumedAt: at(37) }], 25);
   assert.not.ok(noisy.passed);
   assert.is(noisy.falseAlarms.length, 1, 'an alarm during a fault that does not stop the heartbeat is a false alarm');
+});
+
+test('an alarm during a fault that may lapse the heartbeat is explained; it is required of none, and one outside still fails', () => {
+  const reload = window({ heartbeatMayStop: true });
+  const gap = { lastBeatAt: at(10), alarmedAt: at(35), resumedAt: at(37) };
+  const judged = judgeHeartbeat([reload], [gap], 25);
+  assert.ok(judged.passed);
+  assert.equal([judged.outcomes.length, judged.falseAlarms.length], [0, 0], 'nothing is required of a may-stop scenario');
+  assert.ok(judgeHeartbeat([reload], [], 25).passed, 'and no alarm is fine too');
+  const later = judgeHeartbeat([reload], [{ lastBeatAt: at(200), alarmedAt: at(225), resumedAt: at(227) }], 25);
+  assert.is(later.falseAlarms.length, 1, 'past its window and reset budget an alarm is false again');
+});
+
+test('the matrix reads heartbeat: may-stop, and still wants an alert or heartbeat: stops of a scenario that expects none', () => {
+  const m = loadMatrix();
+  assert.equal(m.filter((s) => s.heartbeat === 'may-stop').map((s) => s.id), ['rule-fails-at-evaluation', 'scrape-job-removed']);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alertproof-matrix-'));
+  try {
+    const file = path.join(dir, 'm.yaml');
+    fs.writeFileSync(file, 'scenarios:\n  - id: x\n    description: x\n    touches: [a]\n    heartbeat: may-stop\n    faults:\n      - load: { pause: [orders] }\n');
+    assert.throws(() => loadMatrix(file), /expect: name at least one alert, or heartbeat: stops/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a fault scenario that runs alone shares its wave with nobody', () => {

@@ -32,6 +32,8 @@ export interface ScenarioWindow {
   delivery?: Readonly<Record<string, Delivery>>;
   /** The dead man's switch must alarm during this scenario. */
   heartbeatStops?: boolean;
+  /** An alarm of the dead man's switch during this scenario is explained (heartbeat: may-stop). */
+  heartbeatMayStop?: boolean;
   deadlineS: number;
   resetS: number;
   error?: string;
@@ -178,7 +180,7 @@ export function judgeHeartbeat(windows: readonly ScenarioWindow[], gaps: readonl
     return { ...base, verdict: 'pass' as const, detail: `alarmed ${alarmS}s after the fault, heartbeat back ${resumedS}s after recovery` };
   });
   const falseAlarms = gaps
-    .filter((g) => g.alarmedAt >= since && !windows.some((w) => w.heartbeatStops && g.alarmedAt >= w.injectedAt && g.alarmedAt <= (w.recoveredAt ?? w.endedAt) + w.resetS * 1000))
+    .filter((g) => g.alarmedAt >= since && !windows.some((w) => (w.heartbeatStops || w.heartbeatMayStop) && g.alarmedAt >= w.injectedAt && g.alarmedAt <= (w.recoveredAt ?? w.endedAt) + w.resetS * 1000))
     .map((g) => ({ lastBeatAt: iso(g.lastBeatAt), alarmedAt: iso(g.alarmedAt), resumedAt: g.resumedAt === undefined ? undefined : iso(g.resumedAt) }));
   const passed = outcomes.every((o) => o.verdict === 'pass') && falseAlarms.length === 0;
   return { alarmAfterS, outcomes, falseAlarms, passed };

@@ -584,7 +584,7 @@ async function runFaultScenario(p: PlannedFault, wave: number, ctx: FaultContext
   const deadlineS = s.deadlineS ?? judging.deadlineS;
   const resetS = s.resetS ?? DEFAULT_RESET_S;
   const heartbeatStops = s.heartbeat === 'stops';
-  const window: ScenarioWindow = { id: s.id, description: s.description, wave, injectedAt: Date.now(), endedAt: 0, expect: p.expect, mayAlsoFire: p.mayAlsoFire, delivery: s.delivery, heartbeatStops, deadlineS, resetS };
+  const window: ScenarioWindow = { id: s.id, description: s.description, wave, injectedAt: Date.now(), endedAt: 0, expect: p.expect, mayAlsoFire: p.mayAlsoFire, delivery: s.delivery, heartbeatStops, heartbeatMayStop: s.heartbeat === 'may-stop', deadlineS, resetS };
   // The switch's alarm during this fault, and the heartbeat back after it (true when the switch is not watched).
   const alarmed = (): boolean => !heartbeatStops || !heartbeat || heartbeat.gaps().some((g) => g.alarmedAt >= window.injectedAt);
   const heartbeatBack = (): boolean => !heartbeatStops || !heartbeat || heartbeat.gaps().filter((g) => g.alarmedAt >= window.injectedAt).every((g) => g.resumedAt !== undefined);

@@ -137,7 +137,7 @@ const scenarioSchema = z
     excludes: z.array(z.string().min(1)).default([]),
     expect: z.array(alertRef).default([]),
     delivery: z.record(alertRef, z.enum(DELIVERIES)).default({}),
-    heartbeat: z.literal('stops').optional(),
+    heartbeat: z.enum(['stops', 'may-stop']).optional(),
     alone: z.boolean().default(false),
     mayAlsoFire: z.array(alertRef).default([]),
     deadlineS: z.number().positive().optional(),
@@ -179,7 +179,7 @@ export function parseMatrix(text: string, file: string): FaultScenario[] {
     }
     const s = parsed.data;
     if (seen.has(s.id)) throw new MatrixError(`${where}: id: another fault scenario has this id`);
-    if (s.expect.length === 0 && !s.heartbeat) throw new MatrixError(`${where}: expect: name at least one alert, or heartbeat: stops`);
+    if (s.expect.length === 0 && s.heartbeat !== 'stops') throw new MatrixError(`${where}: expect: name at least one alert, or heartbeat: stops`);
     const stray = Object.keys(s.delivery).find((a) => !s.expect.includes(a));
     if (stray) throw new MatrixError(`${where}: delivery.${stray}: not one of this scenario's expect`);
     seen.add(s.id);
