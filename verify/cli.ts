@@ -5,10 +5,11 @@ import { controlWindowS, planMatrix, runVerifyAlerts, selectFaultScenarios, spli
 import { judgingFor } from './judging.ts';
 import { loadTiming } from '../alerts/budget.ts';
 import { loadAlertCatalog } from './alert-catalog.ts';
-import { runSharded } from './sharded-run.ts';
+import { runSharded, shardsFor } from './sharded-run.ts';
 import { DEFAULT_MUTATION_SHARDS, DEFAULT_SHARDS } from './shard-default.ts';
 import { parseShard, type Shard } from './shard-plan.ts';
 import { MergeError, mergeReports, readShardReports } from './report/merge.ts';
+import { runIdAt } from './results.ts';
 import { createReporters, parseReporters, REPORTER_NAMES, type ReporterName } from './report/reporter.ts';
 import { formatExpected } from './evaluate.ts';
 import { DEFAULT_MATRIX, loadMatrix, MatrixError } from './matrix.ts';
@@ -108,7 +109,7 @@ async function main(): Promise<void> {
     const reportsDir = args.values.reports ? path.resolve(args.values.reports) : path.join(root, 'reports');
     let merged;
     try {
-      merged = mergeReports(readShardReports(dirs.map((d) => path.resolve(d))), new Date().toISOString().replace(/[:.]/g, '-'));
+      merged = mergeReports(readShardReports(dirs.map((d) => path.resolve(d))), runIdAt(Date.now()));
     } catch (err) {
       if (!(err instanceof MergeError)) throw err;
       process.stderr.write(`verify-alerts --merge: ${err.message}\n`);
@@ -196,9 +197,8 @@ async function main(): Promise<void> {
   // never more shards than the matrix has waves.
   const wanted = explicitShards ?? (attach || base.keep || repeat > 1 ? 1 : DEFAULT_SHARDS);
   if (kinds.length === 0) {
-    const waves = planMatrix(selectFaultScenarios(base.scenarios, base.only), loadRules(base.rulesDir), base.maxPerWave).length;
-    const shards = Math.min(wanted, waves);
-    if (shards < wanted) base.log(`${waves} waves planned: running ${shards} shards, not ${wanted}`);
+    const shards = shardsFor(wanted, base, base.only);
+    if (shards < wanted) base.log(`${shards} waves planned: running ${shards} shards, not ${wanted}`);
     const res = shard
       ? await runVerifyAlerts({ ...base, shard })
       : shards > 1

@@ -194,6 +194,9 @@ function explained(ep: Episode, windows: readonly ScenarioWindow[], skewMs: numb
   });
 }
 
+/** Seconds from the fault to the alert's detection: its notification, or its firing where nothing could deliver it. */
+export const detectedAt = (o: AlertOutcome): number | undefined => (o.delivery ? o.stages.firingS : o.stages.notifiedS);
+
 /** The reason of a rule no scenario of the matrix expects. */
 export const NO_SCENARIO = 'no scenario expects this alert (coverage)';
 
@@ -202,8 +205,6 @@ export const NO_SCENARIO = 'no scenario expects this alert (coverage)';
  * falsePositives were unexplained. One place for evaluate and for merging shards' reports.
  */
 export function qualityOf(outcomes: readonly AlertOutcome[], fired: number, falsePositives: number): QualityMeasures {
-  // An alert nothing could deliver during its fault counts as detected when it fired in time.
-  const detectedAt = (o: AlertOutcome): number | undefined => (o.delivery ? o.stages.firingS : o.stages.notifiedS);
   const detected = outcomes.filter((o) => {
     const at = detectedAt(o);
     return at !== undefined && at <= o.deadlineS;

@@ -25,7 +25,7 @@ import { loadRules, type RuleInfo } from './rules.ts';
 import { rulesFromApi } from './rules-api.ts';
 import { labelPredicate, type LabelPredicate } from './scope.ts';
 import { AM_POLL_CAVEAT, pollAlertmanager } from './alertmanager-poll.ts';
-import { failedOf, type RunReport } from './results.ts';
+import { failedOf, runIdAt, type RunReport } from './results.ts';
 import { createReporters, REPORTER_NAMES, type Reporters } from './report/reporter.ts';
 import { startBaselineLoad, type BaselineLoad } from './load.ts';
 import { sleep } from '../stack/ports.ts';
@@ -106,7 +106,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
   const reporters = opts.reporters ?? createReporters(REPORTER_NAMES, { write: opts.log });
   const log = (line: string): void => reporters.log(line);
   const started = Date.now();
-  const runId = opts.runId ?? new Date(started).toISOString().replace(/[:.]/g, '-');
+  const runId = opts.runId ?? runIdAt(started);
   const reportDir = path.join(opts.reportsDir, `verify-${runId}`);
   const attach = opts.attach;
   const shard = opts.shard;
@@ -206,7 +206,8 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
         log(`prometheus ${versions.prometheus}, alertmanager ${versions.alertmanager ?? 'unknown'}${major ? '' : `; ${versions.prometheus} is not a version alertproof models, so alerts are held to 2.x's worst cases`}`);
         // Allowances and episode identity come from the config Prometheus actually runs, not from this repo's source file.
         const runningConfig = await prom.config();
-        const judging = judgingFor(parseTiming(runningConfig), loadAlertCatalog(opts.alertCatalog, major ?? '2'));
+        const timing = parseTiming(runningConfig);
+        const judging = judgingFor(timing, loadAlertCatalog(opts.alertCatalog, major ?? '2'));
         const timeline = new AlertTimeline(externalLabels(runningConfig));
         const onNotified = (alerts: NotifiedAlert[], at: number): void => {
           const scoped = alerts.filter((a) => scope.alerts(a.labels));
@@ -231,7 +232,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
           const needing = scenarios.filter((s) => s.heartbeat === 'stops').map((s) => s.id);
           log(`dead man's switch: not watched (${webhook ? 'no always-firing rule' : 'notifications are polled, no heartbeat reaches the harness'})${needing.length ? `; ${needing.join(', ')} cannot be judged on it` : ''}`);
         }
-        return { rules, ruleNames, versions, runningConfig, judging, timeline };
+        return { rules, ruleNames, versions, timing, judging, timeline };
       },
       () => {
         heartbeat?.stop();
@@ -239,7 +240,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
         amPoller?.stop();
       },
     );
-    const { rules, ruleNames, versions, runningConfig, judging, timeline } = observed;
+    const { rules, ruleNames, versions, timing, judging, timeline } = observed;
 
     let load: BaselineLoad | undefined;
     await stages.stage(
@@ -334,7 +335,7 @@ export async function runVerifyAlerts(opts: VerifyOptions): Promise<VerifyResult
           r.passed = r.reasons.length === 0;
         }
         await panelChecks(prom.url, rules, ev.scenarios.flatMap((sc) => sc.alerts), judging.alwaysFiring);
-        await collectCharts(prom, ev, rules.map((r) => ({ name: r.alertname, query: r.expr })), parseTiming(runningConfig).evalS);
+        await collectCharts(prom, ev, rules.map((r) => ({ name: r.alertname, query: r.expr })), timing.evalS);
         const heartbeatReport = heartbeat ? judgeHeartbeat(windows, heartbeat.gaps(), heartbeat.alarmAfterS, iteration === 1 ? -Infinity : iterStart) : undefined;
         const passed = ev.rules.filter((r) => r.passed).length;
         const loadCrash = baseline.crash();

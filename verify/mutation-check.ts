@@ -4,13 +4,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadTiming } from '../alerts/budget.ts';
 import { formatExpected, parseExpected, type ScenarioWindow } from './evaluate.ts';
-import { planMatrix, runVerifyAlerts, selectFaultScenarios, type VerifyOptions } from './harness.ts';
-import { runSharded } from './sharded-run.ts';
+import { runVerifyAlerts, type VerifyOptions } from './harness.ts';
+import { runSharded, shardsFor } from './sharded-run.ts';
 import { createReporters, REPORTER_NAMES } from './report/reporter.ts';
-import { loadRules } from './rules.ts';
 import { KIND_DESCRIPTIONS, MUTATION_KINDS, STAGE_OF, addMutants, planMutants, type Mutant, type MutationKind, type NotMutated, type Stage } from './mutate.ts';
 import type { PrometheusApi } from './prometheus-api.ts';
-import type { AlertOutcome, RunReport } from './results.ts';
+import { runIdAt, type AlertOutcome, type RunReport } from './results.ts';
 import type { FaultScenario } from './scenario.ts';
 
 /**
@@ -202,7 +201,7 @@ async function peakOf(prom: PrometheusApi, expr: string, from: number, to: numbe
 
 export async function runMutationCheck(opts: MutationCheckOptions): Promise<MutationReport> {
   const started = Date.now();
-  const id = new Date(started).toISOString().replace(/[:.]/g, '-');
+  const id = runIdAt(started);
   const kinds = MUTATION_KINDS.filter((k) => opts.kinds.includes(k));
   const { mutants, notMutated } = planMutants(kinds);
   const results: MutantResult[] = mutants.filter((m) => m.equivalent).map((m) => ({ name: m.name, alert: m.alert, kind: m.kind, change: m.change, verdict: 'equivalent' as const, reason: m.equivalent! }));
@@ -253,8 +252,7 @@ export async function runMutationCheck(opts: MutationCheckOptions): Promise<Muta
           }
         },
       };
-      const waves = stage === 'matrix' ? planMatrix(selectFaultScenarios(scenarios, opts.base.only?.length ? opts.base.only : mine.map((m) => m.name)), loadRules(opts.base.rulesDir), opts.base.maxPerWave).length : 1;
-      const shards = Math.min(opts.shards, waves);
+      const shards = stage === 'matrix' ? shardsFor(opts.shards, run, opts.base.only?.length ? opts.base.only : mine.map((m) => m.name)) : 1;
       const res = shards > 1 ? await runSharded({ ...run, shards }) : await runVerifyAlerts(run);
       const report = res.reports[0];
       if (!report) throw new Error(`the ${tag} run of the mutation check produced no report (see ${res.reportDir})`);

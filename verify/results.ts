@@ -165,6 +165,9 @@ export function failedOf(r: Pick<RunReport, 'rules' | 'crashes' | 'scenarios' | 
   return r.rules.filter((x) => !x.passed).length + (r.crashes?.length ?? 0) + r.scenarios.filter((s) => s.error).length + (r.heartbeat && !r.heartbeat.passed ? 1 : 0);
 }
 
+/** A run's id from its start time: the ISO time with ':' and '.' made '-', fit for a folder name and a label value. */
+export const runIdAt = (t: number | Date): string => new Date(t).toISOString().replace(/[:.]/g, '-');
+
 export function median(xs: number[]): number | undefined {
   if (xs.length === 0) return undefined;
   const s = [...xs].sort((a, b) => a - b);

@@ -1,10 +1,11 @@
 // `verify-alerts --shards N`: N isolated stacks on this machine, each running its part of the planned matrix at once,
 // then one merged report, verdict and exit code, as if one stack had run it all.
 import path from 'node:path';
-import { runVerifyAlerts, type VerifyOptions, type VerifyResult } from './harness.ts';
+import { planMatrix, runVerifyAlerts, selectFaultScenarios, type VerifyOptions, type VerifyResult } from './harness.ts';
+import { loadRules } from './rules.ts';
 import { createReporters, REPORTER_NAMES, type ReporterName } from './report/reporter.ts';
 import { mergeReports } from './report/merge.ts';
-import type { RunReport } from './results.ts';
+import { runIdAt, type RunReport } from './results.ts';
 import { StageRunner } from './stages.ts';
 
 export interface ShardedOptions extends VerifyOptions {
@@ -13,13 +14,17 @@ export interface ShardedOptions extends VerifyOptions {
   shardReporters?: readonly ReporterName[];
 }
 
+/** The shards a run can use: the count wanted, but never more than its matrix has waves (a shard needs one). */
+export function shardsFor(wanted: number, opts: Pick<VerifyOptions, 'scenarios' | 'rulesDir' | 'maxPerWave'>, only: string[] | undefined): number {
+  return Math.min(wanted, planMatrix(selectFaultScenarios(opts.scenarios, only), loadRules(opts.rulesDir), opts.maxPerWave).length);
+}
 
 export async function runSharded(opts: ShardedOptions): Promise<VerifyResult> {
   const { shards: total } = opts;
   if (!Number.isInteger(total) || total < 1) throw new Error(`--shards must be a positive integer, got ${total}`);
   if (opts.keep) throw new Error('--keep leaves one stack running for inspection; run it without --shards');
   const started = Date.now();
-  const runId = opts.runId ?? new Date(started).toISOString().replace(/[:.]/g, '-');
+  const runId = opts.runId ?? runIdAt(started);
   const reportDir = path.join(opts.reportsDir, `verify-${runId}`);
   const reporters = opts.reporters ?? createReporters(REPORTER_NAMES, { write: opts.log });
   const log = (line: string): void => reporters.log(line);

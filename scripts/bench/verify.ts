@@ -9,7 +9,8 @@ import { runVerifyAlerts, type VerifyOptions, type VerifyResult } from '../../ve
 import { runSharded } from '../../verify/sharded-run.ts';
 import { DEFAULT_SHARDS } from '../../verify/shard-default.ts';
 import { DEFAULT_MATRIX, loadMatrix } from '../../verify/matrix.ts';
-import type { RunReport } from '../../verify/results.ts';
+import { median, type RunReport } from '../../verify/results.ts';
+import { detectedAt } from '../../verify/evaluate.ts';
 import type { StageTiming } from '../../verify/stages.ts';
 import { DEFAULT_REPORT_DIR, fmt, machineInfo, markdownTable, writeReport } from './report.ts';
 
@@ -71,7 +72,7 @@ function detections(report: RunReport): Record<string, number> {
   const out: Record<string, number> = {};
   for (const s of report.scenarios) {
     for (const a of s.alerts) {
-      const at = a.delivery ? a.stages.firingS : a.stages.notifiedS;
+      const at = detectedAt(a);
       if (at !== undefined) out[`${s.id} ${a.alertname}${a.service ? `/${a.service}` : ''}`] = at;
     }
   }
@@ -128,7 +129,7 @@ function detectionRows(runs: readonly VerifyMeasure[]): { rows: string[][]; summ
   const rows = keys.map((k) => [k, fmt(first.detectionS[k]!, 1), ...rest.map((r) => `${fmt(r.detectionS[k]!, 1)} (${delta(k, r) >= 0 ? '+' : ''}${fmt(delta(k, r), 1)})`)]);
   const summary = rest.map((r) => {
     const ds = keys.map((k) => delta(k, r)).sort((a, b) => a - b);
-    const mid = ds.length ? (ds.length % 2 ? ds[(ds.length - 1) / 2]! : (ds[ds.length / 2 - 1]! + ds[ds.length / 2]!) / 2) : NaN;
+    const mid = median(ds) ?? NaN;
     return `${r.shards} shards vs ${first.shards}: detection change over ${ds.length} alerts median ${fmt(mid, 1)} s, slowest +${fmt(ds.at(-1) ?? NaN, 1)} s, fastest ${fmt(ds[0] ?? NaN, 1)} s`;
   });
   return { rows, summary };

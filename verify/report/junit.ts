@@ -8,7 +8,7 @@
 // there, so each alert's stage times are its suite's properties, named "<testcase>.<stage>", and its suite's
 // system-out lines; a failed one repeats them in its failure's body.
 import type { AlertOutcome, AlertStages, RunReport, ScenarioOutcome } from '../results.ts';
-import { NO_SCENARIO, formatExpected } from '../evaluate.ts';
+import { NO_SCENARIO, detectedAt, formatExpected } from '../evaluate.ts';
 
 const PACKAGE = 'verify-alerts';
 // The report does not record the machine it ran on; the Ant schema names 'localhost' for a host that cannot be told.
@@ -90,7 +90,7 @@ function outcomeProperties(a: AlertOutcome): [string, string][] {
  */
 function detectionS(a: AlertOutcome): number {
   const s = a.stages;
-  return (a.delivery ? s.firingS : s.notifiedS) ?? s.firingS ?? s.pendingS ?? s.firstBadSampleS ?? 0;
+  return detectedAt(a) ?? s.firingS ?? s.pendingS ?? s.firstBadSampleS ?? 0;
 }
 
 function scenarioSuite(s: ScenarioOutcome, report: RunReport): TestSuite {
