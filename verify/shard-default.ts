@@ -5,8 +5,8 @@
  * 249 s on 4, 208 s on 5, at the same CPU (123-145 s) and a median detection change of +0.7 s on 4. Five was the
  * fastest, but in one of three runs on 5 the signal service's p95 generation time (about its slowest of 20 s) crossed
  * SlowSignalGeneration's 0.25 s on two stacks with no fault of theirs: five stacks' bursts on two cores starve a
- * service for a quarter second now and then, and the harness must not cause what it judges. Four passed its four quiet
- * runs, but under a CPU hog on one core it failed the same way once (docs/verify-alerts.md, "Shards": a known gap).
+ * service for a quarter second now and then, and the harness must not cause what it judges. Four passed 5 of its 6
+ * quiet runs and 1 of 2 under a CPU hog, failing the same way (docs/verify-alerts.md, "Shards": a known gap).
  */
 export const DEFAULT_SHARDS = 4;
 /**
