@@ -2,6 +2,7 @@
 import type { RunProgress, RunResult } from '../load/runtime/client.ts';
 import { runScenario, scenarioConfig, stackUrls } from '../load/scenario-run.ts';
 import type { Stack } from '../stack/index.ts';
+import { startAlone } from '../stack/start-gate.ts';
 import type { LoadControl } from './scenario.ts';
 
 /** What the report keeps of the load: the latest progress while running, then the run's end. */
@@ -39,17 +40,22 @@ export async function startBaselineLoad(stack: Stack, log: (line: string) => voi
   const urls = stackUrls(stack.serviceUrls);
   const cfg = scenarioConfig(urls);
   let state: LoadStatus = {};
-  const run = runScenario('baseline', {
-    urls,
-    env: { LOAD_DURATION: OPEN_ENDED },
-    handleSummary: false,
-    progressIntervalMs: 30_000,
-    onOutput: (line) => log(`  load: ${line}`),
-    onProgress: (p) => {
-      state = { progress: p };
-      const flows = Object.entries(p.scenarios).map(([name, s]) => `${name} ${s.completed}${s.dropped ? ` (${s.dropped} dropped)` : ''}${s.paused ? ' (paused)' : ''}`);
-      log(`  load: ${p.elapsedS.toFixed(0)} s: ${p.httpReqs} requests, ${p.httpReqsFailed} failed; iterations ${flows.join(', ')}`);
-    },
+  // A load runtime's start is CPU-heavy; the shards' stacks start theirs one at a time (stack/start-gate.ts).
+  const run = await startAlone(async () => {
+    const r = runScenario('baseline', {
+      urls,
+      env: { LOAD_DURATION: OPEN_ENDED },
+      handleSummary: false,
+      progressIntervalMs: 30_000,
+      onOutput: (line) => log(`  load: ${line}`),
+      onProgress: (p) => {
+        state = { progress: p };
+        const flows = Object.entries(p.scenarios).map(([name, s]) => `${name} ${s.completed}${s.dropped ? ` (${s.dropped} dropped)` : ''}${s.paused ? ' (paused)' : ''}`);
+        log(`  load: ${p.elapsedS.toFixed(0)} s: ${p.httpReqs} requests, ${p.httpReqsFailed} failed; iterations ${flows.join(', ')}`);
+      },
+    });
+    await r.started;
+    return r;
   });
   let stopped: Promise<void> | undefined;
   let crash: LoadCrash | undefined;
@@ -58,7 +64,6 @@ export async function startBaselineLoad(stack: Stack, log: (line: string) => voi
     crash = { code: r.exitCode, at: Date.now(), tail: r.errorTail };
     log(`baseline load ENDED on its own (exit ${r.exitCode}); verdicts from here on are without load: ${r.errorTail.slice(-3).join(' | ')}`);
   });
-  await run.started;
   log(`baseline load running (${Object.entries(cfg.rates).map(([f, r]) => `${f} ${r}/s`).join(', ')})`);
   return {
     control: {
