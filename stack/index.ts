@@ -11,8 +11,7 @@ import type { PrometheusMajor } from './prometheus-version.ts';
 import { startRedis, type RedisHandle } from './redis.ts';
 import { renderAlertmanagerConfig, renderPrometheusConfig } from './render.ts';
 import { SERVICE_NAMES, startService, type ServiceHandle, type ServiceName } from './services.ts';
-import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
-import { startToxiproxyApi } from './toxiproxy-api.ts';
+import { startFaultProxyHost, type FaultProxyHost } from './fault-proxy-host.ts';
 import type { ManagedProcess } from './processes.ts';
 import type { FaultSignal, HandleBinding, Targets } from './targets.ts';
 import { LINK_ENV } from '../services/kit/platform.ts';
@@ -217,14 +216,19 @@ export async function startStack(opts: StackOptions = {}): Promise<LocalStack> {
     const redis = value(redisResult);
     log(`postgres ${postgres.url}, redis ${redis.url}`);
 
-    const proxies: FaultProxy[] = [];
+    // The proxies run in a process of their own (stack/fault-proxy-main.ts), never in this one's event loop.
+    let proxyHost: FaultProxyHost | undefined;
+    if (opts.faultProxies) {
+      proxyHost = await timed('fault proxies', () => startFaultProxyHost(owner));
+      const started = proxyHost;
+      // Stopped after every client of theirs (tiers stop last to first).
+      tiers.unshift([{ stop: () => started.stop() }]);
+    }
     const wrap = async (dep: Dependency, target: HostPort): Promise<HostPort> => {
-      if (!opts.faultProxies) return target;
-      const proxy = await startFaultProxy({ name: dep, target });
-      proxies.push(proxy);
-      tiers.unshift([{ stop: () => proxy.close() }]);
-      log(`${dep} reached through ${proxy.host}:${proxy.port}`);
-      return { host: proxy.host, port: proxy.port };
+      if (!proxyHost) return target;
+      const hop = await proxyHost.add(dep, target);
+      log(`${dep} reached through ${hop.host}:${hop.port}`);
+      return hop;
     };
     const pgHop = await wrap('postgres', { host: postgres.host, port: postgres.port });
     const redisUrl = withHostPort(redis.url, await wrap('redis', { host: redis.host, port: redis.port })).replace(/\/$/, '');
@@ -323,13 +327,8 @@ export async function startStack(opts: StackOptions = {}): Promise<LocalStack> {
       if (alertmanager) log(`alertmanager ${alertmanager.url}`);
     }
 
-    let faultProxyApi: string | undefined;
-    if (proxies.length > 0) {
-      const api = await timed('fault proxy API', () => startToxiproxyApi(proxies));
-      tiers.unshift([{ stop: () => api.close() }]);
-      faultProxyApi = api.url;
-      log(`fault proxies (${proxies.map((p) => p.name).join(', ')}) driven at ${api.url}`);
-    }
+    const faultProxyApi = proxyHost?.url;
+    if (proxyHost) log(`fault proxies (${proxyHost.names().join(', ')}) driven at ${proxyHost.url}`);
     const targets: Targets = {
       postgres: { process: handleBinding('postgres', postgres), databases },
       redis: { process: handleBinding('redis', redis) },
@@ -346,10 +345,10 @@ export async function startStack(opts: StackOptions = {}): Promise<LocalStack> {
       const a = alertmanager;
       targets.alertmanager = { url: a.url, process: handleBinding('alertmanager', a), config: { file: a.configFile, reload: () => a.reload() } };
     }
-    if (faultProxyApi) {
-      for (const p of proxies) {
-        const t = targets[HOP_TARGET[p.name as Dependency]];
-        if (t) t.proxy = { api: faultProxyApi, name: p.name };
+    if (proxyHost) {
+      for (const name of proxyHost.names()) {
+        const t = targets[HOP_TARGET[name as Dependency]];
+        if (t) t.proxy = { api: proxyHost.url, name };
       }
     }
 
@@ -366,7 +365,10 @@ export async function startStack(opts: StackOptions = {}): Promise<LocalStack> {
       alertmanagerUrl: alertmanager?.url,
       serviceUrls: Object.fromEntries(Object.values(services).map((h) => [h.name, h.url])),
       targets,
-      watched: () => Object.fromEntries(Object.values(services).map((h) => [h.name, h.process])),
+      watched: () => ({
+        ...Object.fromEntries(Object.values(services).map((h) => [h.name, h.process])),
+        ...(proxyHost ? { [proxyHost.process.spec.name]: proxyHost.process } : {}),
+      }),
       urls() {
         const urls: Record<string, string> = { postgres: postgres.url, redis: redis.url };
         for (const h of Object.values(services)) {

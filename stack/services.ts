@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ManagedProcess, ProcessOwner } from './processes.ts';
 import { freePort, waitForHttp } from './ports.ts';
+import { startAlone } from './start-gate.ts';
 
 export type ServiceName = 'fake-alpaca' | 'market-data' | 'signal-service' | 'execution-gateway' | 'orchestrator';
 
@@ -63,8 +64,11 @@ export async function startService(owner: ProcessOwner, opts: ServiceOptions): P
   let proc!: ManagedProcess;
   let listening!: Listening;
   const launch = async (): Promise<void> => {
-    proc = owner.spawn(spec);
-    listening = await waitForListening(proc, opts.name, opts.timeoutMs ?? 30_000);
+    // Loading the service is the CPU-heavy part; once it listens, the next start in the queue may begin.
+    listening = await startAlone(() => {
+      proc = owner.spawn(spec);
+      return waitForListening(proc, opts.name, opts.timeoutMs ?? 30_000);
+    });
     // fake-alpaca's main listener wants broker credentials on every path; its /health lives on the admin listener.
     await waitForHttp(`${listening.adminUrl ?? listening.url}/health`, {
       what: opts.name,
@@ -97,7 +101,7 @@ export async function startService(owner: ProcessOwner, opts: ServiceOptions): P
 }
 
 /** Waits for the one JSON line services/kit/main.ts prints: {"msg":"listening","service","url",...}. */
-function waitForListening(proc: ManagedProcess, name: ServiceName, timeoutMs: number): Promise<Listening> {
+export function waitForListening(proc: ManagedProcess, name: string, timeoutMs: number): Promise<Listening> {
   return new Promise((resolve, reject) => {
     const finish = (err: Error | undefined, value?: Listening): void => {
       clearTimeout(timer);

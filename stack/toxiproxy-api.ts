@@ -14,8 +14,11 @@
 //   DELETE /proxies/{proxy}/toxics/{toxic}          204
 // A toxic is {name, type, stream, toxicity, attributes}; stream defaults to downstream, name to `${type}_${stream}`.
 // toxiproxy's own errors keep its messages: "bad request body: ...", "stream was invalid, can be either upstream or
-// downstream", "invalid toxic type", "toxic already exists" (409). Creating or deleting proxies (POST /proxies,
-// DELETE /proxies/{proxy}, POST /populate) answers 405: these proxies are the stack's, started with it.
+// downstream", "invalid toxic type", "toxic already exists" (409).
+//   POST /proxies {name, listen, upstream, enabled} 201 the proxy, with the port it listens on when listen asked for 0;
+//                                                   409 "proxy already exists"; 400 "missing required field: name"
+// POST /proxies is served only by a server given a way to create proxies (stack/fault-proxy-main.ts, a stack's proxies
+// in a process of their own); elsewhere it answers 405, as DELETE /proxies/{proxy} and POST /populate always do.
 //
 // Where our fault proxy cannot do what toxiproxy does, the toxic is refused with 400 or 409 rather than half applied:
 // - Types: `latency`, `timeout` and `reset_peer` only, toxicity 1 only (ours applies a toxic to every connection).
@@ -220,7 +223,27 @@ interface Answer {
 }
 
 /** The API over a fixed set of proxies; every change goes through apply(), one at a time. */
-function createHandler(proxies: FaultProxy[]): (method: string, path: string[], req: http.IncomingMessage) => Promise<Answer> {
+/** A proxy to create: listen on listen (port 0: a free one), forward to upstream. */
+export interface ProxySpec {
+  name: string;
+  listen: HostPort;
+  upstream: HostPort;
+}
+
+interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** "host:port" or "[v6]:port", as toxiproxy's listen and upstream fields are written; an empty host is 127.0.0.1. */
+function parseAddress(field: string, value: unknown): HostPort {
+  const m = typeof value === 'string' ? /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value) : null;
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw badBody(`${field} must be "host:port", got ${JSON.stringify(value)}`);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+function createHandler(proxies: FaultProxy[], create?: (spec: ProxySpec) => Promise<FaultProxy>): (method: string, path: string[], req: http.IncomingMessage) => Promise<Answer> {
   const states = new Map<string, ProxyState>();
   for (const proxy of proxies) {
     if (states.has(proxy.name)) throw new Error(`toxiproxy API: two fault proxies are named ${proxy.name}; names must be unique`);
@@ -252,6 +275,30 @@ function createHandler(proxies: FaultProxy[]): (method: string, path: string[], 
     }
     s.enabled = next.enabled;
     s.toxics = next.toxics;
+  };
+
+  /** toxiproxy's ProxyCreate: name and upstream required, listen defaulting to a free port, enabled to true. */
+  const createProxy = async (createOne: (spec: ProxySpec) => Promise<FaultProxy>, body: unknown): Promise<Answer> => {
+    const b = asObject(body);
+    for (const field of ['name', 'upstream'] as const) {
+      if (typeof b[field] !== 'string' || b[field] === '') throw new ApiError(400, `missing required field: ${field}`);
+    }
+    const name = b.name as string;
+    const enabled = b.enabled ?? true;
+    if (typeof enabled !== 'boolean') throw badBody(`enabled must be true or false, got ${JSON.stringify(enabled)}`);
+    const spec: ProxySpec = { name, listen: parseAddress('listen', b.listen === undefined || b.listen === '' ? '127.0.0.1:0' : b.listen), upstream: parseAddress('upstream', b.upstream) };
+    if (states.has(name)) throw new ApiError(409, 'proxy already exists');
+    let proxy: FaultProxy;
+    try {
+      proxy = await createOne(spec);
+    } catch (err) {
+      // toxiproxy answers a proxy that cannot listen with 500 and the reason.
+      throw new ApiError(500, (err as Error).message);
+    }
+    const state: ProxyState = { proxy, enabled: true, toxics: [] };
+    states.set(name, state);
+    if (!enabled) await apply(state, { enabled, toxics: [] });
+    return { status: 201, body: proxyJson(state) };
   };
 
   return async (method, path, req) => {
@@ -312,6 +359,8 @@ function createHandler(proxies: FaultProxy[]): (method: string, path: string[], 
         return { status: 204 };
       }
       case 'POST /proxies':
+        if (create) return createProxy(create, await readJson(req));
+        throw new ApiError(405, `POST /proxies is not supported by this alertproof toxiproxy API: its proxies are the stack's fault proxies, started with it`);
       case 'DELETE /proxies/:proxy':
       case 'POST /populate':
         throw new ApiError(405, `${method} /${path.join('/')} is not supported by alertproof's toxiproxy API: its proxies are the stack's fault proxies, started with it`);
@@ -329,12 +378,16 @@ export interface ToxiproxyApi {
 
 /**
  * Serves toxiproxy's API over `proxies` on host (127.0.0.1) and port (a free one). `log` gets errors that are this
- * server's own fault (default: stderr); the client gets a generic 500 for those.
+ * server's own fault (default: stderr); the client gets a generic 500 for those. With `create`, POST /proxies adds a
+ * proxy made by it.
  */
-export async function startToxiproxyApi(proxies: FaultProxy[], opts: { host?: string; port?: number; log?: (line: string) => void } = {}): Promise<ToxiproxyApi> {
+export async function startToxiproxyApi(
+  proxies: FaultProxy[],
+  opts: { host?: string; port?: number; log?: (line: string) => void; create?: (spec: ProxySpec) => Promise<FaultProxy> } = {},
+): Promise<ToxiproxyApi> {
   const host = opts.host ?? '127.0.0.1';
   const log = opts.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
-  const handle = createHandler(proxies);
+  const handle = createHandler(proxies, opts.create);
   // Requests run one at a time, so no change interleaves with another halfway through a proxy's set().
   let queue: Promise<unknown> = Promise.resolve();
 

@@ -6,6 +6,7 @@ import { ProcessOwner } from '../stack/processes.ts';
 import { startFaultProxy, type FaultProxy } from '../stack/fault-proxy.ts';
 import { startToxiproxyApi, type ToxiproxyApi } from '../stack/toxiproxy-api.ts';
 import { toxiproxyClient, type ToxiproxyClient } from '../verify/drivers/toxiproxy.ts';
+import { startFaultProxyHost } from '../stack/fault-proxy-host.ts';
 import { findToxiproxyServer, startToxiproxyServer } from './helpers/toxiproxy.ts';
 
 /** A TCP echo server: whatever a client sends comes back. */
@@ -64,6 +65,30 @@ async function oursBackend(): Promise<Backend & { faultProxy: FaultProxy; server
       await echo.close();
     },
   };
+}
+
+/** Our fault proxies in a process of their own (how a stack runs them), the proxy added with POST /proxies. */
+async function processBackend(): Promise<Backend> {
+  const echo = await startEcho();
+  const owner = new ProcessOwner();
+  try {
+    const host = await startFaultProxyHost(owner);
+    return {
+      api: host.url,
+      proxy: 'echo',
+      listen: await host.add('echo', echo),
+      upstream: echo,
+      releasesBlackHole: true,
+      async close() {
+        await owner.stopAll();
+        await echo.close();
+      },
+    };
+  } catch (err) {
+    await owner.stopAll();
+    await echo.close();
+    throw err;
+  }
 }
 
 async function realBackend(command: string): Promise<Backend> {
@@ -323,11 +348,65 @@ function clientSuite(name: string, start: () => Promise<Backend>): void {
   test.run();
 }
 
+/** POST /proxies, as a stack adds its proxies to its proxy process: the same answers from ours and from toxiproxy. */
+function creationSuite(name: string, start: () => Promise<Backend>): void {
+  const test = suite<{ b?: Backend }>(`proxy creation against ${name}`, {});
+  test.before(async (ctx) => {
+    ctx.b = await start();
+  });
+  test.after(async (ctx) => {
+    destroySockets();
+    await ctx.b?.close();
+  });
+
+  test('creates a proxy (201) on the port asked for, which forwards at once', async ({ b }) => {
+    const port = await freePort();
+    const created = await api(b!, 'POST', '/proxies', { name: 'second', listen: `127.0.0.1:${port}`, upstream: `${b!.upstream.host}:${b!.upstream.port}` });
+    assert.is(created.status, 201);
+    // toxiproxy 2.5.0 also writes an empty "Logger" object here; the proxy's own fields are what a client reads.
+    const { name, listen, upstream, enabled, toxics } = created.json as Record<string, unknown>;
+    assert.equal({ name, listen, upstream, enabled, toxics }, { name: 'second', listen: `127.0.0.1:${port}`, upstream: `${b!.upstream.host}:${b!.upstream.port}`, enabled: true, toxics: [] });
+    assert.ok(((await api(b!, 'GET', '/proxies')).json as Record<string, unknown>).second, 'listed with the others');
+    const s = await connect({ host: '127.0.0.1', port });
+    assert.ok((await roundTrip(s, 'through the new proxy\n')) >= 0);
+  });
+
+  test('creates a disabled proxy that refuses connections until enabled', async ({ b }) => {
+    const port = await freePort();
+    const created = await api(b!, 'POST', '/proxies', { name: 'off', listen: `127.0.0.1:${port}`, upstream: `${b!.upstream.host}:${b!.upstream.port}`, enabled: false });
+    assert.equal([created.status, (created.json as { enabled: boolean }).enabled], [201, false]);
+    assert.is(await connectOutcome({ host: '127.0.0.1', port }), 'ECONNREFUSED');
+    assert.is((await api(b!, 'POST', '/proxies/off', { enabled: true })).status, 200);
+    assert.is(await connectOutcome({ host: '127.0.0.1', port }), 'connected');
+  });
+
+  test('refuses a name twice (409) and a proxy without a name or upstream (400)', async ({ b }) => {
+    const upstream = `${b!.upstream.host}:${b!.upstream.port}`;
+    const cases: [unknown, number, string][] = [
+      [{ name: b!.proxy, listen: `127.0.0.1:${await freePort()}`, upstream }, 409, 'proxy already exists'],
+      [{ listen: `127.0.0.1:${await freePort()}`, upstream }, 400, 'missing required field: name'],
+      [{ name: 'no-upstream', listen: `127.0.0.1:${await freePort()}` }, 400, 'missing required field: upstream'],
+    ];
+    for (const [body, status, message] of cases) {
+      const res = await api(b!, 'POST', '/proxies', body);
+      const json = res.json as { error: string; status: number };
+      assert.equal([res.status, json.status], [status, status], JSON.stringify(body));
+      assert.ok(json.error.startsWith(message), `${JSON.stringify(body)}: error ${JSON.stringify(json.error)} should start with ${JSON.stringify(message)}`);
+    }
+  });
+
+  test.run();
+}
+
 clientSuite('our toxiproxy API', oursBackend);
+clientSuite('our fault proxies in a process of their own', processBackend);
+creationSuite('our fault proxies in a process of their own', processBackend);
 
 const toxiproxyServer = findToxiproxyServer();
-if (toxiproxyServer) clientSuite(`real toxiproxy (${toxiproxyServer})`, () => realBackend(toxiproxyServer));
-else console.log('toxiproxy-server is not on PATH (scripts/ensure-tools builds it with Go): the client cases ran against our API only');
+if (toxiproxyServer) {
+  clientSuite(`real toxiproxy (${toxiproxyServer})`, () => realBackend(toxiproxyServer));
+  creationSuite(`real toxiproxy (${toxiproxyServer})`, () => realBackend(toxiproxyServer));
+} else console.log('toxiproxy-server is not on PATH (scripts/ensure-tools builds it with Go): the client cases ran against our API only');
 
 /** What only our API does: refuse what our fault proxy cannot do, and keep proxy mode and API state in step. */
 const ours = suite<{ b?: Awaited<ReturnType<typeof oursBackend>>; client?: ToxiproxyClient }>('our toxiproxy API', {});
@@ -348,7 +427,7 @@ ours.after(async (ctx) => {
 
 const toxicsPath = '/proxies/echo/toxics';
 
-ours('answers its version and errors as JSON, unknown routes 404 and proxy creation 405', async ({ b }) => {
+ours('answers its version and errors as JSON, unknown routes 404, and 405 to proxy creation when it was given no way to create', async ({ b }) => {
   const version = await api(b!, 'GET', '/version');
   assert.equal([version.status, version.json], [200, { version: 'alertproof' }]);
   const missing = await api(b!, 'GET', '/proxies/nope');
