@@ -2,7 +2,6 @@
 // mutant is judged caught, survived or equivalent, with the measured reason; reports/mutation-<id>/mutation.{md,json}.
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadTiming } from '../alerts/budget.ts';
 import { formatExpected, parseExpected, type ScenarioWindow } from './evaluate.ts';
 import { runVerifyAlerts, type VerifyOptions } from './harness.ts';
 import { runSharded, shardsFor } from './sharded-run.ts';
@@ -191,11 +190,24 @@ export function strongestVerdicts(perRun: readonly MutantResult[][]): MutantResu
   return [...best.values()];
 }
 
-/** Peak of each expression over [from, to] at the evaluation step; undefined where it has no value (no events, NaN). */
-async function peakOf(prom: PrometheusApi, expr: string, from: number, to: number, stepS: number): Promise<number | undefined> {
-  const rangeS = Math.max(stepS, Math.ceil((to - from) / 1000));
-  const samples = await prom.query(`max_over_time((${expr})[${rangeS}s:${stepS}s])`, new Date(to));
-  const values = samples.map((s) => Number(s.value[1])).filter((v) => Number.isFinite(v));
+/**
+ * Peak of a mutant's quantity over [from, to] as its rule saw it: at the instants its rule group was evaluated, not at
+ * instants of the query's choosing. A p95 over a short window jumps between two evaluations, so a peak sampled off the
+ * rule's schedule can cross a threshold the rule never saw crossed (measured: 0.0525 against a noise mutant's 0.05,
+ * the rule never pending). Prometheus evaluates a group every interval from a fixed phase; its lastEvaluation (when
+ * the last one began, a few ms after its scheduled instant) gives the phase. Undefined where there is no value (no
+ * events, NaN), or when the rule is not loaded.
+ */
+async function peakOf(prom: PrometheusApi, rule: string, expr: string, from: number, to: number): Promise<number | undefined> {
+  const group = (await prom.rules()).find((g) => g.rules.some((r) => r.name === rule));
+  if (!group || group.lastEvaluation.startsWith('0001')) return undefined;
+  const stepMs = group.interval * 1000;
+  const last = Date.parse(group.lastEvaluation);
+  // The first of the group's evaluations at or after from.
+  const start = last - Math.floor((last - from) / stepMs) * stepMs;
+  if (start > to) return undefined;
+  const series = await prom.queryRange(expr, new Date(start), new Date(to), group.interval);
+  const values = series.flatMap((s) => s.values.map(([, v]) => Number(v))).filter((v) => Number.isFinite(v));
   return values.length ? Math.max(...values) : undefined;
 }
 
@@ -207,7 +219,6 @@ export async function runMutationCheck(opts: MutationCheckOptions): Promise<Muta
   const results: MutantResult[] = mutants.filter((m) => m.equivalent).map((m) => ({ name: m.name, alert: m.alert, kind: m.kind, change: m.change, verdict: 'equivalent' as const, reason: m.equivalent! }));
   const runs: MutationRun[] = [];
   let versions: RunReport['versions'];
-  const stepS = loadTiming(opts.base.prometheusConfig).evalS;
 
   // One stage after the other: the baseline stage judges noise on healthy stacks, and a matrix stack beside them is
   // not noise-free (measured: one shard's restart of five services at once made the unmutated SlowOrderPlacement fire
@@ -248,7 +259,7 @@ export async function runMutationCheck(opts: MutationCheckOptions): Promise<Muta
             peaks.set(m.name, byWindow);
             const windows: Pick<ScenarioWindow, 'id' | 'injectedAt' | 'recoveredAt' | 'endedAt'>[] =
               m.kind === 'noise' ? [{ id: 'control', injectedAt: live.control.start, endedAt: live.control.end }] : live.windows.filter((w) => w.expect.some((e) => e.alertname === m.alert));
-            for (const w of windows) byWindow.set(w.id, await peakOf(prom, m.quantity!.expr, w.injectedAt, w.recoveredAt ?? w.endedAt, stepS).catch(() => undefined));
+            for (const w of windows) byWindow.set(w.id, await peakOf(prom, m.name, m.quantity!.expr, w.injectedAt, w.recoveredAt ?? w.endedAt).catch(() => undefined));
           }
         },
       };
