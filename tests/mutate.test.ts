@@ -21,7 +21,7 @@ import {
   thresholdMutant,
   type Mutant,
 } from '../verify/mutate.ts';
-import { judgeBaselineMutant, judgeMatrixMutant, withMutantExpectations } from '../verify/mutation-check.ts';
+import { firstEvaluationFrom, judgeBaselineMutant, judgeMatrixMutant, withMutantExpectations } from '../verify/mutation-check.ts';
 import { loadMatrix } from '../verify/matrix.ts';
 import type { AlertOutcome, RunReport } from '../verify/results.ts';
 
@@ -306,6 +306,16 @@ test('a noise mutant is caught by a false positive of its own, equivalent when i
   assert.ok(near.explained, 'a near miss is measured: pending, cleared within its for');
   const odd = judgeBaselineMutant(m, report({}), 0.2, control);
   assert.ok(odd.verdict === 'survived' && !odd.explained, 'above its threshold yet never pending is not explained');
+});
+
+test("a mutant's peak is read on its rule group's own schedule: the first evaluation at or after the window's start", () => {
+  // A group evaluated every 5 s, last at 12:00:03.250: its evaluations fall at :58.250, :03.250, :08.250, ...
+  const last = Date.parse('2026-12-03T12:00:03.250Z');
+  const at = (iso: string): string => new Date(firstEvaluationFrom(last, 5, Date.parse(iso))).toISOString();
+  assert.is(at('2026-12-03T11:59:55.000Z'), '2026-12-03T11:59:58.250Z', 'a window before the last evaluation');
+  assert.is(at('2026-12-03T11:59:58.250Z'), '2026-12-03T11:59:58.250Z', 'a window starting on an evaluation');
+  assert.is(at('2026-12-03T11:59:58.251Z'), '2026-12-03T12:00:03.250Z');
+  assert.is(at('2026-12-03T12:00:04.000Z'), '2026-12-03T12:00:08.250Z', 'a window after the last evaluation');
 });
 
 test.run();

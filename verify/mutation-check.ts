@@ -190,6 +190,12 @@ export function strongestVerdicts(perRun: readonly MutantResult[][]): MutantResu
   return [...best.values()];
 }
 
+/** The first evaluation at or after fromMs of a group evaluated every intervalS on the phase of lastMs (epoch ms). */
+export function firstEvaluationFrom(lastMs: number, intervalS: number, fromMs: number): number {
+  const stepMs = intervalS * 1000;
+  return lastMs - Math.floor((lastMs - fromMs) / stepMs) * stepMs;
+}
+
 /**
  * Peak of a mutant's quantity over [from, to] as its rule saw it: at the instants its rule group was evaluated, not at
  * instants of the query's choosing. A p95 over a short window jumps between two evaluations, so a peak sampled off the
@@ -201,10 +207,7 @@ export function strongestVerdicts(perRun: readonly MutantResult[][]): MutantResu
 async function peakOf(prom: PrometheusApi, rule: string, expr: string, from: number, to: number): Promise<number | undefined> {
   const group = (await prom.rules()).find((g) => g.rules.some((r) => r.name === rule));
   if (!group || group.lastEvaluation.startsWith('0001')) return undefined;
-  const stepMs = group.interval * 1000;
-  const last = Date.parse(group.lastEvaluation);
-  // The first of the group's evaluations at or after from.
-  const start = last - Math.floor((last - from) / stepMs) * stepMs;
+  const start = firstEvaluationFrom(Date.parse(group.lastEvaluation), group.interval, from);
   if (start > to) return undefined;
   const series = await prom.queryRange(expr, new Date(start), new Date(to), group.interval);
   const values = series.flatMap((s) => s.values.map(([, v]) => Number(v))).filter((v) => Number.isFinite(v));
