@@ -67,52 +67,41 @@ async function oursBackend(): Promise<Backend & { faultProxy: FaultProxy; server
   };
 }
 
-/** Our fault proxies in a process of their own (how a stack runs them), the proxy added with POST /proxies. */
-async function processBackend(): Promise<Backend> {
+/**
+ * A toxiproxy API in a process of its own, with a proxy named echo in front of an echo server: start() starts the
+ * server under owner and adds the proxy; close() stops all of it.
+ */
+async function processBackend(
+  releasesBlackHole: boolean,
+  start: (owner: ProcessOwner, echo: Echo) => Promise<{ api: string; listen: { host: string; port: number } }>,
+): Promise<Backend> {
   const echo = await startEcho();
   const owner = new ProcessOwner();
-  try {
-    const host = await startFaultProxyHost(owner);
-    return {
-      api: host.url,
-      proxy: 'echo',
-      listen: await host.add('echo', echo),
-      upstream: echo,
-      releasesBlackHole: true,
-      async close() {
-        await owner.stopAll();
-        await echo.close();
-      },
-    };
-  } catch (err) {
+  const close = async (): Promise<void> => {
     await owner.stopAll();
     await echo.close();
+  };
+  try {
+    const { api, listen } = await start(owner, echo);
+    return { api, proxy: 'echo', listen, upstream: echo, releasesBlackHole, close };
+  } catch (err) {
+    await close();
     throw err;
   }
 }
 
-async function realBackend(command: string): Promise<Backend> {
-  const echo = await startEcho();
-  const owner = new ProcessOwner();
-  try {
+/** Our fault proxies in a process of their own (how a stack runs them), the proxy added with POST /proxies. */
+const ownProcessBackend = (): Promise<Backend> =>
+  processBackend(true, async (owner, echo) => {
+    const host = await startFaultProxyHost(owner);
+    return { api: host.url, listen: await host.add('echo', echo) };
+  });
+
+const realBackend = (command: string): Promise<Backend> =>
+  processBackend(false, async (owner, echo) => {
     const server = await startToxiproxyServer(owner, command);
-    return {
-      api: server.url,
-      proxy: 'echo',
-      listen: await server.createProxy('echo', echo),
-      upstream: echo,
-      releasesBlackHole: false,
-      async close() {
-        await owner.stopAll();
-        await echo.close();
-      },
-    };
-  } catch (err) {
-    await owner.stopAll();
-    await echo.close();
-    throw err;
-  }
-}
+    return { api: server.url, listen: await server.createProxy('echo', echo) };
+  });
 
 const sockets = new Set<net.Socket>();
 
@@ -399,8 +388,8 @@ function creationSuite(name: string, start: () => Promise<Backend>): void {
 }
 
 clientSuite('our toxiproxy API', oursBackend);
-clientSuite('our fault proxies in a process of their own', processBackend);
-creationSuite('our fault proxies in a process of their own', processBackend);
+clientSuite('our fault proxies in a process of their own', ownProcessBackend);
+creationSuite('our fault proxies in a process of their own', ownProcessBackend);
 
 const toxiproxyServer = findToxiproxyServer();
 if (toxiproxyServer) {
