@@ -21,6 +21,11 @@ export interface FaultProxyHost {
   stop(): Promise<void>;
 }
 
+/** "host:port" as toxiproxy's listen and upstream fields take it, an IPv6 host in brackets. */
+function addressText({ host, port }: HostPort): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 export async function startFaultProxyHost(owner: ProcessOwner, opts: { host?: string; timeoutMs?: number } = {}): Promise<FaultProxyHost> {
   const host = opts.host ?? '127.0.0.1';
   const port = await freePort(host);
@@ -39,7 +44,7 @@ export async function startFaultProxyHost(owner: ProcessOwner, opts: { host?: st
       const res = await fetch(`${url}/proxies`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ name, listen: `${host}:0`, upstream: `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}` }),
+        body: JSON.stringify({ name, listen: addressText({ host, port: 0 }), upstream: addressText(target) }),
       });
       const body = (await res.json().catch(() => ({}))) as { listen?: string; error?: string };
       if (res.status !== 201 || typeof body.listen !== 'string') {

@@ -7,7 +7,7 @@ import { runVerifyAlerts, type VerifyOptions } from './harness.ts';
 import { runSharded, shardsFor } from './sharded-run.ts';
 import { createReporters, REPORTER_NAMES } from './report/reporter.ts';
 import { KIND_DESCRIPTIONS, MUTATION_KINDS, STAGE_OF, addMutants, planMutants, type Mutant, type MutationKind, type NotMutated, type Stage } from './mutate.ts';
-import type { PrometheusApi } from './prometheus-api.ts';
+import type { PrometheusApi, RuleGroup } from './prometheus-api.ts';
 import { runIdAt, type AlertOutcome, type RunReport } from './results.ts';
 import type { FaultScenario } from './scenario.ts';
 
@@ -204,8 +204,8 @@ export function firstEvaluationFrom(lastMs: number, intervalS: number, fromMs: n
  * the last one began, a few ms after its scheduled instant) gives the phase. Undefined where there is no value (no
  * events, NaN), or when the rule is not loaded.
  */
-async function peakOf(prom: PrometheusApi, rule: string, expr: string, from: number, to: number): Promise<number | undefined> {
-  const group = (await prom.rules()).find((g) => g.rules.some((r) => r.name === rule));
+async function peakOf(prom: PrometheusApi, groups: readonly RuleGroup[], rule: string, expr: string, from: number, to: number): Promise<number | undefined> {
+  const group = groups.find((g) => g.rules.some((r) => r.name === rule));
   if (!group || group.lastEvaluation.startsWith('0001')) return undefined;
   const start = firstEvaluationFrom(Date.parse(group.lastEvaluation), group.interval, from);
   if (start > to) return undefined;
@@ -256,13 +256,16 @@ export async function runMutationCheck(opts: MutationCheckOptions): Promise<Muta
         skipMatrix: stage === 'baseline',
         inspect: async (prom, live) => {
           control = live.control;
-          for (const m of mine.filter((x) => x.quantity && (x.kind === 'threshold' || x.kind === 'noise'))) {
+          const measured = mine.filter((x) => x.quantity && (x.kind === 'threshold' || x.kind === 'noise'));
+          // Without the rules no peak can be read on their schedule: each is then unknown, as a failed query leaves it.
+          const groups = measured.length ? await prom.rules().catch((): RuleGroup[] => []) : [];
+          for (const m of measured) {
             // Shards inspect their own windows of one map each.
             const byWindow = peaks.get(m.name) ?? new Map<string, number | undefined>();
             peaks.set(m.name, byWindow);
             const windows: Pick<ScenarioWindow, 'id' | 'injectedAt' | 'recoveredAt' | 'endedAt'>[] =
               m.kind === 'noise' ? [{ id: 'control', injectedAt: live.control.start, endedAt: live.control.end }] : live.windows.filter((w) => w.expect.some((e) => e.alertname === m.alert));
-            for (const w of windows) byWindow.set(w.id, await peakOf(prom, m.name, m.quantity!.expr, w.injectedAt, w.recoveredAt ?? w.endedAt).catch(() => undefined));
+            for (const w of windows) byWindow.set(w.id, await peakOf(prom, groups, m.name, m.quantity!.expr, w.injectedAt, w.recoveredAt ?? w.endedAt).catch(() => undefined));
           }
         },
       };
