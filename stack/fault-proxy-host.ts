@@ -7,6 +7,7 @@ import type { ManagedProcess, ProcessOwner } from './processes.ts';
 import { freePort } from './ports.ts';
 import { waitForListening } from './services.ts';
 import { startAlone } from './start-gate.ts';
+import { address, parseAddress } from './toxiproxy-api.ts';
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fault-proxy-main.ts');
 
@@ -19,11 +20,6 @@ export interface FaultProxyHost {
   /** A proxy named name in front of target; resolves with the address clients use instead of target. */
   add(name: string, target: HostPort): Promise<HostPort>;
   stop(): Promise<void>;
-}
-
-/** "host:port" as toxiproxy's listen and upstream fields take it, an IPv6 host in brackets. */
-function addressText({ host, port }: HostPort): string {
-  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 export async function startFaultProxyHost(owner: ProcessOwner, opts: { host?: string; timeoutMs?: number } = {}): Promise<FaultProxyHost> {
@@ -44,15 +40,15 @@ export async function startFaultProxyHost(owner: ProcessOwner, opts: { host?: st
       const res = await fetch(`${url}/proxies`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ name, listen: addressText({ host, port: 0 }), upstream: addressText(target) }),
+        body: JSON.stringify({ name, listen: address(host, 0), upstream: address(target.host, target.port) }),
       });
       const body = (await res.json().catch(() => ({}))) as { listen?: string; error?: string };
-      if (res.status !== 201 || typeof body.listen !== 'string') {
+      const hop = res.status === 201 ? parseAddress(body.listen) : undefined;
+      if (!hop) {
         throw new Error(`fault proxies at ${url}: creating ${name} (to ${target.host}:${target.port}) answered ${res.status} ${body.error ?? ''}; process log tail:\n${proc.tail()}`);
       }
       names.push(name);
-      const at = body.listen.lastIndexOf(':');
-      return { host: body.listen.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(body.listen.slice(at + 1)) };
+      return hop;
     },
     stop: () => proc.stop(),
   };

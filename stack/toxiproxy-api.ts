@@ -43,6 +43,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FaultProxy, ProxyMode } from './fault-proxy.ts';
+import type { HostPort } from './index.ts';
 
 /** What GET /version answers, so a client or a person can tell this server from real toxiproxy. */
 export const TOXIPROXY_API_VERSION = 'alertproof';
@@ -77,10 +78,20 @@ class ApiError extends Error {
 }
 
 const badBody = (why: string): ApiError => new ApiError(400, `bad request body: ${why}`);
+const notServed = (method: string, path: string[]): ApiError =>
+  new ApiError(405, `${method} /${path.join('/')} is not supported by alertproof's toxiproxy API: its proxies are the stack's fault proxies, started with it`);
 const MAX_BODY_BYTES = 64 * 1024;
 
-function address(host: string, port: number): string {
+/** "host:port" as toxiproxy writes its listen and upstream fields, an IPv6 host in brackets. */
+export function address(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** The inverse of address(): "host:port" or "[v6]:port" (an empty host is 127.0.0.1); undefined if it is neither. */
+export function parseAddress(text: unknown): HostPort | undefined {
+  const m = typeof text === 'string' ? /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text) : null;
+  if (!m || Number(m[3]) > 65535) return undefined;
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port: Number(m[3]) };
 }
 
 function streamOf(toxic: Toxic): Stream {
@@ -222,7 +233,6 @@ interface Answer {
   body?: unknown;
 }
 
-/** The API over a fixed set of proxies; every change goes through apply(), one at a time. */
 /** A proxy to create: listen on listen (port 0: a free one), forward to upstream. */
 export interface ProxySpec {
   name: string;
@@ -230,19 +240,13 @@ export interface ProxySpec {
   upstream: HostPort;
 }
 
-interface HostPort {
-  host: string;
-  port: number;
+function addressField(field: string, value: unknown): HostPort {
+  const parsed = parseAddress(value);
+  if (!parsed) throw badBody(`${field} must be "host:port", got ${JSON.stringify(value)}`);
+  return parsed;
 }
 
-/** "host:port" or "[v6]:port", as toxiproxy's listen and upstream fields are written; an empty host is 127.0.0.1. */
-function parseAddress(field: string, value: unknown): HostPort {
-  const m = typeof value === 'string' ? /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value) : null;
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw badBody(`${field} must be "host:port", got ${JSON.stringify(value)}`);
-  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
-}
-
+/** The API over proxies (and, with create, the ones POST /proxies adds); every change goes through apply(), one at a time. */
 function createHandler(proxies: FaultProxy[], create?: (spec: ProxySpec) => Promise<FaultProxy>): (method: string, path: string[], req: http.IncomingMessage) => Promise<Answer> {
   const states = new Map<string, ProxyState>();
   for (const proxy of proxies) {
@@ -286,7 +290,7 @@ function createHandler(proxies: FaultProxy[], create?: (spec: ProxySpec) => Prom
     const name = b.name as string;
     const enabled = b.enabled ?? true;
     if (typeof enabled !== 'boolean') throw badBody(`enabled must be true or false, got ${JSON.stringify(enabled)}`);
-    const spec: ProxySpec = { name, listen: parseAddress('listen', b.listen === undefined || b.listen === '' ? '127.0.0.1:0' : b.listen), upstream: parseAddress('upstream', b.upstream) };
+    const spec: ProxySpec = { name, listen: addressField('listen', b.listen === undefined || b.listen === '' ? '127.0.0.1:0' : b.listen), upstream: addressField('upstream', b.upstream) };
     if (states.has(name)) throw new ApiError(409, 'proxy already exists');
     let proxy: FaultProxy;
     try {
@@ -360,10 +364,10 @@ function createHandler(proxies: FaultProxy[], create?: (spec: ProxySpec) => Prom
       }
       case 'POST /proxies':
         if (create) return createProxy(create, await readJson(req));
-        throw new ApiError(405, `POST /proxies is not supported by this alertproof toxiproxy API: its proxies are the stack's fault proxies, started with it`);
+        throw notServed(method, path);
       case 'DELETE /proxies/:proxy':
       case 'POST /populate':
-        throw new ApiError(405, `${method} /${path.join('/')} is not supported by alertproof's toxiproxy API: its proxies are the stack's fault proxies, started with it`);
+        throw notServed(method, path);
       default:
         throw new ApiError(404, `no such route: ${method} /${path.join('/')}`);
     }
