@@ -105,6 +105,27 @@ test('shows the always-firing alert as firing', async (ctx) => {
   assert.is(Number(a.value), 1);
 });
 
+test('the config was loaded no later than the always-firing alert became active, however many evaluations later it is asked', async (ctx) => {
+  const a = await ctx.api!.waitUntil(async () => (await ctx.api!.alerts()).find((x) => x.labels.alertname === 'AlwaysFiring'), 10_000, 'AlwaysFiring active');
+  const activeAt = Date.parse(a.activeAt);
+  // Four evaluations (1 s each) later: the rule groups' lastEvaluation now tells only the latest of them.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, activeAt + 4000 - Date.now())));
+  const loadedAt = await ctx.api!.configLoadedAt();
+  assert.ok(loadedAt <= activeAt, `config loaded ${loadedAt - activeAt} ms after AlwaysFiring became active`);
+  // The first evaluation waits for the group's next slot, at most one interval after the rule manager starts.
+  assert.ok(activeAt - loadedAt < 3000, `AlwaysFiring active ${activeAt - loadedAt} ms after the config was loaded`);
+});
+
+test('configLoadedAt says so when the /metrics it reads has no config-load gauge', async (ctx) => {
+  const notProm = new PrometheusApi(`http://127.0.0.1:${(ctx.exporter!.address() as AddressInfo).port}`);
+  try {
+    await notProm.configLoadedAt();
+    assert.unreachable('an exporter without the gauge must be refused');
+  } catch (err) {
+    assert.match((err as Error).message, /\/metrics has no prometheus_config_last_reload_success_timestamp_seconds: it has not loaded a config yet/);
+  }
+});
+
 test('shows a for: 2s alert pending, then firing, with activeAt at the first true evaluation', async (ctx) => {
   const raisedAt = Date.now();
   ctx.flag!.set(3);

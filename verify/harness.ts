@@ -435,6 +435,9 @@ async function preflight(prom: PrometheusApi, stack: Stack, rules: RuleInfo[], s
     });
   checks.push({ name: 'every scrape target up', ...targetsOk });
   const expected = new Set(rules.map((r) => r.alertname));
+  // Read from Prometheus, not from the rule groups: by the time every group has been evaluated (the targets may take
+  // several scrapes to come up), a group's lastEvaluation tells only its latest evaluation, and an always-firing alert
+  // active since the first would be judged as preexisting.
   let rulesLoadedAt = Date.now();
   const rulesOk = await prom
     .waitUntil(async () => {
@@ -443,9 +446,9 @@ async function preflight(prom: PrometheusApi, stack: Stack, rules: RuleInfo[], s
       const evaluated = groups.every((g) => g.lastEvaluation && !g.lastEvaluation.startsWith('0001'));
       return [...expected].every((n) => loaded.has(n)) && evaluated ? groups : undefined;
     }, 30_000, 'every rule loaded and evaluated')
-    .then((groups) => {
+    .then(async (groups) => {
       const bad = groups.flatMap((g) => g.rules.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.lastError ?? r.health}`));
-      rulesLoadedAt = Math.min(...groups.map((g) => Date.parse(g.lastEvaluation) - g.interval * 1000));
+      rulesLoadedAt = await prom.configLoadedAt();
       return { ok: bad.length === 0, detail: bad.length ? bad.join('; ') : `${groups.length} groups, ${expected.size} alerts, health ok` };
     })
     .catch((err: Error) => ({ ok: false, detail: err.message }));

@@ -1,4 +1,5 @@
-// Typed client for the parts of Prometheus' HTTP API the harness reads: queries, alerts, rules, targets, reload.
+// Typed client for the parts of Prometheus' HTTP API the harness reads: queries, alerts, rules, targets, reload,
+// and the one gauge of its own /metrics the harness needs (when the config was loaded).
 import { requestJson, requestText } from './http-json.ts';
 
 export type Labels = Record<string, string>;
@@ -142,6 +143,24 @@ export class PrometheusApi {
   /** Every metric name Prometheus holds a series for. */
   async seriesNames(): Promise<string[]> {
     return this.get<string[]>('/api/v1/label/__name__/values');
+  }
+
+  /**
+   * When Prometheus last loaded its configuration and rule files (unix ms), from its own gauge
+   * prometheus_config_last_reload_success_timestamp_seconds on /metrics (full precision; the runtimeinfo API truncates
+   * it to the second). Prometheus sets it once every reloader, the rule manager included, has applied the config, and
+   * holds rule evaluation back until its first load has completed, so a freshly started Prometheus evaluates no rule
+   * before this instant: it is when an always-firing alert could first become active.
+   */
+  async configLoadedAt(): Promise<number> {
+    const url = `${this.url}/metrics`;
+    const text = await requestText({ what: 'Prometheus', url, timeoutMs: this.timeoutMs, headers: { accept: 'text/plain' } });
+    const m = /^prometheus_config_last_reload_success_timestamp_seconds(?:\{[^}]*\})? (\S+)/m.exec(text);
+    const s = m ? Number(m[1]) : NaN;
+    if (!Number.isFinite(s) || s <= 0) {
+      throw new Error(`Prometheus GET ${url} has no prometheus_config_last_reload_success_timestamp_seconds${m ? ` (read ${m[1]})` : ''}: it has not loaded a config yet`);
+    }
+    return s * 1000;
   }
 
   /** Re-reads config and rules (needs --web.enable-lifecycle); rejects when Prometheus refuses them. */
