@@ -31,22 +31,47 @@ function claim(port: number): boolean {
   }
 }
 
+/**
+ * A loopback port free now, claimed for this process. On Linux it lies below the kernel's ephemeral range
+ * (net.ipv4.ip_local_port_range): the kernel gives every outgoing connection a local port from that range, and on a
+ * machine running several stacks, with their loads, scrapes and proxies opening hundreds of connections a second,
+ * a port chosen from it was now and then taken by one of them before its daemon (queued behind the other stacks'
+ * starts, or down for a restart) bound it: EADDRINUSE. Below the range, only a program that binds that very port can
+ * take it, and the probe and the claims keep alertproof's own apart.
+ */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   fs.mkdirSync(CLAIMS_DIR, { recursive: true });
+  const range = quietRange();
   for (let attempt = 0; ; attempt++) {
-    const port = await kernelFreePort(host);
-    if (claim(port) || attempt >= 100) return port;
+    const port = range ? await probe(host, range[0] + Math.floor(Math.random() * (range[1] - range[0] + 1))) : await probe(host, 0);
+    if (port !== undefined && (claim(port) || attempt >= 100)) return port;
+    if (attempt >= 1000) throw new Error(`no free port on ${host} after ${attempt} tries${range ? ` in ${range[0]}-${range[1]}` : ''}`);
   }
 }
 
-function kernelFreePort(host: string): Promise<number> {
+/** Lowest port alertproof chooses: the registered ports below it are where well-known daemons listen. */
+const QUIET_FLOOR = 10_000;
+
+/** The ports below the kernel's ephemeral range and above QUIET_FLOOR, or undefined where that range cannot be read or leaves too few. */
+export function quietRange(file = '/proc/sys/net/ipv4/ip_local_port_range'): [number, number] | undefined {
+  let low: number;
+  try {
+    low = Number(fs.readFileSync(file, 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    return undefined;
+  }
+  return Number.isInteger(low) && low - 1 - QUIET_FLOOR >= 1000 ? [QUIET_FLOOR, low - 1] : undefined;
+}
+
+/** Binds and releases host:port (0: a port of the kernel's choosing); the port bound, or undefined if it was in use. */
+function probe(host: string, port: number): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
+    srv.once('error', (err: NodeJS.ErrnoException) => (port !== 0 && (err.code === 'EADDRINUSE' || err.code === 'EACCES') ? resolve(undefined) : reject(err)));
+    srv.listen(port, host, () => {
+      const bound = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(bound));
     });
   });
 }
