@@ -34,18 +34,28 @@ function claim(port: number): boolean {
 /**
  * A loopback port free now, claimed for this process. On Linux it lies below the kernel's ephemeral range
  * (net.ipv4.ip_local_port_range): the kernel gives every outgoing connection a local port from that range, and on a
- * machine running several stacks, with their loads, scrapes and proxies opening hundreds of connections a second,
- * a port chosen from it was now and then taken by one of them before its daemon (queued behind the other stacks'
- * starts, or down for a restart) bound it: EADDRINUSE. Below the range, only a program that binds that very port can
- * take it, and the probe and the claims keep alertproof's own apart.
+ * machine running several stacks, with their loads, scrapes and proxies opening connections all the time, a port
+ * chosen from it can be taken by one of them before its daemon (queued behind the other stacks' starts, or down for a
+ * restart) binds it: a 4-shard run failed on EADDRINUSE so. Below the range only a program binding that very port can
+ * take it. There a port is claimed before it is probed, so no alertproof process ever binds, even for a probe, a port
+ * another has claimed.
  */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   fs.mkdirSync(CLAIMS_DIR, { recursive: true });
   const range = quietRange();
-  for (let attempt = 0; ; attempt++) {
-    const port = range ? await probe(host, range[0] + Math.floor(Math.random() * (range[1] - range[0] + 1))) : await probe(host, 0);
-    if (port !== undefined && (claim(port) || attempt >= 100)) return port;
-    if (attempt >= 1000) throw new Error(`no free port on ${host} after ${attempt} tries${range ? ` in ${range[0]}-${range[1]}` : ''}`);
+  for (let attempt = 1; ; attempt++) {
+    if (range) {
+      const port = range[0] + Math.floor(Math.random() * (range[1] - range[0] + 1));
+      if (claim(port)) {
+        if ((await probe(host, port)) !== undefined) return port;
+        fs.rmSync(path.join(CLAIMS_DIR, String(port)), { force: true });
+      }
+      if (attempt >= 1000) throw new Error(`no free unclaimed port on ${host} in ${range[0]}-${range[1]} after ${attempt} tries (claims in ${CLAIMS_DIR})`);
+    } else {
+      // No range to keep out of: the kernel's choice, claimed once probed.
+      const port = (await probe(host, 0))!;
+      if (claim(port) || attempt >= 100) return port;
+    }
   }
 }
 
