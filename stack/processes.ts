@@ -51,6 +51,15 @@ export class ManagedProcess {
   start(): void {
     if (this.running) throw new Error(`${this.spec.name} is already running (pid ${this.pid})`);
     const log = fs.openSync(this.logFile, 'a');
+    // The log is closed once the child and every holder of its stdout and stderr are gone ('close'), never at 'exit':
+    // output still buffered then, or printed later by a process the child left behind in its group, would be written
+    // to a closed descriptor (EBADF, which crashed a mutation run) or to whatever file reused its number.
+    let logOpen = true;
+    const closeLog = (): void => {
+      if (!logOpen) return;
+      logOpen = false;
+      fs.closeSync(log);
+    };
     const child = spawn(this.spec.command, this.spec.args, {
       cwd: this.spec.cwd,
       env: this.spec.env ?? process.env,
@@ -66,7 +75,7 @@ export class ManagedProcess {
     const lineReader = (): ((chunk: Buffer) => void) => {
       let partial = '';
       return (chunk) => {
-        fs.writeSync(log, chunk);
+        if (logOpen) fs.writeSync(log, chunk);
         const lines = (partial + chunk.toString('utf8')).split('\n');
         partial = lines.pop() ?? '';
         for (const line of lines) this.addLine(line);
@@ -79,17 +88,16 @@ export class ManagedProcess {
       child.once('error', (err) => {
         this.tailLines.push(`spawn error: ${err.message}`);
         this.exitCode = -1;
-        fs.closeSync(log);
+        closeLog();
         resolve(-1);
       });
       child.once('exit', (code, signal) => {
         this.exitCode = code ?? (signal ? 128 : -1);
         if (child.pid !== undefined) this.owner.unregisterGroup(child.pid);
         for (const listener of this.exitListeners) listener(this.exitCode, this.stopping);
-        // stdout/stderr may still hold buffered output; close the log after they end.
-        setImmediate(() => fs.closeSync(log));
         resolve(this.exitCode);
       });
+      child.once('close', closeLog);
     });
   }
 
