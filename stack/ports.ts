@@ -13,8 +13,10 @@ import path from 'node:path';
 const CLAIMS_DIR = path.join(os.tmpdir(), 'alertproof-port-claims');
 const CLAIM_MS = 10 * 60_000;
 
+const claimFile = (port: number): string => path.join(CLAIMS_DIR, String(port));
+
 function claim(port: number): boolean {
-  const file = path.join(CLAIMS_DIR, String(port));
+  const file = claimFile(port);
   try {
     fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
     return true;
@@ -48,7 +50,7 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
       const port = range[0] + Math.floor(Math.random() * (range[1] - range[0] + 1));
       if (claim(port)) {
         if ((await probe(host, port)) !== undefined) return port;
-        fs.rmSync(path.join(CLAIMS_DIR, String(port)), { force: true });
+        fs.rmSync(claimFile(port), { force: true });
       }
       if (attempt >= 1000) throw new Error(`no free unclaimed port on ${host} in ${range[0]}-${range[1]} after ${attempt} tries (claims in ${CLAIMS_DIR})`);
     } else {

@@ -8,12 +8,12 @@ import { sleep } from '../stack/ports.ts';
 const test = suite<{ owner?: ProcessOwner }>('managed processes');
 
 test.before((ctx) => {
-  ctx.owner = new ProcessOwner({ keepLogs: true });
+  ctx.owner = new ProcessOwner();
 });
 
 test.after(async (ctx) => {
+  // Stops what is left and removes the run dir with the logs.
   await ctx.owner?.stopAll();
-  if (ctx.owner) fs.rmSync(ctx.owner.runDir, { recursive: true, force: true });
 });
 
 test('output printed after the child exited, by a process it left in its group, is logged and kept in the tail', async (ctx) => {
